@@ -1,0 +1,74 @@
+"""One error hierarchy for every vendor adapter.
+
+Handlers catch ``VendorError`` in one place and turn it into a friendly message, so every
+error carries the vendor's display name and, where there was one, the HTTP request and
+response. Messages never contain credentials: adapters build them from status codes and
+vendor-provided text only.
+
+    VendorError
+    ├── VendorNotConfigured      the settings for this vendor are missing
+    ├── VendorUnavailable        transport error, timeout or 5xx
+    │   └── VendorRateLimited    429 / 503 rate limit, with retry_after seconds
+    ├── VendorAuthError          401 / 403: credentials rejected
+    ├── VendorNotFound           404: the thing asked for does not exist
+    ├── VendorRejected           other 4xx, with the vendor's own message
+    └── VendorResponseInvalid    the answer could not be understood
+"""
+
+from __future__ import annotations
+
+import httpx
+
+
+class VendorError(Exception):
+    """Base of every vendor failure; ``str(error)`` is safe to show to a user."""
+
+    def __init__(
+        self,
+        vendor: str,
+        message: str,
+        *,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.vendor = vendor
+        self.message = message
+        self.request = request
+        self.response = response
+
+    @property
+    def status_code(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
+
+
+class VendorNotConfigured(VendorError):
+    def __init__(self, vendor: str, variables: list[str]) -> None:
+        self.variables = variables
+        super().__init__(vendor, f"{vendor} is not configured: set {' and '.join(variables)}")
+
+
+class VendorUnavailable(VendorError):
+    """The vendor could not be reached, timed out or answered 5xx."""
+
+
+class VendorRateLimited(VendorUnavailable):
+    def __init__(self, vendor: str, message: str, *, retry_after: float | None = None, **kw):
+        super().__init__(vendor, message, **kw)
+        self.retry_after = retry_after
+
+
+class VendorAuthError(VendorError):
+    """The vendor refused our credentials."""
+
+
+class VendorNotFound(VendorError):
+    """The flintbit, job, flow, … asked for does not exist."""
+
+
+class VendorRejected(VendorError):
+    """The vendor refused the request (4xx) and said why."""
+
+
+class VendorResponseInvalid(VendorError):
+    """The vendor answered something we cannot parse or validate."""
