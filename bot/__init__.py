@@ -1,0 +1,1 @@
+"""chatops-hub: app wiring, settings, state store, job tracking and scheduling."""
