@@ -1,0 +1,84 @@
+"""Engine creation and schema migration for the state store (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_url(database_url: str) -> str:
+    """The same database with the async driver: ``sqlite:///x.db`` → ``sqlite+aiosqlite:///x.db``."""
+    if database_url.startswith("postgres://"):  # Heroku-style alias
+        database_url = "postgresql://" + database_url[len("postgres://") :]
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise ValueError(f"DATABASE_URL must be sqlite:///… or postgresql://…, not {backend}://")
+    return url.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    url = async_url(database_url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch
+            # WAL lets readers and one writer work at once across processes; the busy
+            # timeout makes a second process wait for the write lock instead of failing.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several replicas may start at once; one migrates, the others wait for it.
+        connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine, attempts: int = 5) -> None:
+    """Create or upgrade the schema to the newest revision, keeping existing data."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_upgrade)
+            return
+        except OperationalError as exc:
+            # Two SQLite processes starting together: the loser retries once the winner
+            # has committed, and then finds nothing left to do.
+            if "locked" not in str(exc).lower() or attempt == attempts:
+                raise
+            log.info("database busy while migrating, retrying (attempt %d)", attempt)
+            await asyncio.sleep(0.2 * attempt)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as conn:
+        try:
+            row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
+        except Exception:
+            return None
+        return row[0] if row else None

@@ -1,0 +1,48 @@
+"""Table definitions used by queries. Migrations (``migrations/versions``) create them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# One row per vendor job the app started from Slack, from "about to call the vendor" to
+# "completion notice delivered". Times are epoch seconds (float) so both SQLite and
+# PostgreSQL compare them the same way.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("vendor", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("message_ts", sa.String(32)),
+    sa.Column("thread_ts", sa.String(32)),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("vendor_job_id", sa.String(200)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("vendor_status", sa.String(32)),
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("result", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("deadline_at", sa.Float, nullable=False),
+    sa.Column("next_poll_at", sa.Float),
+    sa.Column("poll_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("notice_step", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("notified_at", sa.Float),
+)
+
+# Small named values the app keeps across restarts (e.g. server-side secrets).
+kv = sa.Table(
+    "kv",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
