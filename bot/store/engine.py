@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Alembic keeps its migration context in module globals, so two migrations in one process
+# (several stores on one event loop, as in tests or the console) must take turns.
+_MIGRATION_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -61,9 +65,11 @@ def _upgrade(connection: Connection) -> None:
 
 async def migrate(engine: AsyncEngine, attempts: int = 5) -> None:
     """Create or upgrade the schema to the newest revision, keeping existing data."""
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATION_LOCKS.setdefault(loop, asyncio.Lock())
     for attempt in range(1, attempts + 1):
         try:
-            async with engine.begin() as conn:
+            async with lock, engine.begin() as conn:
                 await conn.run_sync(_upgrade)
             return
         except OperationalError as exc:

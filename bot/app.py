@@ -1,0 +1,172 @@
+"""Wiring: builds the Bolt app, store, tracker, scheduler and vendor clients from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+import httpx
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.flint import FlintClient
+from adapters.http import DEFAULT_LIMITS, DEFAULT_TIMEOUT
+from bot.background import BackgroundWork
+from bot.config import Settings
+from bot.metrics import Metrics, MetricsTransport
+from bot.scheduler import Scheduler
+from bot.store import Store
+from bot.tracking import Tracker
+from handlers import register_listeners
+from handlers.deps import Deps
+
+log = logging.getLogger(__name__)
+
+# How long a clean shutdown waits for work started before it (vendor calls after ack).
+SHUTDOWN_GRACE = 25.0
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+class Runtime:
+    """Everything one ``chatops serve`` process runs. ``start``/``stop`` bracket its life."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.store = Store(settings.database_url)
+        self.work = BackgroundWork()
+        self.slack = AsyncWebClient(
+            token=_secret(settings.slack_bot_token),
+            base_url=settings.slack_api_url,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            ],
+        )
+        self.bolt = AsyncApp(
+            client=self.slack,
+            signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
+            request_verification_enabled=not settings.socket_mode,
+            process_before_response=False,
+        )
+        self.bolt.use(self._measure)
+        self.tracker = Tracker(
+            self.store.jobs,
+            self.slack,
+            poll_interval=settings.chatops_poll_interval,
+            max_interval=settings.chatops_poll_max_interval,
+            job_timeout=settings.chatops_job_timeout,
+            metrics=self.metrics,
+        )
+        self.scheduler = Scheduler(settings.timezone)
+        self._http: list[httpx.AsyncClient] = []
+        self.deps = Deps(
+            settings=settings,
+            store=self.store,
+            tracker=self.tracker,
+            work=self.work,
+            flint=self._flint(),
+        )
+        register_listeners(self.bolt, self.deps)
+        self.socket_mode: AsyncSocketModeHandler | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    # -- vendor clients -----------------------------------------------------------------
+
+    def _http_client(self, vendor: str) -> httpx.AsyncClient:
+        transport = MetricsTransport(
+            httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS), self.metrics, vendor
+        )
+        client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=transport)
+        self._http.append(client)
+        return client
+
+    def _flint(self) -> FlintClient | None:
+        s = self.settings
+        if not s.flint_status().configured:
+            return None
+        return FlintClient(
+            self._http_client("flint"),
+            base_url=str(s.flint_url),
+            username=s.flint_username,
+            password=_secret(s.flint_password),
+            key=_secret(s.flint_key),
+        )
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        started = time.perf_counter()
+        await self.store.start()
+        # One connection pool for every Slack Web API call, instead of one per call.
+        self._session = aiohttp.ClientSession()
+        self.slack.session = self._session
+        tick = max(0.05, min(1.0, self.settings.chatops_poll_interval / 2))
+        self.scheduler.every(tick, self.tracker.tick, "tracker-tick")
+        self.scheduler.start()
+        if self.settings.socket_mode:
+            self.socket_mode = AsyncSocketModeHandler(
+                self.bolt, _secret(self.settings.slack_app_token)
+            )
+            await self.socket_mode.connect_async()
+        log.info(
+            "chatops-hub started in %s mode in %.2f s",
+            "Socket Mode" if self.settings.socket_mode else "HTTP",
+            time.perf_counter() - started,
+        )
+
+    async def stop(self) -> None:
+        log.info("shutting down: no new work; finishing what is in flight")
+        self.work.accepting = False
+        if self.socket_mode is not None:
+            await self.socket_mode.close_async()
+        self.scheduler.shutdown()
+        if not await self.work.drain(SHUTDOWN_GRACE):
+            log.warning("%d request(s) still running at shutdown", self.work.running)
+        await self.tracker.drain(timeout=SHUTDOWN_GRACE)
+        await asyncio.gather(*(client.aclose() for client in self._http))
+        if self._session is not None:
+            await self._session.close()
+        await self.store.close()
+        log.info("stopped")
+
+    # -- metrics middleware -------------------------------------------------------------
+
+    async def _measure(self, body: dict[str, Any], next) -> Any:
+        kind, name = _request_name(body)
+        self.metrics.slack_requests.labels(kind, name).inc()
+        started = time.perf_counter()
+        try:
+            return await next()
+        finally:
+            # Bolt returns from next() once the listener has acked.
+            self.metrics.slack_request_seconds.labels(kind, name).observe(
+                time.perf_counter() - started
+            )
+
+
+def _request_name(body: dict[str, Any]) -> tuple[str, str]:
+    if "command" in body:
+        return "command", str(body["command"])[:40]
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return "action", str(actions[0].get("action_id", "?"))[:60]
+    if kind in ("view_submission", "view_closed"):
+        return "view", str((body.get("view") or {}).get("callback_id", "?"))[:60]
+    if kind in ("shortcut", "message_action"):
+        return "shortcut", str(body.get("callback_id", "?"))[:60]
+    if kind == "event_callback":
+        return "event", str((body.get("event") or {}).get("type", "?"))[:60]
+    return "other", str(kind)[:40]

@@ -1,0 +1,118 @@
+"""``chatops check``: validate settings, reach every configured vendor, print a table."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.errors import VendorError
+from adapters.flint import FlintClient
+from adapters.http import DEFAULT_TIMEOUT
+from bot.config import Settings
+from bot.store import Store
+
+OK, NOT_CONFIGURED, ERROR = "ok", "not configured", "error"
+
+
+@dataclass
+class CheckRow:
+    name: str
+    state: str
+    detail: str = ""
+
+
+async def run_checks(settings: Settings) -> list[CheckRow]:
+    rows = [await _check_database(settings), await _check_slack(settings)]
+    async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
+        rows.append(await _check_flint(settings, http))
+    return rows
+
+
+async def _check_database(settings: Settings) -> CheckRow:
+    try:
+        store = Store(settings.database_url)
+    except Exception as exc:  # a malformed URL
+        return CheckRow("State store", ERROR, _safe(exc, settings))
+    try:
+        ok = await store.ping(within=5.0)
+    finally:
+        await store.close()
+    return CheckRow("State store", OK if ok else ERROR, "" if ok else "database did not answer")
+
+
+async def _check_slack(settings: Settings) -> CheckRow:
+    problems = settings.serve_problems()
+    if problems:
+        return CheckRow("Slack", ERROR, "; ".join(problems))
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),  # type: ignore[union-attr]
+        base_url=settings.slack_api_url,
+        timeout=10,
+    )
+    try:
+        auth = await client.auth_test()
+    except SlackApiError as exc:
+        return CheckRow("Slack", ERROR, f"auth.test said {exc.response.get('error')}")
+    except Exception as exc:  # transport failures of any kind
+        return CheckRow("Slack", ERROR, f"Slack API not reachable ({type(exc).__name__})")
+    mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+    return CheckRow("Slack", OK, f"{mode}, bot {auth.get('user', '?')} in {auth.get('team', '?')}")
+
+
+async def _check_flint(settings: Settings, http: httpx.AsyncClient) -> CheckRow:
+    status = settings.flint_status()
+    if not status.configured:
+        return CheckRow("Flint", NOT_CONFIGURED, f"set {status.missing}")
+    client = FlintClient(
+        http,
+        base_url=str(settings.flint_url),
+        username=settings.flint_username,
+        password=settings.flint_password.get_secret_value() if settings.flint_password else None,
+        key=settings.flint_key.get_secret_value() if settings.flint_key else None,
+    )
+    try:
+        await client.ping()
+    except VendorError as exc:
+        return CheckRow("Flint", ERROR, _safe(exc, settings))
+    return CheckRow("Flint", OK, str(settings.flint_url))
+
+
+def _safe(exc: BaseException, settings: Settings) -> str:
+    """An error text with every configured secret blanked out, whatever produced it."""
+    text = str(exc)
+    for _name, value in settings:
+        secret = value.get_secret_value() if hasattr(value, "get_secret_value") else None
+        if secret:
+            text = text.replace(secret, "***")
+    if "@" in text and "://" in text:  # a URL with a password in it
+        text = text.split("://", 1)[0] + "://***"
+    return text
+
+
+def main(console: Console | None = None) -> int:
+    console = console or Console()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        console.print("[bold red]Configuration is invalid:[/]")
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]).upper()
+            console.print(f"  {field}: {error['msg']}")
+        return 2
+    rows = asyncio.run(run_checks(settings))
+    table = Table(title="chatops-hub check")
+    table.add_column("Component")
+    table.add_column("Status")
+    table.add_column("Detail")
+    colours = {OK: "green", NOT_CONFIGURED: "yellow", ERROR: "red"}
+    for row in rows:
+        table.add_row(row.name, f"[{colours[row.state]}]{row.state}[/]", row.detail)
+    console.print(table)
+    return 1 if any(row.state == ERROR for row in rows) else 0

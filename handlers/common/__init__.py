@@ -1,0 +1,1 @@
+"""Pieces every vendor's handlers share: argument parsing, escaping, replies, errors."""

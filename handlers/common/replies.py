@@ -1,0 +1,67 @@
+"""The one place that turns failures into messages a Slack user can act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.errors import (
+    VendorAuthError,
+    VendorError,
+    VendorNotConfigured,
+    VendorNotFound,
+    VendorRateLimited,
+    VendorRejected,
+    VendorResponseInvalid,
+    VendorUnavailable,
+)
+from bot.config import VendorStatus
+from handlers.common.text import escape
+
+
+def not_configured(status: VendorStatus) -> str:
+    return (
+        f":gear: *{status.name} is not configured.* "
+        f"An admin needs to set {status.missing} and restart the app."
+    )
+
+
+def vendor_error(exc: VendorError) -> str:
+    """A friendly sentence for a vendor failure. Never includes credentials: adapters build
+    their messages from status codes and the vendor's own text only."""
+    vendor = exc.vendor
+    detail = escape(exc.message)
+    if isinstance(exc, VendorNotConfigured):
+        return f":gear: {detail}"
+    if isinstance(exc, VendorRateLimited):
+        wait = f" Try again in {exc.retry_after:.0f} s." if exc.retry_after else ""
+        return f":hourglass: {vendor} is rate limiting us.{wait}"
+    if isinstance(exc, VendorUnavailable):
+        return f":warning: {detail}. Try again in a moment."
+    if isinstance(exc, VendorAuthError):
+        return (
+            f":lock: {vendor} rejected the app's credentials. "
+            "An admin should check them with `chatops check`."
+        )
+    if isinstance(exc, VendorNotFound):
+        return f":mag: {detail}"
+    if isinstance(exc, VendorRejected):
+        return f":no_entry: {detail}"
+    if isinstance(exc, VendorResponseInvalid):
+        return f":warning: {vendor} sent an answer we could not read ({detail})."
+    return f":warning: {detail}"
+
+
+def usage(text: str, error: str | None = None) -> dict[str, Any]:
+    """An ephemeral reply showing what was wrong (if anything) and the usage."""
+    lines = [f":information_source: {escape(error)}", ""] if error else []
+    lines.append(text)
+    body = "\n".join(lines)
+    return {
+        "response_type": "ephemeral",
+        "text": body,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}}],
+    }
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": text, "replace_original": False}

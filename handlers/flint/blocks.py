@@ -1,0 +1,218 @@
+"""Pure functions: a Flint job (tracked or fetched) → Block Kit."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bot.messages import FileUpload, Message
+from bot.store.jobs import NOT_STARTED, SUCCEEDED, TIMED_OUT, UNKNOWN, TrackedJob
+from handlers.common.text import code_block, duration, escape, truncate
+
+OUTPUT_ON_CARD = 2500  # characters; Slack allows 3000 per section
+RERUN = "flint_rerun"
+REFRESH = "flint_refresh"
+
+_STATUS_ICON = {
+    "starting": ":hourglass_flowing_sand:",
+    "submitted": ":inbox_tray:",
+    "running": ":gear:",
+    "complete": ":white_check_mark:",
+    "failed": ":x:",
+    "aborted": ":octagonal_sign:",
+    "error": ":x:",
+    "timed out": ":alarm_clock:",
+    "unknown": ":grey_question:",
+    "not started": ":warning:",
+}
+
+
+@dataclass
+class FlintView:
+    """Everything a card shows, from a tracked job or straight from ``/flint result``."""
+
+    flintbit: str
+    status: str
+    job_id: str | None
+    user_id: str | None
+    elapsed: float | None
+    exit_code: int | None
+    output: Any
+    message: str | None
+    error: str | None
+    mode: str
+    tracked_id: str | None
+    final: bool
+
+
+def view_from_job(job: TrackedJob) -> FlintView:
+    meta = (job.result or {}).get("meta") or {}
+    status = job.vendor_status or "starting"
+    if job.outcome == NOT_STARTED:
+        status = "not started"
+    elif job.outcome == TIMED_OUT:
+        status = "timed out"
+    elif job.outcome == UNKNOWN:
+        status = "unknown"
+    elif job.outcome and job.outcome != SUCCEEDED and status == "complete":
+        status = "failed"  # complete with a non-zero exit code
+    params = job.params or {}
+    mode = "synchronous" if params.get("sync") else "background"
+    if params.get("timeout_ms"):
+        mode += f", timeout {params['timeout_ms']:,} ms"
+    return FlintView(
+        flintbit=job.target,
+        status=status,
+        job_id=job.vendor_job_id,
+        user_id=job.user_id,
+        elapsed=job.elapsed(),
+        exit_code=meta.get("exit-code"),
+        output=(job.result or {}).get("output"),
+        message=meta.get("message"),
+        error=_job_error(job),
+        mode=mode,
+        tracked_id=job.id,
+        final=job.final,
+    )
+
+
+def view_from_result(result: dict[str, Any], flintbit: str | None = None) -> FlintView:
+    meta = result.get("meta") or {}
+    status = str(meta.get("status") or "unknown")
+    exit_code = meta.get("exit-code")
+    if status == "complete" and exit_code not in (0, None):
+        status = "failed"
+    timestamp = meta.get("timestamp")
+    return FlintView(
+        flintbit=flintbit or str(meta.get("context") or "?"),
+        status=status,
+        job_id=meta.get("job-id"),
+        user_id=None,
+        elapsed=(time.time() - timestamp / 1000) if isinstance(timestamp, int | float) else None,
+        exit_code=exit_code,
+        output=result.get("output"),
+        message=meta.get("message"),
+        error=None,
+        mode="fetched",
+        tracked_id=None,
+        final=status in ("complete", "failed", "aborted", "error"),
+    )
+
+
+def _job_error(job: TrackedJob) -> str | None:
+    if job.outcome == NOT_STARTED:
+        return job.error or "Flint did not start the job."
+    if job.outcome == TIMED_OUT:
+        return (
+            "Stopped following this job: it did not finish in time. "
+            f"Check it later with `/flint result {job.vendor_job_id}`."
+        )
+    if job.outcome == UNKNOWN:
+        return (
+            "The app restarted while Flint was starting this job, so whether it ran is "
+            "unknown. Check Flint, or run it again."
+        )
+    return None
+
+
+def readable_output(output: Any) -> str:
+    if output is None:
+        return ""
+    if isinstance(output, str):
+        return output
+    if (
+        isinstance(output, dict)
+        and list(output) == ["message"]
+        and isinstance(output["message"], str)
+    ):
+        return output["message"]
+    return json.dumps(output, indent=2, ensure_ascii=False, default=str)
+
+
+def card(view: FlintView) -> Message:
+    icon = _STATUS_ICON.get(view.status, ":small_blue_diamond:")
+    title = f"{icon} Flint `{escape(view.flintbit)}` — *{escape(view.status)}*"
+    fields = [
+        f"*Status*\n{escape(view.status)}",
+        f"*Job ID*\n`{escape(view.job_id)}`" if view.job_id else "*Job ID*\n—",
+    ]
+    if view.user_id:
+        fields.append(f"*Run by*\n<@{view.user_id}>")
+    if view.elapsed is not None:
+        fields.append(f"*Elapsed*\n{duration(view.elapsed)}")
+    if view.exit_code is not None:
+        fields.append(f"*Exit code*\n{escape(view.exit_code)}")
+    fields.append(f"*Mode*\n{escape(view.mode)}")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": title}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+    ]
+    if view.error:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f":warning: {escape(view.error)}"},
+            }
+        )
+    if view.message and view.message not in ("success", view.status):
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"Flint says: {escape(view.message)}"}],
+            }
+        )
+    text = readable_output(view.output)
+    if text:
+        shown, cut = truncate(text, OUTPUT_ON_CARD)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code_block(shown)}})
+        if cut:
+            note = f"Output truncated ({len(text):,} characters)"
+            note += "; the full output is attached in the thread." if view.tracked_id else "."
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    buttons = []
+    if view.tracked_id:
+        buttons.append(_button("Re-run", RERUN, view.tracked_id))
+        buttons.append(_button("Refresh", REFRESH, view.tracked_id))
+    elif view.job_id:
+        buttons.append(_button("Refresh", REFRESH, f"job:{view.job_id}"))
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    fallback = f"Flint {view.flintbit}: {view.status}"
+    if view.job_id:
+        fallback += f" ({view.job_id})"
+    return Message(text=fallback, blocks=blocks)
+
+
+def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value,
+    }
+
+
+def job_card(job: TrackedJob) -> Message:
+    return card(view_from_job(job))
+
+
+def failure_notice(job: TrackedJob) -> Message:
+    view = view_from_job(job)
+    reason = view.error or (view.message if view.message else "")
+    detail = f" (exit code {view.exit_code})" if view.exit_code not in (None, 0) else ""
+    text = f":x: <@{job.user_id}> `{escape(job.target)}` ended *{escape(view.status)}*{detail}."
+    if reason:
+        text += f" {escape(reason)}"
+    return Message(
+        text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    )
+
+
+def full_output(job: TrackedJob) -> list[FileUpload]:
+    text = readable_output((job.result or {}).get("output"))
+    if len(text) <= OUTPUT_ON_CARD:
+        return []
+    name = (job.vendor_job_id or job.id).replace("/", "_")
+    return [FileUpload(filename=f"{name}-output.txt", content=text, title=f"{job.target} output")]

@@ -1,0 +1,115 @@
+"""``/flint``: parse, acknowledge at once, then talk to Flint."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from adapters.errors import VendorError, VendorNotFound
+from bot.store import NewJob
+from bot.tracking import CardNotPosted
+from handlers.common.replies import ephemeral, not_configured, usage, vendor_error
+from handlers.common.text import UsageError, escape
+from handlers.deps import Deps
+from handlers.flint import blocks
+from handlers.flint.jobs import VENDOR, to_poll
+from handlers.flint.parsing import USAGE, HelpRequest, ResultRequest, RunRequest, parse
+
+log = logging.getLogger(__name__)
+
+# How long a synchronous Flint call may take when no --timeout is given (Flint's default).
+FLINT_DEFAULT_SYNC_MS = 6000
+RESTARTING = ":arrows_counterclockwise: The app is restarting. Try again in a few seconds."
+
+
+def cannot_post(error: str) -> str:
+    return (
+        f":no_entry: I can't post in this conversation (`{escape(error)}`). "
+        "Invite me with `/invite @chatops-hub`, or run the command in a channel I'm in."
+    )
+
+
+async def flint_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
+):
+    """Everything before ``ack()`` is pure parsing; vendor calls come after it."""
+    try:
+        request = parse(command.get("text"))
+    except UsageError as exc:
+        await ack(**usage(USAGE, str(exc)))
+        return
+    if isinstance(request, HelpRequest):
+        await ack(**usage(USAGE))
+        return
+    if deps.flint is None:
+        await ack(**ephemeral(not_configured(deps.settings.flint_status())))
+        return
+    if not deps.work.accepting:
+        await ack(**ephemeral(RESTARTING))
+        return
+    await ack()
+    if isinstance(request, ResultRequest):
+        await show_result(deps, request.job_id, respond)
+    else:
+        await start_run(
+            deps,
+            request,
+            channel_id=command["channel_id"],
+            user_id=command["user_id"],
+            respond=respond,
+        )
+
+
+async def start_run(
+    deps: Deps, request: RunRequest, *, channel_id: str, user_id: str, respond: AsyncRespond
+) -> None:
+    """Record the job and post its card, then call Flint, then hand the job to the tracker."""
+    assert deps.flint is not None
+    async with deps.work.track():
+        timeout_ms = request.timeout_ms or FLINT_DEFAULT_SYNC_MS
+        params = {"input": request.input, "sync": request.sync, "timeout_ms": request.timeout_ms}
+        try:
+            job = await deps.tracker.begin(
+                NewJob(
+                    vendor=VENDOR,
+                    target=str(request.flintbit),
+                    channel_id=channel_id,
+                    user_id=user_id,
+                    params=params,
+                ),
+                expected_seconds=timeout_ms / 1000 if request.sync else 0.0,
+            )
+        except CardNotPosted as exc:
+            await respond(**ephemeral(cannot_post(exc.error)))
+            return
+        try:
+            result = await deps.flint.run(
+                request.flintbit, request.input, sync=request.sync, timeout_ms=request.timeout_ms
+            )
+        except VendorError as exc:
+            log.info("flint run %s not started: %s", request.flintbit, exc.message)
+            await deps.tracker.could_not_start(job.id, exc.message)
+            return
+        await deps.tracker.started(job.id, to_poll(result))
+
+
+async def show_result(deps: Deps, job_id: str, respond: AsyncRespond) -> None:
+    assert deps.flint is not None
+    try:
+        result = await deps.flint.result(job_id)
+    except VendorNotFound:
+        await respond(**ephemeral(f":mag: Flint has no job `{escape(job_id)}`."))
+        return
+    except VendorError as exc:
+        await respond(**ephemeral(vendor_error(exc)))
+        return
+    message = blocks.card(blocks.view_from_result(result.as_dict()))
+    await respond(
+        response_type="ephemeral",
+        text=message.text,
+        blocks=message.blocks,
+        replace_original=False,
+    )

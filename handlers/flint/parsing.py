@@ -1,0 +1,121 @@
+"""``/flint`` text → a request, validated before anything talks to Flint."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.flint import FlintbitRef, parse_flintbit, validate_job_id
+from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
+
+USAGE = """*Flint* — run automation from Slack
+• `/flint run BOX:BIT [--sync] [--timeout MS] [key=value …] [JSON object]`
+   run a flintbit; without `--sync` it runs in the background and this channel gets \
+the result when it finishes. `--timeout MS` waits at most MS milliseconds (implies `--sync`).
+   e.g. `/flint run demo:hello.rb name=Ada` · `/flint run demo:echo.rb {"items": [1, 2]}`
+• `/flint result JOB_ID` — show a job's status and output
+• `/flint help` — this message"""
+
+MAX_TIMEOUT_MS = 3_600_000
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    flintbit: FlintbitRef
+    input: dict[str, Any] = field(default_factory=dict)
+    sync: bool = False
+    timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ResultRequest:
+    job_id: str
+
+
+@dataclass(frozen=True)
+class HelpRequest:
+    pass
+
+
+FlintRequest = RunRequest | ResultRequest | HelpRequest
+
+
+def parse(text: str | None) -> FlintRequest:
+    """Raises UsageError with a sentence saying what is wrong."""
+    text = normalize(text)
+    body, json_input = split_trailing_json(text)
+    args = split_args(body)
+    if not args or args[0].lower() in ("help", "-h", "--help"):
+        if json_input is not None:
+            raise UsageError("A JSON object only goes after `run BOX:BIT`.")
+        return HelpRequest()
+    sub, rest = args[0].lower(), args[1:]
+    if sub == "run":
+        return _parse_run(rest, json_input)
+    if json_input is not None:
+        raise UsageError("A JSON object only goes after `run BOX:BIT`.")
+    if sub == "result":
+        if len(rest) != 1:
+            raise UsageError("`/flint result` takes exactly one job id.")
+        try:
+            return ResultRequest(validate_job_id(rest[0]))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    raise UsageError(f"Unknown subcommand `{_shorten(args[0])}`.")
+
+
+def _parse_run(args: list[str], json_input: dict[str, Any] | None) -> RunRequest:
+    if not args:
+        raise UsageError("Say which flintbit to run, as BOX:BIT (e.g. `demo:hello.rb`).")
+    try:
+        flintbit = parse_flintbit(args[0])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    sync = False
+    timeout_ms: int | None = None
+    values: dict[str, Any] = {}
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg == "--sync":
+            sync = True
+        elif arg == "--timeout" or arg.startswith("--timeout="):
+            raw = arg.partition("=")[2] if "=" in arg else next(rest, None)
+            timeout_ms = _timeout(raw)
+            sync = True
+        elif arg.startswith("--"):
+            raise UsageError(
+                f"Unknown option `{_shorten(arg)}`; the options are --sync and --timeout MS."
+            )
+        elif "=" in arg:
+            key, _, value = arg.partition("=")
+            if not _KEY.match(key):
+                raise UsageError(
+                    f"`{_shorten(key)}` is not a valid input name (letters, digits, `_ . -`)."
+                )
+            values[key] = value
+        else:
+            raise UsageError(
+                f"Did not understand `{_shorten(arg)}`: inputs are key=value pairs "
+                "or one JSON object at the end."
+            )
+    if json_input is not None:
+        values = {**json_input, **values}
+    return RunRequest(flintbit, values, sync, timeout_ms)
+
+
+def _timeout(raw: str | None) -> int:
+    if raw is None or not raw.isdigit() or not raw.isascii():
+        raise UsageError(
+            "`--timeout` needs a whole number of milliseconds, e.g. `--timeout 60000`."
+        )
+    value = int(raw)
+    if not 0 < value <= MAX_TIMEOUT_MS:
+        raise UsageError(f"`--timeout` must be between 1 and {MAX_TIMEOUT_MS:,} milliseconds.")
+    return value
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    text = text.replace("`", "'")
+    return text if len(text) <= limit else text[:limit] + "…"
