@@ -131,6 +131,8 @@ class Runtime:
         self.work.accepting = False
         if self.socket_mode is not None:
             await self.socket_mode.close_async()
+        # Before the scheduler goes: its shutdown cancels a poll cycle that is mid-query.
+        await self.tracker.stop_claiming()
         self.scheduler.shutdown()
         if not await self.work.drain(SHUTDOWN_GRACE):
             log.warning("%d request(s) still running at shutdown", self.work.running)

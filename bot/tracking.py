@@ -123,6 +123,7 @@ class Tracker:
         self._kinds: dict[str, JobKind] = {}
         self._inflight: set[asyncio.Task] = set()
         self._closing = False
+        self._ticking = asyncio.Lock()
         self._gauges_at = 0.0
 
     # -- registration -------------------------------------------------------------------
@@ -227,9 +228,14 @@ class Tracker:
             task.add_done_callback(self._inflight.discard)
         return len(jobs)
 
+    async def stop_claiming(self) -> None:
+        """No new claims from now on; a claim under way finishes and spawns its work first."""
+        async with self._ticking:
+            self._closing = True
+
     async def drain(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Stop claiming, let in-flight work finish, and hand back what is left."""
-        self._closing = True
+        await self.stop_claiming()
         if self._inflight:
             _done, pending = await asyncio.wait(set(self._inflight), timeout=timeout)
             for task in pending:

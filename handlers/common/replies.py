@@ -64,4 +64,8 @@ def usage(text: str, error: str | None = None) -> dict[str, Any]:
 
 
 def ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": text, "replace_original": False}
+    """Arguments for ``ack()`` or ``respond()``: a reply only the caller sees.
+
+    (``respond`` to a button leaves the card alone: Slack only replaces the original
+    message when asked to with ``replace_original``.)"""
+    return {"response_type": "ephemeral", "text": text}

@@ -15,7 +15,7 @@ def to_poll(result: FlintResult) -> PollResult:
     if result.is_final:
         outcome = SUCCEEDED if result.succeeded else FAILED
     return PollResult(
-        status=str(result.meta.status_text),
+        status=result.meta.status_text or "unknown",
         outcome=outcome,
         vendor_job_id=result.job_id,
         result=result.as_dict(),

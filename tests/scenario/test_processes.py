@@ -1,0 +1,73 @@
+"""Real `chatops serve` processes: a restart and a SIGKILL lose no notice, and two
+processes sharing one database deliver each notice exactly once."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+
+from tests.fakes.slack_api import wait_for
+from tests.scenario.harness import app_process, running_sandboxes
+
+
+@pytest.fixture
+def sandbox():
+    with running_sandboxes(speed=0.1) as server:
+        yield server
+
+
+def _final_notices(slack) -> Counter:
+    """How many times each card was updated to a final state."""
+    counts: Counter = Counter()
+    for call in slack.fake.calls_to("chat.update"):
+        blocks = json.dumps(call.args.get("blocks"))
+        if "complete" in blocks or "error" in blocks:
+            counts[call.args["ts"]] += 1
+    return counts
+
+
+def _cards(slack) -> list[str]:
+    return sorted(m["ts"] for m in slack.fake.messages.values() if not m.get("thread_ts"))
+
+
+def test_sigkill_mid_job_then_restart_delivers_the_notice_once(slack, sandbox, tmp_path):
+    """A job pending when its process is killed is finished by the restarted process, once."""
+    first = app_process(slack, sandbox.url, tmp_path, "first").start()
+    try:
+        first.client(slack).command("run demo:slow.rb seconds=20")  # ~2 s at speed 0.1
+        wait_for(lambda: len(slack.fake.calls_to("chat.update")) >= 1, timeout=15)  # submitted
+    finally:
+        first.kill()
+    [card] = _cards(slack)
+    assert _final_notices(slack)[card] == 0
+    second = app_process(slack, sandbox.url, tmp_path, "second").start()
+    try:
+        wait_for(lambda: _final_notices(slack)[card] == 1, timeout=20)
+        time.sleep(1.0)
+        assert _final_notices(slack)[card] == 1
+    finally:
+        # uvicorn re-raises the SIGTERM it caught once shutdown is complete.
+        assert second.stop() in (0, -15)
+    assert "INFO bot.app: stopped" in second.log_path.read_text()  # the clean path ran
+
+
+def test_two_processes_on_one_database_deliver_each_notice_once(slack, sandbox, tmp_path):
+    """Jobs started through either of two replicas each get exactly one final notice."""
+    replicas = [app_process(slack, sandbox.url, tmp_path, f"r{i}").start() for i in range(2)]
+    try:
+        clients = [r.client(slack) for r in replicas]
+        for i in range(12):
+            seconds = 3 + (i % 4) * 2
+            assert clients[i % 2].command(f"run demo:slow.rb seconds={seconds}").status_code == 200
+        wait_for(lambda: len(_cards(slack)) == 12, timeout=20)
+        wait_for(lambda: len(_final_notices(slack)) == 12, timeout=30)
+        time.sleep(1.0)
+        notices = _final_notices(slack)
+        assert set(notices) == set(_cards(slack))
+        assert all(count == 1 for count in notices.values()), notices
+    finally:
+        for replica in replicas:
+            replica.stop()
