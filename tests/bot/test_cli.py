@@ -1,0 +1,150 @@
+"""The `chatops` command line as an admin uses it: real subprocesses, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from adapters import sandboxes
+from tests.fakes.servers import free_port
+from tests.fakes.slack_api import running_slack_fake, wait_for
+from tests.scenario.harness import running_sandboxes
+
+SECRET = "sup3r-s3cret-flint-pw"
+
+
+def chatops(*args, env=None, cwd, timeout=60):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FLINT_"))}
+    clean.update({"COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=clean,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def slack():
+    with running_slack_fake() as handle:
+        yield handle
+
+
+@pytest.fixture
+def sandbox():
+    with running_sandboxes() as server:
+        yield server
+
+
+def test_check_all_good(slack, sandbox, tmp_path):
+    """With Slack and Flint reachable, check prints ok for each and exits 0."""
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": slack.api_url}
+    for vendor in sandboxes.environment(sandbox.url):
+        env.update(vendor.variables)
+    result = chatops("check", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(" ok ") >= 3  # state store, Slack, Flint
+    assert "admin123" not in result.stdout
+
+
+def test_check_reports_rejected_credentials_without_the_secret(slack, sandbox, tmp_path):
+    """A wrong Flint password is an error row with the reason, never the password itself."""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.api_url,
+        "FLINT_URL": sandbox.url + "/flint",
+        "FLINT_USERNAME": "admin",
+        "FLINT_PASSWORD": SECRET,
+    }
+    result = chatops("check", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "rejected our credentials" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_check_says_what_is_not_configured(tmp_path):
+    """With nothing set, check names the missing Slack token and shows Flint not configured."""
+    result = chatops("check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "SLACK_BOT_TOKEN" in result.stdout and "not configured" in result.stdout
+
+
+def test_check_unreachable_flint(slack, tmp_path):
+    """An unreachable Flint is an error row saying it is not reachable."""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.api_url,
+        "FLINT_URL": f"http://127.0.0.1:{free_port()}",
+        "FLINT_KEY": SECRET,
+    }
+    result = chatops("check", env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "not reachable" in result.stdout
+    assert SECRET not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CHATOPS_POLICY": "p.yml"},
+            "CHATOPS_POLICY",
+        ),
+        ({"CHATOPS_TIMEZONE": "Mars/Olympus"}, "unknown IANA time zone"),
+        ({"CHATOPS_POLL_INTERVAL": "-1"}, "CHATOPS_POLL_INTERVAL"),
+    ],
+)
+def test_serve_refuses_to_start_with_a_readable_reason(tmp_path, env, expected):
+    """Missing or invalid settings stop `serve` with a sentence, not a traceback."""
+    result = chatops("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_env_file_in_working_directory_is_read(tmp_path):
+    """Settings come from a .env file in the working directory too."""
+    (tmp_path / ".env").write_text("CHATOPS_TIMEZONE=Nowhere/Land\n")
+    result = chatops("serve", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown IANA time zone" in result.stderr
+
+
+def test_sandbox_command_serves_every_sandbox(tmp_path):
+    """`chatops sandbox` serves the sandboxes on the given port and prints the settings."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def up():
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, timeout=20)
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/flint/v1/bit/run/demo:hello.rb/sync",
+            json={"name": "CLI"},
+            headers={"x-flint-username": "admin", "x-flint-password": "admin123"},
+            timeout=30,
+        )
+        assert answer.json()["output"] == {"message": "Hello, CLI!"}
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert f"FLINT_URL=http://127.0.0.1:{port}/flint" in out
