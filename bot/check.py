@@ -89,7 +89,7 @@ def _safe(exc: BaseException, settings: Settings) -> str:
     text = str(exc)
     for _name, value in settings:
         secret = value.get_secret_value() if hasattr(value, "get_secret_value") else None
-        if secret:
+        if secret and len(secret) >= 4:  # shorter "secrets" would mangle every word
             text = text.replace(secret, "***")
     if "@" in text and "://" in text:  # a URL with a password in it
         text = text.split("://", 1)[0] + "://***"

@@ -85,19 +85,24 @@ def view_from_result(result: dict[str, Any], flintbit: str | None = None) -> Fli
     if status == "complete" and exit_code not in (0, None):
         status = "failed"
     timestamp = meta.get("timestamp")
+    final = status in ("complete", "failed", "aborted", "error")
+    # Flint gives the submit time only, so a finished job's run time is unknown.
+    running_for = (
+        time.time() - timestamp / 1000 if isinstance(timestamp, int | float) and not final else None
+    )
     return FlintView(
         flintbit=flintbit or str(meta.get("context") or "?"),
         status=status,
         job_id=meta.get("job-id"),
         user_id=None,
-        elapsed=(time.time() - timestamp / 1000) if isinstance(timestamp, int | float) else None,
+        elapsed=running_for,
         exit_code=exit_code,
         output=result.get("output"),
         message=meta.get("message"),
         error=None,
         mode="fetched",
         tracked_id=None,
-        final=status in ("complete", "failed", "aborted", "error"),
+        final=final,
     )
 
 

@@ -1,0 +1,181 @@
+"""``chatops console``: the whole stack from the command line, and its pieces on their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from slack_sdk.signature import SignatureVerifier
+
+from bot import console
+from bot.console import ConsoleError, Names, Screen
+
+REPO = Path(__file__).resolve().parents[2]
+
+SCRIPT = """\
+/flint help
+/flint run demo:hello.rb name=Ada
+wait 3
+click 2
+wait 2
+/flint run demo:fail.rb
+wait 3
+click 99
+frobnicate
+wait soon
+quit
+/flint run demo:hello.rb name=NeverRun
+"""
+
+
+def run_console(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "session.txt"
+    path.write_text(script, encoding="utf-8")
+    # A .env and environment that would break the app if the console read them.
+    (tmp_path / ".env").write_text("SLACK_APP_TOKEN=xapp-from-dotenv\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "SLACK_APP_TOKEN": "xapp-from-environment",
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nowhere",
+        "FLINT_URL": "http://127.0.0.1:1/flint",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--script", str(path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_scripted_session_drives_the_real_app_from_the_command_line(tmp_path):
+    """A script runs /flint against the real app and shows its cards, buttons and notices."""
+    result = run_console(tmp_path, SCRIPT)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "Traceback" not in out + result.stderr
+    assert "> /flint help" in out
+    assert "/flint run BOX:BIT" in out and "/flint result JOB_ID" in out
+    assert "(only visible to you)" in out
+    assert re.search(r"Flint demo:hello\.rb — complete", out)
+    assert "Hello, Ada!" in out
+    assert re.search(r"\[1\] Re-run\s+\[2\] Refresh", out)
+    assert "updated message #2" in out
+    assert "(clicked [2] Refresh on message #2)" in out
+    assert re.search(r"Flint demo:fail\.rb — error", out)
+    assert re.search(r"in the thread of #\d+", out)
+    assert "ended error (exit code 1)" in out
+    assert "There is no button [99]" in out
+    assert "Unknown command “frobnicate”" in out
+    assert "wait takes a number of seconds" in out
+    assert "NeverRun" not in out.split("> quit", 1)[1]
+
+
+def test_missing_script_file_is_a_short_error(tmp_path, capsys):
+    """A script path that cannot be read gives exit code 2 and one line, no traceback."""
+    assert console.main(script=str(tmp_path / "missing.txt")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chatops console: cannot read") and "Traceback" not in err
+
+
+def test_signature_is_accepted_by_slack_sdk():
+    """Requests are signed exactly as slack_sdk's SignatureVerifier expects."""
+    body = b"command=%2Fflint&text=help"
+    headers = console.sign(body, "s3cret")
+    verifier = SignatureVerifier("s3cret")
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert verifier.is_valid_request(body, lowered)
+    assert not SignatureVerifier("other").is_valid_request(body, lowered)
+
+
+def render(renderable, width: int = 100) -> str:
+    out = Console(width=width, force_terminal=False, color_system=None, record=True)
+    with out.capture() as captured:
+        out.print(renderable)
+    return captured.get()
+
+
+def test_mrkdwn_is_readable_as_plain_text():
+    """Bold, code, code blocks, mentions, links and Slack's escapes become plain words."""
+    names = Names(users={"U0CONSOLE": "ada"})
+    text = (
+        "*Status* `demo:hello.rb` for <@U0CONSOLE> in <#C0CONSOLE> "
+        "&lt;b&gt; &amp; <https://x.test|docs> :tada:\n```line 1\nline 2```"
+    )
+    shown = "\n".join(line.rstrip() for line in render(console.mrkdwn(text, names)).splitlines())
+    expected = "Status demo:hello.rb for @ada in #console <b> & docs (https://x.test) :tada:"
+    assert expected in shown
+    assert "    line 1\n    line 2" in shown
+    assert "*" not in shown and "`" not in shown
+
+
+def card(label: str = "Refresh", value: str = "job1") -> list[dict]:
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": "Job"}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Status*\nrunning"}]},
+        {"type": "divider"},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Flint says: hi"}]},
+        {
+            "type": "actions",
+            "elements": [
+                {"type": "button", "text": {"type": "plain_text", "text": "Re-run"},
+                 "action_id": "rerun", "value": value},
+                {"type": "button", "text": {"type": "plain_text", "text": label},
+                 "action_id": "refresh", "value": value},
+            ],
+        },
+    ]  # fmt: skip
+
+
+def test_buttons_keep_their_numbers_across_updates_and_follow_the_current_version():
+    """An updated card keeps [1] [2]; a click uses the current version; a gone button says so."""
+    out = Console(width=100, force_terminal=False, color_system=None, record=True)
+    screen = Screen(out, Names())
+    shown = screen.add(channel="C1", ts="1.000100", text="job", blocks=card())
+    screen.show(shown, "#1")
+    shown.blocks = console._with_block_ids(card(label="Refresh now"))
+    screen.show(shown, "updated message #1")
+    text = out.export_text()
+    assert text.count("[1] Re-run  [2] Refresh") == 2
+    assert "[2] Refresh now" in text
+    assert "Job" in text and "Status" in text and "Flint says: hi" in text
+    message, button = screen.current_button(2)
+    assert (message.number, button.label, button.block_id) == (1, "Refresh now", "b4")
+    shown.blocks = console._with_block_ids(card(value="job2"))
+    with pytest.raises(ConsoleError, match=r"no longer on message #1"):
+        screen.current_button(2)
+    with pytest.raises(ConsoleError, match=r"no button \[7\]"):
+        screen.current_button(7)
+
+
+def test_block_actions_payload_looks_like_slack():
+    """A click carries the message's current blocks, the button and a response_url."""
+    screen = Screen(Console(force_terminal=False), Names())
+    shown = screen.add(channel="C0CONSOLE", ts="1.000100", text="job", blocks=card())
+    screen.render(shown)
+    _, button = screen.current_button(1)
+    payload = console.block_actions_payload(
+        shown, button, user_name="ada", response_url="http://fake/respond/t"
+    )
+    json.dumps(payload)
+    assert payload["type"] == "block_actions"
+    assert payload["container"] == {
+        "type": "message",
+        "message_ts": "1.000100",
+        "channel_id": "C0CONSOLE",
+        "is_ephemeral": False,
+    }
+    assert payload["message"]["blocks"] == shown.blocks
+    (action,) = payload["actions"]
+    assert action["action_id"] == "rerun" and action["value"] == "job1"
+    assert action["block_id"] == "b4" and action["type"] == "button"
+    assert payload["user"]["id"] == console.USER_ID and payload["response_url"]
