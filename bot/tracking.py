@@ -148,21 +148,12 @@ class Tracker:
             deadline_at=now + self.job_timeout,
             start_grace=self.start_grace + expected_seconds,
         )
-        message = self._kinds[new.vendor].card(job)
         try:
-            response = await self.slack.chat_postMessage(
-                channel=job.channel_id,
-                thread_ts=job.thread_ts,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            await self._post_card(job, self._kinds[new.vendor].card(job))
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown_error"))
             await self.store.update(job.id, state=DONE, outcome=NOT_STARTED, error=error)
             raise CardNotPosted(error) from exc
-        job.message_ts = response["ts"]
         await self.store.update(job.id, message_ts=job.message_ts)
         return job
 
@@ -394,19 +385,22 @@ class Tracker:
                     if exc.response.get("error") not in _MESSAGE_GONE:
                         raise
             # The card was deleted (or never posted): the notice becomes a new message.
-            response = await self.slack.chat_postMessage(
-                channel=job.channel_id,
-                thread_ts=job.thread_ts,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-            job.message_ts = response["ts"]
+            await self._post_card(job, message)
         except SlackApiError as exc:
             raise self._retry_or_fatal(exc) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _Retry(self.poll_interval) from exc
+
+    async def _post_card(self, job: TrackedJob, message: Message) -> None:
+        response = await self.slack.chat_postMessage(
+            channel=job.channel_id,
+            thread_ts=job.thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        job.message_ts = response["ts"]
 
     async def _post_followups(self, job: TrackedJob, kind: JobKind) -> None:
         try:

@@ -11,7 +11,7 @@ import pytest
 
 from adapters import sandboxes
 from tests.fakes.servers import free_port
-from tests.fakes.slack_api import running_slack_fake, wait_for
+from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import running_sandboxes
 
 SECRET = "sup3r-s3cret-flint-pw"
@@ -28,12 +28,6 @@ def chatops(*args, env=None, cwd, timeout=60):
         text=True,
         timeout=timeout,
     )
-
-
-@pytest.fixture
-def slack():
-    with running_slack_fake() as handle:
-        yield handle
 
 
 @pytest.fixture

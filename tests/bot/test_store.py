@@ -15,14 +15,6 @@ from bot.store.engine import MIGRATIONS, async_url, current_revision
 from bot.store.jobs import ACTIVE, STARTING
 
 
-@pytest.fixture
-async def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'state.db'}")
-    await s.start()
-    yield s
-    await s.close()
-
-
 @pytest.mark.parametrize(
     ("url", "expected"),
     [

@@ -10,10 +10,10 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import Message
-from bot.store import NewJob, Store
+from bot.store import NewJob
 from bot.store.jobs import ACTIVE, DONE, FAILED, NOTIFYING, SUCCEEDED, UNKNOWN
 from bot.tracking import CardNotPosted, JobKind, PollResult, Tracker
-from tests.fakes.slack_api import running_slack_fake, wait_for_async
+from tests.fakes.slack_api import wait_for_async
 
 
 class ScriptedVendor:
@@ -37,20 +37,6 @@ def card(job):
 
 def failure(job):
     return Message(text=f"<@{job.user_id}> {job.target} failed")
-
-
-@pytest.fixture
-def slack():
-    with running_slack_fake() as handle:
-        yield handle
-
-
-@pytest.fixture
-async def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'state.db'}")
-    await s.start()
-    yield s
-    await s.close()
 
 
 def make_tracker(store, slack, vendor, **kw):

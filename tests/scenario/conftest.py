@@ -2,14 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.slack_api import running_slack_fake
 from tests.scenario.harness import running_app, running_sandboxes
-
-
-@pytest.fixture
-def slack():
-    with running_slack_fake() as handle:
-        yield handle
 
 
 @pytest.fixture
