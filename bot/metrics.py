@@ -61,6 +61,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.digests = Counter(
+            "chatops_digests",
+            "Digest occurrences by vendor and outcome (posted, nothing_new, retry).",
+            ["vendor", "outcome"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -171,8 +171,9 @@ class Tracker:
             if job is not None:
                 await self._deliver(job)
             return await self.store.get(job_id)
-        await self.store.update(
+        moved = await self.store.update(
             job_id,
+            in_state=STARTING,  # a vendor callback may already have finished it
             state=ACTIVE,
             vendor_job_id=poll.vendor_job_id,
             vendor_status=poll.status,
@@ -180,9 +181,47 @@ class Tracker:
             next_poll_at=now + self.poll_interval,
         )
         job = await self.store.get(job_id)
-        if job is not None:
+        if job is not None and moved:
             await self._show_progress(job)
         return job
+
+    async def finish_external(self, job_id: str, poll: PollResult) -> str:
+        """A vendor told us (a callback) that a job reached a final state.
+
+        Returns "accepted" (the notice is on its way), "duplicate" (already known: a
+        repeated callback notifies nobody again) or "unknown". Safe to call from a request
+        handler: the notice is delivered in the background, so the vendor gets its 200 fast.
+        """
+        job = await self.store.claim(
+            job_id,
+            self.owner,
+            lease_seconds=self.lease_seconds,
+            states=(STARTING, ACTIVE),
+            **self._final_values(poll, time.time()),
+        )
+        if job is not None:
+            self._spawn(self._deliver_guarded(job))
+            return "accepted"
+        current = await self.store.get(job_id)
+        if current is None:
+            return "unknown"
+        if current.state in (STARTING, ACTIVE):
+            # Another process is polling it this very moment: make it due again, so the
+            # next poll (which will see the final state) follows at once.
+            await self.store.update(job_id, next_poll_at=time.time())
+            return "accepted"
+        return "duplicate"
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _deliver_guarded(self, job: TrackedJob) -> None:
+        try:
+            await self._deliver(job)
+        except Exception:
+            log.exception("error while delivering the notice of job %s", job.id)
 
     async def could_not_start(self, job_id: str, error: str) -> None:
         """The vendor refused or could not be reached: the card says so, nothing is tracked."""
@@ -214,9 +253,7 @@ class Tracker:
         free = self.max_inflight - len(self._inflight)
         jobs = await self.store.claim_due(self.owner, lease_seconds=self.lease_seconds, limit=free)
         for job in jobs:
-            task = asyncio.create_task(self._process_guarded(job), name=f"job-{job.id}")
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+            self._spawn(self._process_guarded(job))
         return len(jobs)
 
     async def stop_claiming(self) -> None:

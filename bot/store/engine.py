@@ -88,3 +88,14 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         except Exception:
             return None
         return row[0] if row else None
+
+
+def head_revision() -> str:
+    """The newest migration this version of the app knows."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head

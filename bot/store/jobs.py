@@ -120,12 +120,22 @@ class JobStore:
             )
         return _row_to_job(row) if row else None
 
-    async def update(self, job_id: str, *, owner: str | None = None, **values: Any) -> bool:
-        """Change a job; with ``owner``, only while that owner still holds its lease."""
+    async def update(
+        self,
+        job_id: str,
+        *,
+        owner: str | None = None,
+        in_state: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """Change a job; with ``owner``, only while that owner still holds its lease; with
+        ``in_state``, only while the job is still in that state."""
         values["updated_at"] = time.time()
         stmt = jobs.update().where(jobs.c.id == job_id).values(**values)
         if owner is not None:
             stmt = stmt.where(jobs.c.lease_owner == owner)
+        if in_state is not None:
+            stmt = stmt.where(jobs.c.state == in_state)
         async with self.engine.begin() as conn:
             result = await conn.execute(stmt)
         return result.rowcount == 1

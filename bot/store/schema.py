@@ -46,3 +46,25 @@ kv = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+
+# A channel's subscription to one vendor's digest. ``cursor`` is the vendor's own memory
+# between occurrences (e.g. "new since", or the previous figures to compare against).
+digest_subscriptions = sa.Table(
+    "digest_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("vendor", sa.String(32), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("frequency", sa.String(8), nullable=False),
+    sa.Column("at_time", sa.String(5), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("cursor", sa.JSON),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("next_run_at", sa.Float, nullable=False),
+    sa.Column("last_run_at", sa.Float),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", sa.Float),
+    sa.UniqueConstraint("vendor", "channel_id", name="uq_digest_vendor_channel"),
+)

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 
 from bot.store import NewJob, Store
-from bot.store.engine import MIGRATIONS, async_url, current_revision
+from bot.store.engine import MIGRATIONS, async_url, current_revision, head_revision
 from bot.store.jobs import ACTIVE, STARTING
 
 
@@ -37,10 +37,10 @@ def test_unsupported_database_is_refused_with_a_clear_message():
 
 async def test_start_creates_the_newest_schema(store):
     """A fresh database ends at the newest revision with every table present."""
-    assert await current_revision(store.engine) == "0002"
+    assert await current_revision(store.engine) == head_revision() == "0003"
     async with store.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
-    assert {"jobs", "kv", "alembic_version"} <= set(tables)
+    assert {"jobs", "kv", "digest_subscriptions", "alembic_version"} <= set(tables)
 
 
 async def test_upgrade_from_first_revision_keeps_jobs(tmp_path):
@@ -65,7 +65,7 @@ async def test_upgrade_from_first_revision_keeps_jobs(tmp_path):
         )
     assert await current_revision(store.engine) == "0001"
     await store.start()
-    assert await current_revision(store.engine) == "0002"
+    assert await current_revision(store.engine) == head_revision() == "0003"
     job = await store.jobs.get("old1")
     assert job is not None and job.target == "demo:hello.rb" and job.thread_ts is None
     await store.close()
@@ -76,7 +76,7 @@ async def test_starting_twice_is_harmless(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     a, b = Store(url), Store(url)
     await asyncio.gather(a.start(), b.start())
-    assert await current_revision(a.engine) == "0002"
+    assert await current_revision(a.engine) == head_revision()
     await a.close()
     await b.close()
 
