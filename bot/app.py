@@ -20,10 +20,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.flint import FlintClient
 from adapters.http import DEFAULT_LIMITS, DEFAULT_TIMEOUT
 from bot.background import BackgroundWork
+from bot.callbacks import CallbackSigner
 from bot.config import Settings
+from bot.digests import Digests
 from bot.metrics import Metrics, MetricsTransport
 from bot.scheduler import Scheduler
 from bot.store import Store
+from bot.store.digests import DigestStore
+from bot.store.kv import KeyValueStore
 from bot.tracking import Tracker
 from handlers import register_listeners
 from handlers.deps import Deps
@@ -69,6 +73,13 @@ class Runtime:
             job_timeout=settings.chatops_job_timeout,
             metrics=self.metrics,
         )
+        self.digests = Digests(
+            DigestStore(self.store.engine),
+            self.slack,
+            timezone=settings.timezone,
+            owner=self.tracker.owner,
+            metrics=self.metrics,
+        )
         self.scheduler = Scheduler(settings.timezone)
         self._http: list[httpx.AsyncClient] = []
         self.deps = Deps(
@@ -76,9 +87,11 @@ class Runtime:
             store=self.store,
             tracker=self.tracker,
             work=self.work,
+            digests=self.digests,
             flint=self._flint(),
         )
-        register_listeners(self.bolt, self.deps)
+        # Vendor endpoints beside /slack/events (e.g. callbacks), served in both modes.
+        self.routes = register_listeners(self.bolt, self.deps)
         self.socket_mode: AsyncSocketModeHandler | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -109,11 +122,15 @@ class Runtime:
     async def start(self) -> None:
         started = time.perf_counter()
         await self.store.start()
+        self.deps.callbacks = await CallbackSigner.load(KeyValueStore(self.store.engine))
         # One connection pool for every Slack Web API call, instead of one per call.
         self._session = aiohttp.ClientSession()
         self.slack.session = self._session
         tick = max(0.05, min(1.0, self.settings.chatops_poll_interval / 2))
         self.scheduler.every(tick, self.tracker.tick, "tracker-tick")
+        self.scheduler.every(
+            self.settings.chatops_digest_check_interval, self.digests.tick, "digest-tick"
+        )
         self.scheduler.start()
         if self.settings.socket_mode:
             self.socket_mode = AsyncSocketModeHandler(

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # before we stop polling it and say so, and the ceiling of the poll back-off.
     chatops_job_timeout: PositiveFloat = 24 * 3600.0
     chatops_poll_max_interval: PositiveFloat = 60.0
+    chatops_digest_check_interval: PositiveFloat = 30.0
     chatops_log_level: str = "INFO"
 
     flint_url: str | None = None

@@ -40,6 +40,7 @@ def create_server(runtime: Runtime) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        *runtime.routes,
     ]
     if not runtime.settings.socket_mode:
         routes.insert(0, Route("/slack/events", slack_events, methods=["POST"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
+from starlette.routing import BaseRoute
 
 from handlers import flint
 from handlers.common import errors
@@ -11,6 +12,8 @@ from handlers.deps import Deps
 COMMANDS = (flint.COMMAND,)
 
 
-def register_listeners(app: AsyncApp, deps: Deps) -> None:
+def register_listeners(app: AsyncApp, deps: Deps) -> list[BaseRoute]:
+    """Register every vendor's listeners; returns the HTTP routes vendors call us on."""
     errors.register(app)
     flint.register(app, deps)
+    return []

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from adapters.flint import FlintClient
 from bot.background import BackgroundWork
+from bot.callbacks import CallbackSigner
 from bot.config import Settings
+from bot.digests import Digests
 from bot.store import Store
 from bot.tracking import Tracker
 
@@ -17,4 +19,7 @@ class Deps:
     store: Store
     tracker: Tracker
     work: BackgroundWork
+    digests: Digests
     flint: FlintClient | None = None
+    # Set when the app starts (the secret lives in the state store).
+    callbacks: CallbackSigner | None = None
