@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -9,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from adapters.flint import sandbox as flint_sandbox
+from adapters.stintmint import sandbox as stintmint_sandbox
 
 DEFAULT_PORT = 8700
 
@@ -21,15 +24,36 @@ class SandboxEnv:
     variables: dict[str, str]
 
 
-def create_app(*, speed: float = 1.0, flint_answer_delay: float = 0.0) -> Starlette:
-    flint = flint_sandbox.create_app(speed=speed, answer_delay=flint_answer_delay)
+def create_app(
+    *,
+    speed: float = 1.0,
+    flint_answer_delay: float = 0.0,
+    stintmint_retry_interval: float = 1.0,
+) -> Starlette:
+    """``speed`` scales how long sandbox jobs take (0.1: ten times faster)."""
+    apps = {
+        flint_sandbox.SANDBOX_PREFIX: flint_sandbox.create_app(
+            speed=speed, answer_delay=flint_answer_delay
+        ),
+        stintmint_sandbox.SANDBOX_PREFIX: stintmint_sandbox.create_app(
+            complete_after=4.0 * speed, retry_interval=stintmint_retry_interval
+        ),
+    }
 
     async def index(_request):
-        return JSONResponse({"sandboxes": ["flint"]})
+        return JSONResponse({"sandboxes": sorted(prefix.strip("/") for prefix in apps)})
 
-    return Starlette(
-        routes=[Route("/", index), Mount(flint_sandbox.SANDBOX_PREFIX, app=flint)],
-    )
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Starlette does not run the lifespans of mounted apps; some sandboxes own clients
+        # and background tasks (Stintmint's callbacks), so run theirs here.
+        async with contextlib.AsyncExitStack() as stack:
+            for app in apps.values():
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    routes = [Route("/", index), *(Mount(prefix, app=app) for prefix, app in apps.items())]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def environment(base_url: str) -> list[SandboxEnv]:
@@ -42,5 +66,13 @@ def environment(base_url: str) -> list[SandboxEnv]:
                 "FLINT_USERNAME": flint_sandbox.DEMO_USERNAME,
                 "FLINT_PASSWORD": flint_sandbox.DEMO_PASSWORD,
             },
-        )
+        ),
+        SandboxEnv(
+            "Stintmint",
+            {
+                "STINTMINT_URL": base_url + stintmint_sandbox.SANDBOX_PREFIX,
+                "STINTMINT_USERNAME": stintmint_sandbox.DEMO_USERNAME,
+                "STINTMINT_KEY": stintmint_sandbox.DEMO_KEY,
+            },
+        ),
     ]

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.flint import FlintClient
 from adapters.http import DEFAULT_LIMITS, DEFAULT_TIMEOUT
+from adapters.stintmint import StintmintClient
 from bot.background import BackgroundWork
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
@@ -89,6 +90,7 @@ class Runtime:
             work=self.work,
             digests=self.digests,
             flint=self._flint(),
+            stintmint=self._stintmint(),
         )
         # Vendor endpoints beside /slack/events (e.g. callbacks), served in both modes.
         self.routes = register_listeners(self.bolt, self.deps)
@@ -115,6 +117,17 @@ class Runtime:
             username=s.flint_username,
             password=_secret(s.flint_password),
             key=_secret(s.flint_key),
+        )
+
+    def _stintmint(self) -> StintmintClient | None:
+        s = self.settings
+        if not s.stintmint_status().configured:
+            return None
+        return StintmintClient(
+            self._http_client("stintmint"),
+            base_url=s.stintmint_url,
+            username=str(s.stintmint_username),
+            key=str(_secret(s.stintmint_key)),
         )
 
     # -- life cycle ---------------------------------------------------------------------

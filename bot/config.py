@@ -103,6 +103,22 @@ class Settings(BaseSettings):
             missing="FLINT_URL and FLINT_USERNAME + FLINT_PASSWORD, or FLINT_KEY",
         )
 
+    def stomt_status(self) -> VendorStatus:
+        has_login = bool(self.stomt_username and _secret(self.stomt_password))
+        return VendorStatus(
+            name="STOMT",
+            configured=bool(self.stomt_appid)
+            and (bool(_secret(self.stomt_accesstoken)) or has_login),
+            missing="STOMT_APPID and STOMT_ACCESSTOKEN, or STOMT_USERNAME + STOMT_PASSWORD",
+        )
+
+    def stintmint_status(self) -> VendorStatus:
+        return VendorStatus(
+            name="Stintmint",
+            configured=bool(self.stintmint_username) and bool(_secret(self.stintmint_key)),
+            missing="STINTMINT_USERNAME and STINTMINT_KEY",
+        )
+
     def serve_problems(self) -> list[str]:
         """What stops ``chatops serve`` from starting, in words a Slack admin can act on."""
         problems = []

@@ -77,8 +77,13 @@ class JobKind:
     vendor: str
     poll: Callable[[TrackedJob], Awaitable[PollResult]]
     card: Callable[[TrackedJob], Message]
-    failure_notice: Callable[[TrackedJob], Message]
+    # A reply in the card's thread when the job ends (None: no reply), e.g. a failure
+    # mentioning whoever started it.
+    thread_notice: Callable[[TrackedJob], Message | None]
     attachments: Callable[[TrackedJob], list[FileUpload]] = field(default=lambda job: [])
+    # True for jobs the vendor will call back about: polling is then only a safety net,
+    # at the longest interval.
+    callback_backed: Callable[[TrackedJob], bool] = field(default=lambda job: False)
 
 
 class CardNotPosted(Exception):
@@ -324,6 +329,9 @@ class Tracker:
             await self._deliver(job)
 
     def _delay(self, job: TrackedJob, now: float) -> float:
+        kind = self._kinds.get(job.vendor)
+        if kind is not None and kind.callback_backed(job):
+            return self.max_interval
         # The base interval for the first minute, then growing with the job's age.
         age = now - job.created_at
         return min(self.poll_interval * max(1.0, age / 60.0), self.max_interval)
@@ -441,8 +449,8 @@ class Tracker:
 
     async def _post_followups(self, job: TrackedJob, kind: JobKind) -> None:
         try:
-            if job.outcome != SUCCEEDED:
-                notice = kind.failure_notice(job)
+            notice = kind.thread_notice(job)
+            if notice is not None:
                 await self.slack.chat_postMessage(
                     channel=job.channel_id,
                     thread_ts=job.message_ts,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from starlette.routing import BaseRoute
 
-from handlers import flint
+from handlers import flint, stintmint
 from handlers.common import errors
 from handlers.deps import Deps
 
-COMMANDS = (flint.COMMAND,)
+COMMANDS = (flint.COMMAND, stintmint.COMMAND)
 
 
 def register_listeners(app: AsyncApp, deps: Deps) -> list[BaseRoute]:
     """Register every vendor's listeners; returns the HTTP routes vendors call us on."""
     errors.register(app)
     flint.register(app, deps)
-    return []
+    return [*stintmint.register(app, deps)]

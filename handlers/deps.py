@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.flint import FlintClient
+from adapters.stintmint import StintmintClient
 from bot.background import BackgroundWork
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
@@ -21,5 +22,6 @@ class Deps:
     work: BackgroundWork
     digests: Digests
     flint: FlintClient | None = None
+    stintmint: StintmintClient | None = None
     # Set when the app starts (the secret lives in the state store).
     callbacks: CallbackSigner | None = None

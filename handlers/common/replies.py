@@ -17,6 +17,15 @@ from adapters.errors import (
 from bot.config import VendorStatus
 from handlers.common.text import escape
 
+RESTARTING = ":arrows_counterclockwise: The app is restarting. Try again in a few seconds."
+
+
+def cannot_post(error: str) -> str:
+    return (
+        f":no_entry: I can't post in this conversation (`{escape(error)}`). "
+        "Invite me with `/invite @chatops-hub`, or run the command in a channel I'm in."
+    )
+
 
 def not_configured(status: VendorStatus) -> str:
     return (

@@ -11,10 +11,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from adapters.errors import VendorError
 from adapters.flint import parse_flintbit, validate_job_id
 from bot.store.jobs import ACTIVE, NOTIFYING
-from handlers.common.replies import ephemeral, not_configured, vendor_error
+from handlers.common.replies import RESTARTING, ephemeral, not_configured, vendor_error
 from handlers.deps import Deps
 from handlers.flint import blocks
-from handlers.flint.commands import RESTARTING, start_run
+from handlers.flint.commands import start_run
 from handlers.flint.jobs import VENDOR
 from handlers.flint.parsing import RunRequest
 

@@ -203,7 +203,10 @@ def job_card(job: TrackedJob) -> Message:
     return card(view_from_job(job))
 
 
-def failure_notice(job: TrackedJob) -> Message:
+def thread_notice(job: TrackedJob) -> Message | None:
+    """Failures are also said in the thread, mentioning whoever ran the job."""
+    if job.outcome == SUCCEEDED:
+        return None
     view = view_from_job(job)
     reason = view.error or (view.message if view.message else "")
     detail = f" (exit code {view.exit_code})" if view.exit_code not in (None, 0) else ""

@@ -11,7 +11,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from adapters.errors import VendorError, VendorNotFound
 from bot.store import NewJob
 from bot.tracking import CardNotPosted
-from handlers.common.replies import ephemeral, not_configured, usage, vendor_error
+from handlers.common.replies import (
+    RESTARTING,
+    cannot_post,
+    ephemeral,
+    not_configured,
+    usage,
+    vendor_error,
+)
 from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
 from handlers.flint import blocks
@@ -22,14 +29,6 @@ log = logging.getLogger(__name__)
 
 # How long a synchronous Flint call may take when no --timeout is given (Flint's default).
 FLINT_DEFAULT_SYNC_MS = 6000
-RESTARTING = ":arrows_counterclockwise: The app is restarting. Try again in a few seconds."
-
-
-def cannot_post(error: str) -> str:
-    return (
-        f":no_entry: I can't post in this conversation (`{escape(error)}`). "
-        "Invite me with `/invite @chatops-hub`, or run the command in a channel I'm in."
-    )
 
 
 async def flint_command(

@@ -31,6 +31,6 @@ def job_kind(flint: FlintClient) -> JobKind:
         vendor=VENDOR,
         poll=poll,
         card=blocks.job_card,
-        failure_notice=blocks.failure_notice,
+        thread_notice=blocks.thread_notice,
         attachments=blocks.full_output,
     )

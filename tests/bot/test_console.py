@@ -13,8 +13,13 @@ import pytest
 from rich.console import Console
 from slack_sdk.signature import SignatureVerifier
 
-from bot import console
-from bot.console import ConsoleError, Names, Screen
+from bot.console import main
+from bot.console.errors import ConsoleError
+from bot.console.render import Names, mrkdwn
+from bot.console.screen import Screen, with_block_ids
+from bot.console.session import click_payload
+from bot.console.workspace import USER_ID
+from bot.slack_requests import sign
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,7 +87,7 @@ def test_scripted_session_drives_the_real_app_from_the_command_line(tmp_path):
 
 def test_missing_script_file_is_a_short_error(tmp_path, capsys):
     """A script path that cannot be read gives exit code 2 and one line, no traceback."""
-    assert console.main(script=str(tmp_path / "missing.txt")) == 2
+    assert main(script=str(tmp_path / "missing.txt")) == 2
     err = capsys.readouterr().err
     assert err.startswith("chatops console: cannot read") and "Traceback" not in err
 
@@ -90,7 +95,7 @@ def test_missing_script_file_is_a_short_error(tmp_path, capsys):
 def test_signature_is_accepted_by_slack_sdk():
     """Requests are signed exactly as slack_sdk's SignatureVerifier expects."""
     body = b"command=%2Fflint&text=help"
-    headers = console.sign(body, "s3cret")
+    headers = sign(body, "s3cret")
     verifier = SignatureVerifier("s3cret")
     lowered = {k.lower(): v for k, v in headers.items()}
     assert verifier.is_valid_request(body, lowered)
@@ -111,7 +116,7 @@ def test_mrkdwn_is_readable_as_plain_text():
         "*Status* `demo:hello.rb` for <@U0CONSOLE> in <#C0CONSOLE> "
         "&lt;b&gt; &amp; <https://x.test|docs> :tada:\n```line 1\nline 2```"
     )
-    shown = "\n".join(line.rstrip() for line in render(console.mrkdwn(text, names)).splitlines())
+    shown = "\n".join(line.rstrip() for line in render(mrkdwn(text, names)).splitlines())
     expected = "Status demo:hello.rb for @ada in #console <b> & docs (https://x.test) :tada:"
     assert expected in shown
     assert "    line 1\n    line 2" in shown
@@ -142,7 +147,7 @@ def test_buttons_keep_their_numbers_across_updates_and_follow_the_current_versio
     screen = Screen(out, Names())
     shown = screen.add(channel="C1", ts="1.000100", text="job", blocks=card())
     screen.show(shown, "#1")
-    shown.blocks = console._with_block_ids(card(label="Refresh now"))
+    shown.blocks = with_block_ids(card(label="Refresh now"))
     screen.show(shown, "updated message #1")
     text = out.export_text()
     assert text.count("[1] Re-run  [2] Refresh") == 2
@@ -150,7 +155,7 @@ def test_buttons_keep_their_numbers_across_updates_and_follow_the_current_versio
     assert "Job" in text and "Status" in text and "Flint says: hi" in text
     message, button = screen.current_button(2)
     assert (message.number, button.label, button.block_id) == (1, "Refresh now", "b4")
-    shown.blocks = console._with_block_ids(card(value="job2"))
+    shown.blocks = with_block_ids(card(value="job2"))
     with pytest.raises(ConsoleError, match=r"no longer on message #1"):
         screen.current_button(2)
     with pytest.raises(ConsoleError, match=r"no button \[7\]"):
@@ -163,9 +168,7 @@ def test_block_actions_payload_looks_like_slack():
     shown = screen.add(channel="C0CONSOLE", ts="1.000100", text="job", blocks=card())
     screen.render(shown)
     _, button = screen.current_button(1)
-    payload = console.block_actions_payload(
-        shown, button, user_name="ada", response_url="http://fake/respond/t"
-    )
+    payload = click_payload(shown, button, user_name="ada", response_url="http://fake/respond/t")
     json.dumps(payload)
     assert payload["type"] == "block_actions"
     assert payload["container"] == {
@@ -178,4 +181,4 @@ def test_block_actions_payload_looks_like_slack():
     (action,) = payload["actions"]
     assert action["action_id"] == "rerun" and action["value"] == "job1"
     assert action["block_id"] == "b4" and action["type"] == "button"
-    assert payload["user"]["id"] == console.USER_ID and payload["response_url"]
+    assert payload["user"]["id"] == USER_ID and payload["response_url"]

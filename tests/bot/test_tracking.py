@@ -36,6 +36,8 @@ def card(job):
 
 
 def failure(job):
+    if job.outcome == SUCCEEDED:
+        return None
     return Message(text=f"<@{job.user_id}> {job.target} failed")
 
 

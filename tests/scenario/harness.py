@@ -99,8 +99,13 @@ class InProcessApp:
 
 
 @contextmanager
-def running_app(slack, sandbox_url: str | None, tmp_path: Path, **overrides: Any):
-    """The real Starlette app + Runtime under uvicorn in a thread (lifespan on)."""
+def running_app(
+    slack, sandbox_url: str | None, tmp_path: Path, *, port: int | None = None, **overrides: Any
+):
+    """The real Starlette app + Runtime under uvicorn in a thread (lifespan on).
+
+    ``port`` fixes the app's port in advance, e.g. to give it a PUBLIC_URL for callbacks.
+    """
     env = app_env(
         slack_api_url=slack.api_url,
         sandbox_url=sandbox_url,
@@ -109,7 +114,7 @@ def running_app(slack, sandbox_url: str | None, tmp_path: Path, **overrides: Any
     )
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})
     runtime = Runtime(settings)
-    server = ThreadedServer(create_server(runtime), lifespan="on")
+    server = ThreadedServer(create_server(runtime), lifespan="on", port=port)
     with server:
         client = SlackClient(
             server.url, env["SLACK_SIGNING_SECRET"], slack.fake.response_url(slack.url)

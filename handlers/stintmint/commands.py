@@ -1,0 +1,145 @@
+"""``/stint``: parse, acknowledge at once, then talk to Stintmint."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from adapters.errors import VendorError, VendorNotFound
+from adapters.stintmint import PostRequest
+from bot.store import NewJob
+from bot.tracking import CardNotPosted, PollResult
+from handlers.common.replies import (
+    RESTARTING,
+    cannot_post,
+    ephemeral,
+    not_configured,
+    usage,
+    vendor_error,
+)
+from handlers.common.text import UsageError, escape
+from handlers.deps import Deps
+from handlers.stintmint import blocks
+from handlers.stintmint.jobs import VENDOR
+from handlers.stintmint.parsing import USAGE, FetchCommand, HelpCommand, PostCommand, parse
+
+log = logging.getLogger(__name__)
+CALLBACK_PATH = "/hooks/stintmint"
+
+
+async def stint_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
+):
+    try:
+        request = parse(command.get("text"))
+    except UsageError as exc:
+        await ack(**usage(USAGE, str(exc)))
+        return
+    if isinstance(request, HelpCommand):
+        await ack(**usage(USAGE))
+        return
+    if deps.stintmint is None:
+        await ack(**ephemeral(not_configured(deps.settings.stintmint_status())))
+        return
+    if not deps.work.accepting:
+        await ack(**ephemeral(RESTARTING))
+        return
+    await ack()
+    if isinstance(request, FetchCommand):
+        await show_fetch(deps, request, respond)
+    else:
+        await post(
+            deps,
+            request,
+            channel_id=command["channel_id"],
+            user_id=command["user_id"],
+            respond=respond,
+        )
+
+
+async def post(
+    deps: Deps, request: PostCommand, *, channel_id: str, user_id: str, respond: AsyncRespond
+) -> None:
+    """Record the request and post its card, then send it, then track it (callback or poll)."""
+    assert deps.stintmint is not None
+    public_url = deps.settings.public_url
+    async with deps.work.track():
+        params = {
+            "sf_id": request.sf_id,
+            "identifier": request.identifier,
+            "batch_id": request.batch_id,
+            "urgency": request.urgency,
+            "descriptors": [
+                d.model_dump(mode="json", exclude_none=True) for d in request.descriptors
+            ],
+            "callback": bool(public_url and deps.callbacks),
+        }
+        try:
+            job = await deps.tracker.begin(
+                NewJob(
+                    vendor=VENDOR,
+                    target=request.sf_id,
+                    channel_id=channel_id,
+                    user_id=user_id,
+                    params=params,
+                )
+            )
+        except CardNotPosted as exc:
+            await respond(**ephemeral(cannot_post(exc.error)))
+            return
+        callback_url = None
+        if params["callback"]:
+            assert public_url and deps.callbacks
+            callback_url = deps.callbacks.url(public_url, CALLBACK_PATH, job.id)
+        try:
+            await deps.stintmint.post(
+                PostRequest(
+                    identifier=request.identifier,
+                    sfId=request.sf_id,
+                    batchId=request.batch_id,
+                    urgency=request.urgency,
+                    callbackUrl=callback_url,
+                    descriptors=list(request.descriptors),
+                )
+            )
+        except VendorError as exc:
+            log.info(
+                "stint post %s/%s not sent: %s", request.sf_id, request.identifier, exc.message
+            )
+            await deps.tracker.could_not_start(job.id, exc.message)
+            return
+        await deps.tracker.started(
+            job.id, PollResult(status="pending", vendor_job_id=request.identifier)
+        )
+
+
+async def show_fetch(deps: Deps, request: FetchCommand, respond: AsyncRespond) -> None:
+    assert deps.stintmint is not None
+    try:
+        if request.state_id:
+            flow = await deps.stintmint.fetch_module(
+                request.sf_id, request.identifier, request.state_id
+            )
+        else:
+            flow = await deps.stintmint.fetch(request.sf_id, request.identifier)
+    except VendorNotFound:
+        await respond(
+            **ephemeral(
+                f":mag: Stintmint knows no request `{escape(request.identifier)}` "
+                f"in StintFlow `{escape(request.sf_id)}`."
+            )
+        )
+        return
+    except VendorError as exc:
+        await respond(**ephemeral(vendor_error(exc)))
+        return
+    message = blocks.card(
+        blocks.view_from_flow(flow.as_dict(), request.sf_id, request.identifier, request.state_id)
+    )
+    await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+
+
+__all__ = ["CALLBACK_PATH", "post", "show_fetch", "stint_command"]

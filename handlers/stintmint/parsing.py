@@ -1,0 +1,137 @@
+"""``/stint`` text → a request, validated before anything talks to Stintmint."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from adapters.stintmint import (
+    MAX_DESCRIPTORS,
+    Descriptor,
+    infer_descriptor,
+    validate_identifier,
+    validate_sf_id,
+    validate_state_id,
+    validation_message,
+)
+from handlers.common.text import UsageError, normalize, split_args
+
+USAGE = """*Stintmint* — send data to a StintFlow and get the humans' answers back
+• `/stint post SF_ID IDENTIFIER name=value [name=value …] [--batch ID] [--urgency CODE]`
+   send up to 10 descriptors; an http(s) URL becomes HREF, anything else TEXT, or say the \
+type with `name:IMAGE=https://…` (TEXT, IMAGE, PDF, HREF, AUDIO, VIDEO). This channel gets \
+the responses when the flow completes.
+   e.g. `/stint post demo order-1042 note="check the address" photo:IMAGE=https://example.com/p.jpg`
+• `/stint fetch SF_ID IDENTIFIER [STATE_ID]` — status, cost and responses so far
+• `/stint help` — this message"""
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+
+
+@dataclass(frozen=True)
+class PostCommand:
+    sf_id: str
+    identifier: str
+    descriptors: tuple[Descriptor, ...]
+    batch_id: str | None = None
+    urgency: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchCommand:
+    sf_id: str
+    identifier: str
+    state_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    pass
+
+
+def parse(text: str | None) -> PostCommand | FetchCommand | HelpCommand:
+    args = split_args(normalize(text))
+    if not args or args[0].lower() in ("help", "-h", "--help"):
+        return HelpCommand()
+    sub, rest = args[0].lower(), args[1:]
+    if sub == "post":
+        return _post(rest)
+    if sub == "fetch":
+        if len(rest) not in (2, 3):
+            raise UsageError("`/stint fetch` takes SF_ID IDENTIFIER and, optionally, STATE_ID.")
+        sf_id, identifier = _ids(rest[0], rest[1])
+        state_id = _checked(validate_state_id, rest[2]) if len(rest) == 3 else None
+        return FetchCommand(sf_id, identifier, state_id)
+    raise UsageError(f"Unknown subcommand `{_shorten(args[0])}`.")
+
+
+def _post(args: list[str]) -> PostCommand:
+    batch = urgency = None
+    positional: list[str] = []
+    pairs: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg in ("--batch", "--urgency"):
+            value = next(rest, None)
+            if value is None:
+                raise UsageError(f"`{arg}` needs a value.")
+            if arg == "--batch":
+                batch = _checked(validate_identifier, value, "batch id")
+            elif not _CODE.match(value):
+                raise UsageError("`--urgency` is a short code of letters, digits, `_` or `-`.")
+            else:
+                urgency = value
+        elif arg.startswith("--"):
+            raise UsageError(
+                f"Unknown option `{_shorten(arg)}`; the options are --batch and --urgency."
+            )
+        elif "=" in arg and len(positional) >= 2:
+            pairs.append(arg)
+        else:
+            positional.append(arg)
+    if len(positional) != 2:
+        raise UsageError("`/stint post` needs SF_ID and IDENTIFIER, then name=value pairs.")
+    sf_id, identifier = _ids(*positional)
+    if not pairs:
+        raise UsageError("Add at least one descriptor as name=value.")
+    if len(pairs) > MAX_DESCRIPTORS:
+        raise UsageError(
+            f"That is {len(pairs)} descriptors; a request takes at most {MAX_DESCRIPTORS}."
+        )
+    return PostCommand(sf_id, identifier, tuple(_descriptor(p) for p in pairs), batch, urgency)
+
+
+def _descriptor(pair: str) -> Descriptor:
+    key, _, value = pair.partition("=")
+    name, _, explicit = key.partition(":")
+    if not _NAME.match(name):
+        raise UsageError(f"`{_shorten(name)}` is not a valid descriptor name.")
+    if not value:
+        raise UsageError(f"`{_shorten(name)}` has no value.")
+    try:
+        return infer_descriptor(name, value, explicit or None)
+    except (ValueError, ValidationError) as exc:
+        raise UsageError(validation_message(exc)) from exc
+
+
+def _ids(sf_id: str, identifier: str) -> tuple[str, str]:
+    return (
+        _checked(validate_sf_id, sf_id),
+        _checked(validate_identifier, identifier),
+    )
+
+
+def _checked(validate, value: str, what: str | None = None) -> str:
+    try:
+        return validate(value)
+    except ValueError as exc:
+        message = str(exc)
+        raise UsageError(f"Bad {what}: {message}" if what else message) from exc
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    text = text.replace("`", "'")
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,211 @@
+"""/stint end to end: signed Slack requests in, real HTTP to the Stintmint sandbox, and the
+sandbox's real callbacks (with retries) into the running app's /hooks/stintmint."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.fakes.servers import free_port
+from tests.fakes.slack_api import wait_for
+from tests.scenario.harness import blocks_text, running_app, running_sandboxes
+
+TEN = " ".join(f"d{i}=v{i}" for i in range(10))
+
+
+def _cards(slack) -> list[dict]:
+    found = [m for m in slack.fake.messages.values() if not m.get("thread_ts")]
+    return sorted(found, key=lambda m: m["ts"])
+
+
+def _card(slack, n: int = 0) -> dict:
+    wait_for(lambda: len(_cards(slack)) > n, timeout=10)
+    return _cards(slack)[n]
+
+
+def _replies(slack, ts: str) -> list[dict]:
+    return [
+        c.args
+        for c in slack.fake.calls_to("chat.postMessage")
+        if c.ok and c.args.get("thread_ts") == ts
+    ]
+
+
+def _sandbox_app(server, prefix="/stintmint"):
+    return next(r.app for r in server.app.routes if getattr(r, "path", "") == prefix)
+
+
+@pytest.fixture
+def sandbox():
+    with running_sandboxes(speed=0.1, stintmint_retry_interval=0.1) as server:
+        yield server
+
+
+@pytest.fixture
+def public_app(slack, sandbox, tmp_path):
+    """The app with PUBLIC_URL set to itself, so Stintmint calls back."""
+    port = free_port()
+    with running_app(
+        slack, sandbox.url, tmp_path, port=port, public_url=f"http://127.0.0.1:{port}"
+    ) as app:
+        yield app
+
+
+def _callback_url(sandbox) -> str:
+    posts = [c for c in _sandbox_app(sandbox).state.calls if c.path.endswith("/post")]
+    assert posts
+    attempts = _sandbox_app(sandbox).state.sandbox.callback_attempts
+    wait_for(lambda: attempts, timeout=10)
+    return attempts[0].url
+
+
+def test_callback_updates_the_card_and_notifies_once(public_app, slack, sandbox):
+    """Stintmint's callback updates the card with the responses and says so in the thread."""
+    response = public_app.client.command(
+        "post demo order-1 note=hello link=https://example.com/x", command="/stint", user_id="U5"
+    )
+    assert response.status_code == 200
+    card = _card(slack)
+    wait_for(lambda: "completed" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+    wait_for(lambda: _replies(slack, card["ts"]), timeout=5)
+    text = blocks_text(_cards(slack)[0]["blocks"])
+    assert "Responses (" in text and "callback" in text and "credits" in text
+    [reply] = _replies(slack, card["ts"])
+    assert "<@U5>" in reply["text"] and "responses" in reply["text"]
+    attempts = _sandbox_app(sandbox).state.sandbox.callback_attempts
+    assert [a.status_code for a in attempts] == [200]
+    # The request was followed by callback, not by polling /fetch.
+    fetches = [c for c in _sandbox_app(sandbox).state.calls if c.path.endswith("/fetch")]
+    assert len(fetches) <= 1
+
+
+def test_repeated_callback_is_answered_200_and_notifies_nobody(public_app, slack, sandbox):
+    """A callback Stintmint repeats (it retries up to 20 times) changes nothing the second time."""
+    public_app.client.command("post demo order-2 note=hi", command="/stint")
+    card = _card(slack)
+    wait_for(lambda: _replies(slack, card["ts"]), timeout=10)
+    url = _callback_url(sandbox)
+    body = {
+        "identifier": "order-2",
+        "sfId": "demo",
+        "status": "COMPLETED",
+        "created": 1,
+        "completed": 2,
+        "cost": 9,
+        "responses": [{"answer": "again"}],
+    }
+    for _ in range(3):
+        again = httpx.post(url, json=body)
+        assert again.status_code == 200 and again.json()["result"] == "duplicate"
+    assert len(_replies(slack, card["ts"])) == 1
+    assert "again" not in blocks_text(_cards(slack)[0]["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("", 401),
+        ("?request=abc", 401),
+        ("?request=abc&token=", 401),
+        ("?request=abc&token=" + "0" * 64, 401),
+        ("?token=" + "0" * 64, 401),
+    ],
+)
+def test_callback_without_a_valid_token_is_401(public_app, query, status):
+    """Missing or wrong tokens are refused before anything is looked up."""
+    response = httpx.post(f"{public_app.url}/hooks/stintmint{query}", json={"identifier": "x"})
+    assert response.status_code == status
+    assert "abc" not in response.text
+
+
+def test_callback_for_unknown_request_is_404_and_bad_body_400(public_app):
+    """A valid token for a request that does not exist is 404; a malformed body is 400."""
+    signer = public_app.runtime.deps.callbacks
+    url = f"{public_app.url}/hooks/stintmint?request=nope&token={signer.token('nope')}"
+    assert httpx.post(url, json={"identifier": "x", "sfId": "demo"}).status_code == 404
+    assert httpx.post(url, content=b"{not json").status_code == 400
+    assert httpx.post(url, content=b"[1, 2]").status_code == 400
+
+
+def test_without_public_url_the_request_is_polled_to_completion(slack, sandbox, tmp_path):
+    """No PUBLIC_URL: no callbackUrl is sent, and polling /fetch finds the result."""
+    with running_app(slack, sandbox.url, tmp_path) as app:
+        app.client.command("post demo order-3 note=poll", command="/stint")
+        card = _card(slack)
+        wait_for(lambda: _replies(slack, card["ts"]), timeout=15)
+        text = blocks_text(_cards(slack)[0]["blocks"])
+        assert "completed" in text and "polling" in text
+        assert _sandbox_app(sandbox).state.sandbox.callback_attempts == []
+
+
+def test_eleven_descriptors_are_refused_before_any_call(public_app, slack, sandbox):
+    """The 11th descriptor is refused with the limit, and Stintmint is never called."""
+    response = public_app.client.command(f"post demo order-4 {TEN} d10=v10", command="/stint")
+    assert "at most 10" in response.json()["text"]
+    assert _sandbox_app(sandbox).state.calls == []
+    ok = public_app.client.command(f"post demo order-5 {TEN}", command="/stint")
+    assert ok.status_code == 200 and not ok.content  # ten is fine: a plain ack
+    wait_for(lambda: _sandbox_app(sandbox).state.calls)
+
+
+def test_descriptor_types_are_inferred_or_given(public_app, slack, sandbox):
+    """A URL is HREF, `name:IMAGE=` says the type; the request body carries both."""
+    public_app.client.command(
+        "post demo order-6 site=https://example.com photo:image=https://example.com/p.jpg n=3",
+        command="/stint",
+    )
+    _card(slack)
+    wait_for(lambda: _sandbox_app(sandbox).state.sandbox.requests, timeout=10)
+    [request] = _sandbox_app(sandbox).state.sandbox.requests.values()
+    types = {d["name"]: d["type"] for d in request.descriptors}
+    assert types == {"site": "HREF", "photo": "IMAGE", "n": "TEXT"}
+
+
+def test_fetch_command_shows_not_ready_then_the_responses(public_app, slack, sandbox):
+    """`/stint fetch` answers "not ready yet" normally, and the responses once complete."""
+    public_app.client.command("post demo order-7 note=x", command="/stint")
+    _card(slack)
+    public_app.client.command("fetch demo order-7", command="/stint")
+    wait_for(lambda: slack.fake.responses, timeout=10)
+    assert "Not ready yet" in blocks_text(slack.fake.responses[-1]["blocks"])
+    wait_for(lambda: "completed" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+    public_app.client.command("fetch demo order-7", command="/stint")
+    wait_for(lambda: len(slack.fake.responses) >= 2, timeout=10)
+    assert "Responses (" in blocks_text(slack.fake.responses[-1]["blocks"])
+
+
+def test_fetch_of_unknown_request_is_a_polite_answer(public_app, slack):
+    """Fetching a request Stintmint does not know says so, visible only to the caller."""
+    public_app.client.command("fetch demo never-posted", command="/stint")
+    wait_for(lambda: slack.fake.responses, timeout=10)
+    reply = slack.fake.responses[-1]
+    assert reply["response_type"] == "ephemeral"
+    assert "never-posted" in json.dumps(reply)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "post",
+        "post demo",
+        "post demo id",
+        "post demo id novalue=",
+        "post demo id x:BOGUS=1",
+        "post ../x id a=1",
+        "post demo id a=1 --urgency",
+        "post demo id a=1 --batch '../../x'",
+        "fetch",
+        "fetch a b c d",
+        "nonsense",
+        '"unbalanced',
+    ],
+)
+def test_bad_stint_text_gets_usage(public_app, sandbox, text):
+    """Malformed /stint input gets a readable usage answer and no vendor call."""
+    response = public_app.client.command(text, command="/stint")
+    assert response.status_code == 200
+    assert "/stint" in response.json()["text"]
+    assert _sandbox_app(sandbox).state.calls == []
