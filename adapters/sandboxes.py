@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 
 from adapters.flint import sandbox as flint_sandbox
 from adapters.stintmint import sandbox as stintmint_sandbox
+from adapters.stomt import sandbox as stomt_sandbox
 
 DEFAULT_PORT = 8700
 
@@ -35,6 +36,7 @@ def create_app(
         flint_sandbox.SANDBOX_PREFIX: flint_sandbox.create_app(
             speed=speed, answer_delay=flint_answer_delay
         ),
+        stomt_sandbox.SANDBOX_PREFIX: stomt_sandbox.create_app(),
         stintmint_sandbox.SANDBOX_PREFIX: stintmint_sandbox.create_app(
             complete_after=4.0 * speed, retry_interval=stintmint_retry_interval
         ),
@@ -65,6 +67,16 @@ def environment(base_url: str) -> list[SandboxEnv]:
                 "FLINT_URL": base_url + flint_sandbox.SANDBOX_PREFIX,
                 "FLINT_USERNAME": flint_sandbox.DEMO_USERNAME,
                 "FLINT_PASSWORD": flint_sandbox.DEMO_PASSWORD,
+            },
+        ),
+        SandboxEnv(
+            "STOMT",
+            {
+                "STOMT_URL": base_url + stomt_sandbox.SANDBOX_PREFIX,
+                "STOMT_APPID": stomt_sandbox.DEMO_APPID,
+                "STOMT_USERNAME": stomt_sandbox.DEMO_USERNAME,
+                "STOMT_PASSWORD": stomt_sandbox.DEMO_PASSWORD,
+                "STOMT_TARGET": stomt_sandbox.DEMO_TARGET,
             },
         ),
         SandboxEnv(

@@ -17,9 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.flint import FlintClient
 from adapters.http import DEFAULT_LIMITS, DEFAULT_TIMEOUT
-from adapters.stintmint import StintmintClient
 from bot.background import BackgroundWork
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
@@ -30,6 +28,7 @@ from bot.store import Store
 from bot.store.digests import DigestStore
 from bot.store.kv import KeyValueStore
 from bot.tracking import Tracker
+from bot.vendors import build_clients
 from handlers import register_listeners
 from handlers.deps import Deps
 
@@ -89,8 +88,7 @@ class Runtime:
             tracker=self.tracker,
             work=self.work,
             digests=self.digests,
-            flint=self._flint(),
-            stintmint=self._stintmint(),
+            **vars(build_clients(settings, self._http_client)),
         )
         # Vendor endpoints beside /slack/events (e.g. callbacks), served in both modes.
         self.routes = register_listeners(self.bolt, self.deps)
@@ -106,29 +104,6 @@ class Runtime:
         client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=transport)
         self._http.append(client)
         return client
-
-    def _flint(self) -> FlintClient | None:
-        s = self.settings
-        if not s.flint_status().configured:
-            return None
-        return FlintClient(
-            self._http_client("flint"),
-            base_url=str(s.flint_url),
-            username=s.flint_username,
-            password=_secret(s.flint_password),
-            key=_secret(s.flint_key),
-        )
-
-    def _stintmint(self) -> StintmintClient | None:
-        s = self.settings
-        if not s.stintmint_status().configured:
-            return None
-        return StintmintClient(
-            self._http_client("stintmint"),
-            base_url=s.stintmint_url,
-            username=str(s.stintmint_username),
-            key=str(_secret(s.stintmint_key)),
-        )
 
     # -- life cycle ---------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
@@ -13,10 +14,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import VendorError
-from adapters.flint import FlintClient
 from adapters.http import DEFAULT_TIMEOUT
-from bot.config import Settings
+from bot.config import Settings, VendorStatus
 from bot.store import Store
+from bot.vendors import build_clients
 
 OK, NOT_CONFIGURED, ERROR = "ok", "not configured", "error"
 
@@ -31,7 +32,10 @@ class CheckRow:
 async def run_checks(settings: Settings) -> list[CheckRow]:
     rows = [await _check_database(settings), await _check_slack(settings)]
     async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
-        rows.append(await _check_flint(settings, http))
+        clients = build_clients(settings, lambda _vendor: http)
+        rows.append(await _check_vendor(settings.flint_status(), clients.flint, settings))
+        rows.append(await _check_vendor(settings.stomt_status(), clients.stomt, settings))
+        rows.append(await _check_vendor(settings.stintmint_status(), clients.stintmint, settings))
     return rows
 
 
@@ -66,22 +70,18 @@ async def _check_slack(settings: Settings) -> CheckRow:
     return CheckRow("Slack", OK, f"{mode}, bot {auth.get('user', '?')} in {auth.get('team', '?')}")
 
 
-async def _check_flint(settings: Settings, http: httpx.AsyncClient) -> CheckRow:
-    status = settings.flint_status()
-    if not status.configured:
-        return CheckRow("Flint", NOT_CONFIGURED, f"set {status.missing}")
-    client = FlintClient(
-        http,
-        base_url=str(settings.flint_url),
-        username=settings.flint_username,
-        password=settings.flint_password.get_secret_value() if settings.flint_password else None,
-        key=settings.flint_key.get_secret_value() if settings.flint_key else None,
-    )
+async def _check_vendor(status: VendorStatus, client: Any, settings: Settings) -> CheckRow:
+    """A cheap authenticated call (each adapter's ``ping``) to a configured vendor."""
+    if client is None:
+        return CheckRow(status.name, NOT_CONFIGURED, f"set {status.missing}")
     try:
         await client.ping()
     except VendorError as exc:
-        return CheckRow("Flint", ERROR, _safe(exc, settings))
-    return CheckRow("Flint", OK, str(settings.flint_url))
+        return CheckRow(status.name, ERROR, _safe(exc, settings))
+    detail = client.base_url if hasattr(client, "base_url") else ""
+    if status.name == "Stintmint":
+        detail += f" (results by {'callback' if settings.public_url else 'polling'})"
+    return CheckRow(status.name, OK, detail)
 
 
 def _safe(exc: BaseException, settings: Settings) -> str:

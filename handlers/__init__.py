@@ -5,15 +5,18 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from starlette.routing import BaseRoute
 
-from handlers import flint, stintmint
+from handlers import flint, stintmint, stomt
 from handlers.common import errors
 from handlers.deps import Deps
 
-COMMANDS = (flint.COMMAND, stintmint.COMMAND)
+COMMANDS = (flint.COMMAND, stomt.COMMAND, stintmint.COMMAND)
+# Message shortcuts' callback ids (manifest.yml declares the same).
+SHORTCUTS = (stomt.SHORTCUT,)
 
 
 def register_listeners(app: AsyncApp, deps: Deps) -> list[BaseRoute]:
     """Register every vendor's listeners; returns the HTTP routes vendors call us on."""
     errors.register(app)
     flint.register(app, deps)
+    stomt.register(app, deps)
     return [*stintmint.register(app, deps)]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from adapters.flint import FlintClient
 from adapters.stintmint import StintmintClient
+from adapters.stomt import StomtClient
 from bot.background import BackgroundWork
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
@@ -22,6 +23,7 @@ class Deps:
     work: BackgroundWork
     digests: Digests
     flint: FlintClient | None = None
+    stomt: StomtClient | None = None
     stintmint: StintmintClient | None = None
     # Set when the app starts (the secret lives in the state store).
     callbacks: CallbackSigner | None = None

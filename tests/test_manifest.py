@@ -15,7 +15,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from handlers import COMMANDS
+from handlers import COMMANDS, SHORTCUTS
 
 # Slash commands the app registers listeners for (handlers.register_listeners).
 IMPLEMENTED_COMMANDS = set(COMMANDS)
@@ -151,3 +151,9 @@ def test_request_urls_point_at_slack_events(manifest: dict[str, Any]) -> None:
         assert isinstance(url, str), f"missing request URL in manifest.yml: {urls}"
         assert url.startswith("https://"), url
         assert url.endswith(EVENTS_PATH), url
+
+
+def test_every_shortcut_has_a_handler(manifest: dict[str, Any]) -> None:
+    """The manifest's shortcuts are exactly the ones the app listens for."""
+    declared = {s["callback_id"] for s in manifest["features"].get("shortcuts", [])}
+    assert declared == set(SHORTCUTS)

@@ -55,10 +55,23 @@ class Running:
                 await asyncio.wait_for(self.task, 5)
 
 
-async def serve(name: str, app: Any, *, lifespan: str = "off", grace: float = 5) -> Running:
-    """Serve ``app`` on a free loopback port as a task of this loop; return once it listens."""
+def bound_socket() -> socket.socket:
+    """A socket bound to a free loopback port, for ``serve`` (its port is known at once)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def serve(
+    name: str,
+    app: Any,
+    *,
+    lifespan: str = "off",
+    grace: float = 5,
+    sock: socket.socket | None = None,
+) -> Running:
+    """Serve ``app`` on a free loopback port as a task of this loop; return once it listens."""
+    sock = sock or bound_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
@@ -100,7 +113,9 @@ class _ConsoleSettings(Settings):
         return (init_settings,)
 
 
-def console_settings(*, slack_api_url: str, sandbox_url: str, database_url: str) -> Settings:
+def console_settings(
+    *, slack_api_url: str, sandbox_url: str, database_url: str, public_url: str | None = None
+) -> Settings:
     vendors: dict[str, str] = {}
     for env in sandboxes.environment(sandbox_url):
         vendors.update({key.lower(): value for key, value in env.variables.items()})
@@ -111,6 +126,8 @@ def console_settings(*, slack_api_url: str, sandbox_url: str, database_url: str)
         database_url=database_url,
         chatops_poll_interval=1,
         chatops_poll_max_interval=5,
+        # The sandboxes call the app back here (Stintmint results), as real vendors would.
+        public_url=public_url,
         **vendors,
     )
 
@@ -140,14 +157,20 @@ class Stack:
     async def start(self) -> None:
         self.sandboxes = await serve("vendor sandboxes", sandboxes.create_app(speed=SANDBOX_SPEED))
         self.slack = await serve("Slack fake", self.fake.app)
+        app_socket = bound_socket()
         self.settings = console_settings(
             slack_api_url=self.slack.url + "/api/",
             sandbox_url=self.sandboxes.url,
             database_url=f"sqlite:///{self.workdir / 'console.db'}",
+            public_url=f"http://127.0.0.1:{app_socket.getsockname()[1]}",
         )
         self.runtime = Runtime(self.settings)
         self.app = await serve(
-            "chatops-hub app", create_server(self.runtime), lifespan="on", grace=10
+            "chatops-hub app",
+            create_server(self.runtime),
+            lifespan="on",
+            grace=10,
+            sock=app_socket,
         )
 
     async def stop(self) -> None:

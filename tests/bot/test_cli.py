@@ -43,7 +43,7 @@ def test_check_all_good(slack, sandbox, tmp_path):
         env.update(vendor.variables)
     result = chatops("check", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count(" ok ") >= 3  # state store, Slack, Flint
+    assert result.stdout.count(" ok ") >= 5  # state store, Slack, Flint, STOMT, Stintmint
     assert "admin123" not in result.stdout
 
 

@@ -85,6 +85,26 @@ def test_scripted_session_drives_the_real_app_from_the_command_line(tmp_path):
     assert "NeverRun" not in out.split("> quit", 1)[1]
 
 
+STOMT_AND_STINTMINT = """\
+/stomt wish the console showed every vendor --label console
+/stint post demo order-77 note="check the address" site=https://example.com
+wait 6
+quit
+"""
+
+
+def test_console_shows_stomt_and_a_stintmint_callback_arriving(tmp_path):
+    """STOMT and Stintmint work in the console, the Stintmint result arriving by callback."""
+    result = run_console(tmp_path, STOMT_AND_STINTMINT)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "I wish the console showed every vendor" in out
+    assert "stomt.co/" in out
+    assert "Result by" in out and "callback" in out
+    assert "completed" in out and "the responses for order-77 are in" in out
+    assert "Traceback" not in out + result.stderr
+
+
 def test_missing_script_file_is_a_short_error(tmp_path, capsys):
     """A script path that cannot be read gives exit code 2 and one line, no traceback."""
     assert main(script=str(tmp_path / "missing.txt")) == 2

@@ -1,0 +1,190 @@
+"""Pure functions: stomts → Block Kit."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.stomt import Comment, Stomt, Target, sentence
+from bot.messages import Message
+from handlers.common.text import escape, truncate
+
+SHOW = "stomt_show"
+DELETE = "stomt_delete"
+MORE = "stomt_more"
+PAGE = 10
+_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+
+
+def link(url: str | None, label: str) -> str:
+    """A Slack link to a vendor URL, or just the label when the URL is not a plain http(s)
+    one (so a vendor cannot smuggle in a mention or another link)."""
+    if url and _SAFE_URL.match(url):
+        return f"<{url}|{escape(label)}>"
+    return escape(label)
+
+
+def target_name(target: Target | None, fallback: str | None = None) -> str:
+    if target is None:
+        return fallback or "—"
+    return target.displayname or target.id or fallback or "—"
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    # Slack shows the date in each reader's own time zone; the fallback is UTC.
+    utc = value.astimezone(UTC)
+    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{utc:%Y-%m-%d %H:%M} UTC>"
+
+
+def _icon(stomt: Stomt) -> str:
+    return ":heart:" if stomt.positive else ":bulb:"
+
+
+def stomt_card(
+    stomt: Stomt,
+    *,
+    posted_by: str | None = None,
+    details: bool = False,
+    comments: list[Comment] | None = None,
+    deleted_by: str | None = None,
+) -> Message:
+    said = escape(sentence(stomt))
+    if deleted_by:
+        text = f":wastebasket: ~{said}~ — deleted by <@{deleted_by}>"
+        return Message(text=f"Stomt deleted by <@{deleted_by}>", blocks=[_section(text)])
+    blocks: list[dict[str, Any]] = [_section(f"{_icon(stomt)} *{said}*")]
+    fields = [
+        f"*Target*\n{escape(target_name(stomt.target))}",
+        f"*Agreements*\n{stomt.amount_agreements}",
+        f"*Comments*\n{stomt.amount_comments}",
+        f"*Created*\n{_when(stomt.created_at)}",
+    ]
+    if stomt.labels:
+        fields.append("*Labels*\n" + ", ".join(escape(label) for label in stomt.labels[:10]))
+    if posted_by:
+        fields.append(f"*Posted by*\n<@{posted_by}>")
+    if details:
+        for name, value in (
+            ("State", stomt.state),
+            ("Type", stomt.type),
+            ("Severity", stomt.severity),
+        ):
+            fields.append(f"*{name}*\n{escape(value or 'unset')}")
+    blocks.append({"type": "section", "fields": [_mrkdwn(f) for f in fields[:10]]})
+    if details and stomt.details:
+        shown, _ = truncate(stomt.details, 1500)
+        blocks.append(_section(escape(shown)))
+    if comments:
+        lines = [
+            f"• *{escape(target_name(c.creator, 'anonymous'))}*: "
+            + escape(truncate(c.text or "", 300)[0])
+            for c in comments[:10]
+        ]
+        more = f"\n…and {len(comments) - 10} more" if len(comments) > 10 else ""
+        blocks.append(_section("*Comments*\n" + "\n".join(lines) + more))
+    footer = [
+        link(stomt.shortlink, stomt.shortlink or "") if stomt.shortlink else None,
+        f"id `{escape(stomt.id)}`" if stomt.id else None,
+    ]
+    blocks.append(_context(" · ".join(part for part in footer if part)))
+    if stomt.id:
+        buttons = [] if details else [_button("Show", SHOW, stomt.id)]
+        buttons.append(delete_button(stomt.id))
+        blocks.append({"type": "actions", "elements": buttons})
+    return Message(text=sentence(stomt), blocks=blocks)
+
+
+def delete_button(stomt_id: str) -> dict[str, Any]:
+    """Slack itself asks "are you sure?"; only a confirmed click reaches the app."""
+    button = _button("Delete", DELETE, stomt_id)
+    button["style"] = "danger"
+    button["confirm"] = {
+        "title": {"type": "plain_text", "text": "Delete this stomt?"},
+        "text": {"type": "mrkdwn", "text": "It is removed from STOMT for everyone."},
+        "confirm": {"type": "plain_text", "text": "Delete"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+    return button
+
+
+def delete_prompt(stomt: Stomt) -> Message:
+    """`/stomt delete ID`: show the stomt with a Delete button (which asks again)."""
+    card = stomt_card(stomt, details=True)
+    intro = _section("Delete this stomt? Press *Delete* and confirm.")
+    return Message(text=f"Delete {sentence(stomt)}?", blocks=[intro, *card.blocks])
+
+
+def stomt_list(
+    stomts: list[Stomt], *, target: str, kind: str, polarity: str | None, offset: int
+) -> Message:
+    what = {"positive": "likes", "negative": "wishes"}.get(polarity or "", "stomts")
+    title = f"*STOMT* — {escape(kind)} {what} for *{escape(target)}*"
+    if offset:
+        title += f" (from #{offset + 1})"
+    blocks: list[dict[str, Any]] = [_section(title)]
+    if not stomts:
+        blocks.append(_context("Nothing here." if not offset else "No more stomts."))
+    for stomt in stomts[:PAGE]:
+        line = f"{_icon(stomt)} {escape(truncate(sentence(stomt), 280)[0])}"
+        comments = stomt.amount_comments
+        meta = f"{stomt.amount_agreements} agree · {comments} comment{'s' if comments != 1 else ''}"
+        if stomt.shortlink:
+            meta += f" · {link(stomt.shortlink, 'open')}"
+        section = _section(f"{line}\n_{meta}_")
+        if stomt.id:
+            section["accessory"] = _button("Show", SHOW, stomt.id)
+        blocks.append(section)
+    if len(stomts) >= PAGE:
+        value = json.dumps(
+            {"t": target, "k": kind, "p": polarity, "o": offset + PAGE}, separators=(",", ":")
+        )
+        blocks.append({"type": "actions", "elements": [_button("More", MORE, value)]})
+    return Message(text=f"STOMT {kind} {what} for {target}", blocks=blocks)
+
+
+def digest(target: str, stomts: list[Stomt], *, since: float) -> Message:
+    wishes = [s for s in stomts if not s.positive]
+    likes = [s for s in stomts if s.positive]
+    when = datetime.fromtimestamp(since, UTC)
+    title = (
+        f":newspaper: *STOMT digest for {escape(target)}* — "
+        f"{len(wishes)} new wish{'es' if len(wishes) != 1 else ''}, "
+        f"{len(likes)} new like{'s' if len(likes) != 1 else ''} since {_when(when)}"
+    )
+    blocks: list[dict[str, Any]] = [_section(title)]
+    if not stomts:
+        blocks.append(_context("Nothing new."))
+    for stomt in stomts[:20]:
+        text = f"{_icon(stomt)} {escape(truncate(sentence(stomt), 280)[0])}"
+        if stomt.shortlink:
+            text += f" {link(stomt.shortlink, 'open')}"
+        blocks.append(_section(text))
+    if len(stomts) > 20:
+        blocks.append(_context(f"…and {len(stomts) - 20} more: `/stomt list {target}`"))
+    return Message(text=f"STOMT digest for {target}: {len(stomts)} new", blocks=blocks)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text[:3000])}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [_mrkdwn(text or " ")]}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value[:2000],
+    }

@@ -1,0 +1,114 @@
+"""``/stomt``: parse, acknowledge at once, then talk to STOMT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from adapters.errors import VendorError, VendorNotFound
+from handlers.common.digest import run_digest
+from handlers.common.replies import RESTARTING, ephemeral, not_configured, usage, vendor_error
+from handlers.common.text import UsageError, escape
+from handlers.deps import Deps
+from handlers.stomt import blocks
+from handlers.stomt.digest import VENDOR
+from handlers.stomt.parsing import USAGE, Delete, Digest, Help, ListStomts, Post, Show, parse
+
+NO_TARGET = (
+    "Say which target (the slug of a STOMT page), or ask an admin to set STOMT_TARGET "
+    "as the default."
+)
+
+
+async def stomt_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
+):
+    try:
+        request = parse(command.get("text"))
+        if isinstance(request, ListStomts | Digest) and not (
+            getattr(request, "target", None) or deps.settings.stomt_target
+        ):
+            raise UsageError(NO_TARGET)
+    except UsageError as exc:
+        await ack(**usage(USAGE, str(exc)))
+        return
+    if isinstance(request, Help):
+        await ack(**usage(USAGE))
+        return
+    if deps.stomt is None:
+        await ack(**ephemeral(not_configured(deps.settings.stomt_status())))
+        return
+    if not deps.work.accepting:
+        await ack(**ephemeral(RESTARTING))
+        return
+    await ack()
+    async with deps.work.track():
+        try:
+            await _run(deps, request, command, respond)
+        except VendorNotFound as exc:
+            await respond(**ephemeral(f":mag: {escape(exc.message)}"))
+        except VendorError as exc:
+            await respond(**ephemeral(vendor_error(exc)))
+
+
+async def _run(deps: Deps, request, command: dict[str, Any], respond: AsyncRespond) -> None:
+    assert deps.stomt is not None
+    user_id = command["user_id"]
+    if isinstance(request, Post):
+        stomt = await deps.stomt.create_stomt(
+            request.text,
+            positive=request.positive,
+            target_id=request.target or deps.settings.stomt_target,
+            labels=list(request.labels) or None,
+        )
+        message = blocks.stomt_card(stomt, posted_by=user_id)
+        # in_channel through the response URL: works in any conversation the command
+        # was typed in, even one the bot has not joined.
+        await respond(response_type="in_channel", text=message.text, blocks=message.blocks)
+    elif isinstance(request, ListStomts):
+        await show_list(deps, request, respond)
+    elif isinstance(request, Show):
+        stomt = await deps.stomt.get_stomt(request.stomt_id)
+        comments = await deps.stomt.comments(request.stomt_id) if stomt.amount_comments else []
+        message = blocks.stomt_card(stomt, details=True, comments=comments)
+        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+    elif isinstance(request, Delete):
+        stomt = await deps.stomt.get_stomt(request.stomt_id)
+        message = blocks.delete_prompt(stomt)
+        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+    elif isinstance(request, Digest):
+        await run_digest(
+            deps,
+            request.command,
+            vendor=VENDOR,
+            title="STOMT",
+            channel_id=command["channel_id"],
+            user_id=user_id,
+            options={"target": deps.settings.stomt_target},
+            respond=respond,
+        )
+
+
+async def show_list(
+    deps: Deps, request: ListStomts, respond: AsyncRespond, *, replace: bool = False
+) -> None:
+    assert deps.stomt is not None
+    target = request.target or str(deps.settings.stomt_target)
+    stomts = await deps.stomt.target_stomts(
+        target,
+        request.kind,  # type: ignore[arg-type]
+        request.polarity,  # type: ignore[arg-type]
+        offset=request.offset,
+        limit=blocks.PAGE,
+    )
+    message = blocks.stomt_list(
+        stomts, target=target, kind=request.kind, polarity=request.polarity, offset=request.offset
+    )
+    await respond(
+        response_type="ephemeral",
+        text=message.text,
+        blocks=message.blocks,
+        replace_original=replace,
+    )

@@ -1,0 +1,140 @@
+"""``/stomt`` text → a request, validated before anything talks to STOMT."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from adapters.stomt import MAX_TEXT, validate_stomt_id, validate_target_id
+from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
+from handlers.common.text import UsageError, normalize, split_args
+
+USAGE = f"""*STOMT* — wishes and likes for your product's feedback page
+• `/stomt wish TEXT [--target SLUG] [--label NAME …]` — post "I wish …"
+• `/stomt like TEXT [--target SLUG] [--label NAME …]` — post "I like …"
+   e.g. `/stomt wish the export had a CSV option --label export`
+• `/stomt list [TARGET] [received|created|top] [positive|negative]` — browse stomts
+• `/stomt show STOMT_ID` — a stomt with its comments
+• `/stomt delete STOMT_ID` — delete one (asks first)
+• `/stomt digest …` — new stomts posted here on a schedule: {USAGE_LINE}
+• `/stomt help` — this message
+Or use the message shortcut *Send to STOMT as a wish* on any message."""
+
+KINDS = ("received", "created", "top")
+POLARITIES = ("positive", "negative")
+_OPTION = re.compile(
+    r"""(?:^|\s)--(?P<name>[A-Za-z-]+)(?:=|\s+)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>\S+))"""
+)
+
+
+@dataclass(frozen=True)
+class Post:
+    text: str
+    positive: bool
+    target: str | None = None
+    labels: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ListStomts:
+    target: str | None
+    kind: str = "received"
+    polarity: str | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Show:
+    stomt_id: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    stomt_id: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    command: DigestCommand
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+def parse(text: str | None) -> Post | ListStomts | Show | Delete | Digest | Help:
+    text = normalize(text)
+    sub, _, rest = text.partition(" ")
+    sub = sub.lower()
+    if sub in ("", "help", "-h", "--help"):
+        return Help()
+    if sub in ("wish", "like"):
+        # Free text: apostrophes ("it's") must not be taken for shell quotes.
+        return _post(rest, positive=sub == "like")
+    args = split_args(rest)
+    if sub == "list":
+        return _list(args)
+    if sub in ("show", "delete"):
+        if len(args) != 1:
+            raise UsageError(f"`/stomt {sub}` takes exactly one stomt id.")
+        stomt_id = _checked(validate_stomt_id, args[0])
+        return Show(stomt_id) if sub == "show" else Delete(stomt_id)
+    if sub == "digest":
+        return Digest(parse_digest(args))
+    raise UsageError(f"Unknown subcommand `{_shorten(sub)}`.")
+
+
+def _post(rest: str, *, positive: bool) -> Post:
+    target = None
+    labels: list[str] = []
+    for match in _OPTION.finditer(rest):
+        name = match["name"].lower()
+        value = next(v for v in (match["dq"], match["sq"], match["bare"]) if v is not None)
+        if name == "target":
+            target = _checked(validate_target_id, value)
+        elif name == "label":
+            if not value.strip() or len(value) > 100:
+                raise UsageError("A label is 1 to 100 characters.")
+            labels.append(value.strip())
+        else:
+            raise UsageError(f"Unknown option `--{_shorten(name)}`; use --target or --label.")
+    text = _OPTION.sub(" ", rest).strip()
+    dangling = re.search(r"(?:^|\s)--(target|label)\b", text, re.IGNORECASE)
+    if dangling:
+        raise UsageError(f"`--{dangling[1].lower()}` needs a value.")
+    kind = "like" if positive else "wish"
+    if not text:
+        raise UsageError(f"Say what you {kind}: `/stomt {kind} TEXT`.")
+    if len(text) > MAX_TEXT:
+        raise UsageError(
+            f"That {kind} is {len(text):,} characters long; STOMT takes at most {MAX_TEXT:,}."
+        )
+    return Post(text, positive, target, tuple(labels))
+
+
+def _list(args: list[str]) -> ListStomts:
+    target = kind = polarity = None
+    for arg in args:
+        word = arg.lower()
+        if word in KINDS and kind is None:
+            kind = word
+        elif word in POLARITIES and polarity is None:
+            polarity = word
+        elif target is None and kind is None and polarity is None:
+            target = _checked(validate_target_id, arg)
+        else:
+            raise UsageError(f"Did not understand `{_shorten(arg)}` in `/stomt list`.")
+    return ListStomts(target, kind or "received", polarity)
+
+
+def _checked(validate, value: str) -> str:
+    try:
+        return validate(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    text = text.replace("`", "'")
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,195 @@
+"""The message shortcut "Send to STOMT as a wish": a prefilled modal, then a thread reply."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.errors import VendorError
+from adapters.stomt import MAX_TEXT, validate_target_id
+from handlers.common.replies import ephemeral, not_configured, vendor_error
+from handlers.common.text import escape
+from handlers.deps import Deps
+from handlers.stomt.blocks import link
+
+log = logging.getLogger(__name__)
+
+SHORTCUT = "stomt_wish_from_message"
+MODAL = "stomt_wish_modal"
+_LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
+_ANGLE = re.compile(r"<([^<>]+)>")
+
+
+def plain(slack_text: str) -> str:
+    """Slack message markup → the words a person sees (links keep their label)."""
+    text = _LINK.sub(lambda m: m[2] if m[1][:1] in "@#!" else f"{m[2]} ({m[1]})", slack_text)
+    text = _ANGLE.sub(lambda m: m[1].lstrip("!"), text)
+    return html.unescape(text).strip()
+
+
+def modal(text: str, target: str | None, metadata: dict[str, str]) -> dict[str, Any]:
+    cut = len(text) > MAX_TEXT
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "input",
+            "block_id": "text",
+            "label": {"type": "plain_text", "text": "The wish"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "multiline": True,
+                "max_length": MAX_TEXT,
+                "initial_value": text[:MAX_TEXT],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "kind",
+            "label": {"type": "plain_text", "text": "Send as"},
+            "element": {
+                "type": "static_select",
+                "action_id": "value",
+                "initial_option": _option("wish", "I wish …"),
+                "options": [_option("wish", "I wish …"), _option("like", "I like …")],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "target",
+            "label": {"type": "plain_text", "text": "Target (STOMT page slug)"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "max_length": 200,
+                **({"initial_value": target} if target else {}),
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "labels",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Labels (comma-separated)"},
+            "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500},
+        },
+    ]
+    if cut:
+        note = f"The message was longer than {MAX_TEXT:,} characters, so it was cut."
+        blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    return {
+        "type": "modal",
+        "callback_id": MODAL,
+        "title": {"type": "plain_text", "text": "Send to STOMT"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps(metadata),
+        "blocks": blocks,
+    }
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": label}, "value": value}
+
+
+async def on_shortcut(
+    ack: AsyncAck,
+    shortcut: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
+    await ack()
+    if deps.stomt is None:
+        await respond(**ephemeral(not_configured(deps.settings.stomt_status())))
+        return
+    message = shortcut.get("message") or {}
+    metadata = {
+        "channel": (shortcut.get("channel") or {}).get("id", ""),
+        # Reply in the message's thread (or start one under it).
+        "thread_ts": message.get("thread_ts") or message.get("ts", ""),
+    }
+    view = modal(plain(message.get("text") or ""), deps.settings.stomt_target, metadata)
+    await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+
+
+def _values(view: dict[str, Any]) -> dict[str, Any]:
+    state = (view.get("state") or {}).get("values") or {}
+    return {block: (inputs or {}).get("value") or {} for block, inputs in state.items()}
+
+
+async def on_submit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    *,
+    deps: Deps,
+):
+    values = _values(view)
+    text = str((values.get("text") or {}).get("value") or "").strip()
+    target = str((values.get("target") or {}).get("value") or "").strip()
+    kind = ((values.get("kind") or {}).get("selected_option") or {}).get("value", "wish")
+    labels_raw = str((values.get("labels") or {}).get("value") or "")
+    errors = {}
+    if not text:
+        errors["text"] = "Write the wish."
+    elif len(text) > MAX_TEXT:
+        errors["text"] = f"{len(text):,} characters; STOMT takes at most {MAX_TEXT:,}."
+    try:
+        target = validate_target_id(target) if target else ""
+    except ValueError as exc:
+        errors["target"] = str(exc)[:150]
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    user_id = body["user"]["id"]
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        metadata = {}
+    if deps.stomt is None:
+        await _tell(client, user_id, not_configured(deps.settings.stomt_status()))
+        return
+    labels = [label.strip() for label in labels_raw.split(",") if label.strip()][:10]
+    async with deps.work.track():
+        try:
+            stomt = await deps.stomt.create_stomt(
+                text,
+                positive=kind == "like",
+                target_id=target or deps.settings.stomt_target,
+                labels=labels or None,
+            )
+        except VendorError as exc:
+            await _tell(client, user_id, f"Your stomt was not sent. {vendor_error(exc)}")
+            return
+        said = "a like" if stomt.positive else "a wish"
+        reply = f":speech_balloon: <@{user_id}> sent this to STOMT as {said}: " + link(
+            stomt.shortlink, stomt.shortlink or escape(stomt.id or "")
+        )
+        channel, thread_ts = metadata.get("channel"), metadata.get("thread_ts")
+        try:
+            if not channel:
+                raise SlackApiError("no channel", {"error": "channel_not_found"})
+            await client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts or None, text=reply, unfurl_links=False
+            )
+        except SlackApiError as exc:
+            log.info("stomt thread reply not posted (%s); telling the user directly", exc)
+            await _tell(client, user_id, reply)
+
+
+async def _tell(client: AsyncWebClient, user_id: str, text: str) -> None:
+    """A direct message from the app, for when the original conversation is out of reach."""
+    try:
+        await client.chat_postMessage(channel=user_id, text=text, unfurl_links=False)
+    except SlackApiError as exc:
+        log.warning("could not message %s: %s", user_id, exc.response.get("error"))
