@@ -163,17 +163,23 @@ def test_descriptor_types_are_inferred_or_given(public_app, slack, sandbox):
     assert types == {"site": "HREF", "photo": "IMAGE", "n": "TEXT"}
 
 
-def test_fetch_command_shows_not_ready_then_the_responses(public_app, slack, sandbox):
+def test_fetch_command_shows_not_ready_then_the_responses(slack, tmp_path):
     """`/stint fetch` answers "not ready yet" normally, and the responses once complete."""
-    public_app.client.command("post demo order-7 note=x", command="/stint")
-    _card(slack)
-    public_app.client.command("fetch demo order-7", command="/stint")
-    wait_for(lambda: slack.fake.responses, timeout=10)
-    assert "Not ready yet" in blocks_text(slack.fake.responses[-1]["blocks"])
-    wait_for(lambda: "completed" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
-    public_app.client.command("fetch demo order-7", command="/stint")
-    wait_for(lambda: len(slack.fake.responses) >= 2, timeout=10)
-    assert "Responses (" in blocks_text(slack.fake.responses[-1]["blocks"])
+    with (
+        running_sandboxes(speed=0.5) as slow,  # the humans take 2 s
+        running_app(slack, slow.url, tmp_path) as app,
+    ):
+        app.client.command("post demo order-7 note=x", command="/stint")
+        _card(slack)
+        # Stintmint has the request once the card says "pending" (sent, not complete).
+        wait_for(lambda: "pending" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+        app.client.command("fetch demo order-7", command="/stint")
+        wait_for(lambda: slack.fake.responses, timeout=10)
+        assert "Not ready yet" in blocks_text(slack.fake.responses[-1]["blocks"])
+        wait_for(lambda: "completed" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+        app.client.command("fetch demo order-7", command="/stint")
+        wait_for(lambda: len(slack.fake.responses) >= 2, timeout=10)
+        assert "Responses (" in blocks_text(slack.fake.responses[-1]["blocks"])
 
 
 def test_fetch_of_unknown_request_is_a_polite_answer(public_app, slack):
