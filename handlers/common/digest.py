@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 
 from adapters.errors import VendorError
 from bot.digests import DEFAULT_AT, FREQUENCIES, parse_at
-from handlers.common.replies import ephemeral, vendor_error
+from handlers.common.replies import cannot_post, ephemeral, vendor_error
 from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
 
@@ -79,6 +80,8 @@ async def run_digest(
             await digests.post_now(vendor, channel_id, options=options)
         except VendorError as exc:
             await respond(**ephemeral(vendor_error(exc)))
+        except SlackApiError as exc:
+            await respond(**ephemeral(cannot_post(str(exc.response.get("error", "error")))))
         return
     sub = await digests.subscribe(
         vendor,
