@@ -11,19 +11,17 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from adapters.errors import VendorError, VendorNotFound
 from bot.store import NewJob
 from bot.tracking import CardNotPosted
+from handlers.common.commands import acknowledge
 from handlers.common.replies import (
-    RESTARTING,
     cannot_post,
     ephemeral,
-    not_configured,
-    usage,
     vendor_error,
 )
-from handlers.common.text import UsageError, escape
+from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.flint import blocks
 from handlers.flint.jobs import VENDOR, to_poll
-from handlers.flint.parsing import USAGE, HelpRequest, ResultRequest, RunRequest, parse
+from handlers.flint.parsing import USAGE, ResultRequest, RunRequest, parse
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +32,17 @@ FLINT_DEFAULT_SYNC_MS = 6000
 async def flint_command(
     ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
 ):
-    """Everything before ``ack()`` is pure parsing; vendor calls come after it."""
-    try:
-        request = parse(command.get("text"))
-    except UsageError as exc:
-        await ack(**usage(USAGE, str(exc)))
+    request = await acknowledge(
+        ack,
+        deps,
+        command.get("text"),
+        parse=parse,
+        usage_text=USAGE,
+        client=deps.flint,
+        status=deps.settings.flint_status,
+    )
+    if request is None:
         return
-    if isinstance(request, HelpRequest):
-        await ack(**usage(USAGE))
-        return
-    if deps.flint is None:
-        await ack(**ephemeral(not_configured(deps.settings.flint_status())))
-        return
-    if not deps.work.accepting:
-        await ack(**ephemeral(RESTARTING))
-        return
-    await ack()
     if isinstance(request, ResultRequest):
         await show_result(deps, request.job_id, respond)
     else:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.flint import FlintbitRef, parse_flintbit, validate_job_id
+from handlers.common.commands import Help
 from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
 
 USAGE = """*Flint* — run automation from Slack
@@ -34,12 +35,7 @@ class ResultRequest:
     job_id: str
 
 
-@dataclass(frozen=True)
-class HelpRequest:
-    pass
-
-
-FlintRequest = RunRequest | ResultRequest | HelpRequest
+FlintRequest = RunRequest | ResultRequest | Help
 
 
 def parse(text: str | None) -> FlintRequest:
@@ -50,7 +46,7 @@ def parse(text: str | None) -> FlintRequest:
     if not args or args[0].lower() in ("help", "-h", "--help"):
         if json_input is not None:
             raise UsageError("A JSON object only goes after `run BOX:BIT`.")
-        return HelpRequest()
+        return Help()
     sub, rest = args[0].lower(), args[1:]
     if sub == "run":
         return _parse_run(rest, json_input)

@@ -12,19 +12,17 @@ from adapters.errors import VendorError, VendorNotFound
 from adapters.stintmint import PostRequest
 from bot.store import NewJob
 from bot.tracking import CardNotPosted, PollResult
+from handlers.common.commands import acknowledge
 from handlers.common.replies import (
-    RESTARTING,
     cannot_post,
     ephemeral,
-    not_configured,
-    usage,
     vendor_error,
 )
-from handlers.common.text import UsageError, escape
+from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.stintmint import blocks
 from handlers.stintmint.jobs import VENDOR
-from handlers.stintmint.parsing import USAGE, FetchCommand, HelpCommand, PostCommand, parse
+from handlers.stintmint.parsing import USAGE, FetchCommand, PostCommand, parse
 
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/hooks/stintmint"
@@ -33,21 +31,17 @@ CALLBACK_PATH = "/hooks/stintmint"
 async def stint_command(
     ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
 ):
-    try:
-        request = parse(command.get("text"))
-    except UsageError as exc:
-        await ack(**usage(USAGE, str(exc)))
+    request = await acknowledge(
+        ack,
+        deps,
+        command.get("text"),
+        parse=parse,
+        usage_text=USAGE,
+        client=deps.stintmint,
+        status=deps.settings.stintmint_status,
+    )
+    if request is None:
         return
-    if isinstance(request, HelpCommand):
-        await ack(**usage(USAGE))
-        return
-    if deps.stintmint is None:
-        await ack(**ephemeral(not_configured(deps.settings.stintmint_status())))
-        return
-    if not deps.work.accepting:
-        await ack(**ephemeral(RESTARTING))
-        return
-    await ack()
     if isinstance(request, FetchCommand):
         await show_fetch(deps, request, respond)
     else:

@@ -16,6 +16,7 @@ from adapters.stintmint import (
     validate_state_id,
     validation_message,
 )
+from handlers.common.commands import Help
 from handlers.common.text import UsageError, normalize, split_args
 
 USAGE = """*Stintmint* — send data to a StintFlow and get the humans' answers back
@@ -47,15 +48,10 @@ class FetchCommand:
     state_id: str | None = None
 
 
-@dataclass(frozen=True)
-class HelpCommand:
-    pass
-
-
-def parse(text: str | None) -> PostCommand | FetchCommand | HelpCommand:
+def parse(text: str | None) -> PostCommand | FetchCommand | Help:
     args = split_args(normalize(text))
     if not args or args[0].lower() in ("help", "-h", "--help"):
-        return HelpCommand()
+        return Help()
     sub, rest = args[0].lower(), args[1:]
     if sub == "post":
         return _post(rest)

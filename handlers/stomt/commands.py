@@ -8,13 +8,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
+from handlers.common.commands import acknowledge
 from handlers.common.digest import run_digest
-from handlers.common.replies import RESTARTING, ephemeral, not_configured, usage, vendor_error
+from handlers.common.replies import ephemeral, vendor_error
 from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
 from handlers.stomt import blocks
 from handlers.stomt.digest import VENDOR
-from handlers.stomt.parsing import USAGE, Delete, Digest, Help, ListStomts, Post, Show, parse
+from handlers.stomt.parsing import USAGE, Delete, Digest, ListStomts, Post, Show, parse
 
 NO_TARGET = (
     "Say which target (the slug of a STOMT page), or ask an admin to set STOMT_TARGET "
@@ -25,25 +26,17 @@ NO_TARGET = (
 async def stomt_command(
     ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
 ):
-    try:
-        request = parse(command.get("text"))
-        if isinstance(request, ListStomts | Digest) and not (
-            getattr(request, "target", None) or deps.settings.stomt_target
-        ):
-            raise UsageError(NO_TARGET)
-    except UsageError as exc:
-        await ack(**usage(USAGE, str(exc)))
+    request = await acknowledge(
+        ack,
+        deps,
+        command.get("text"),
+        parse=lambda text: _with_target(parse(text), deps),
+        usage_text=USAGE,
+        client=deps.stomt,
+        status=deps.settings.stomt_status,
+    )
+    if request is None:
         return
-    if isinstance(request, Help):
-        await ack(**usage(USAGE))
-        return
-    if deps.stomt is None:
-        await ack(**ephemeral(not_configured(deps.settings.stomt_status())))
-        return
-    if not deps.work.accepting:
-        await ack(**ephemeral(RESTARTING))
-        return
-    await ack()
     async with deps.work.track():
         try:
             await _run(deps, request, command, respond)
@@ -51,6 +44,15 @@ async def stomt_command(
             await respond(**ephemeral(f":mag: {escape(exc.message)}"))
         except VendorError as exc:
             await respond(**ephemeral(vendor_error(exc)))
+
+
+def _with_target(request, deps: Deps):
+    """Lists and digests need a target: the one typed, or STOMT_TARGET."""
+    if isinstance(request, ListStomts | Digest) and not (
+        getattr(request, "target", None) or deps.settings.stomt_target
+    ):
+        raise UsageError(NO_TARGET)
+    return request
 
 
 async def _run(deps: Deps, request, command: dict[str, Any], respond: AsyncRespond) -> None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from adapters.stomt import MAX_TEXT, validate_stomt_id, validate_target_id
+from handlers.common.commands import Help
 from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
 from handlers.common.text import UsageError, normalize, split_args
 
@@ -56,11 +57,6 @@ class Delete:
 @dataclass(frozen=True)
 class Digest:
     command: DigestCommand
-
-
-@dataclass(frozen=True)
-class Help:
-    pass
 
 
 def parse(text: str | None) -> Post | ListStomts | Show | Delete | Digest | Help:
