@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -36,10 +36,10 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.flint import xmldoc
 from adapters.flint.models import parse_flintbit, validate_job_id
+from adapters.sandbox_calls import Call, RecordCalls
 
 SANDBOX_PREFIX = "/flint"
 DEMO_USERNAME = "admin"
@@ -53,15 +53,6 @@ DEFAULT_SYNC_MS = 6000
 MAX_SYNC_MS = 3_600_000
 QUEUED_SECONDS = 0.2  # how long a job stays "submitted" before it runs
 MAX_JOBS = 10_000
-
-
-class Call(NamedTuple):
-    """One answer the sandbox sent."""
-
-    at: float
-    method: str
-    path: str
-    status: int
 
 
 @dataclass(frozen=True)
@@ -183,27 +174,6 @@ def _error(message: str, content_type: str | None = None) -> dict[str, Any]:
     if content_type:
         meta["content-type"] = content_type
     return {"meta": meta}
-
-
-class _RecordCalls:
-    """Appends a Call to ``calls`` just before each response starts."""
-
-    def __init__(self, app: ASGIApp, calls: list[Call]) -> None:
-        self.app = app
-        self.calls = calls
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                call = Call(time.monotonic(), scope["method"], scope["path"], message["status"])
-                self.calls.append(call)
-            await send(message)
-
-        await self.app(scope, receive, recording_send)
 
 
 class FlintSandbox:
@@ -402,7 +372,7 @@ def create_app(
             Route("/v1/bit/run/{flintbit}/sync/{timeout}", sync_run, methods=["POST"]),
             Route("/v1/bit/result/{job_id}", sandbox.result, methods=["GET"]),
         ],
-        middleware=[Middleware(_RecordCalls, calls=calls)],
+        middleware=[Middleware(RecordCalls, calls=calls)],
         exception_handlers={404: sandbox.not_found, 405: sandbox.not_found},
     )
     app.state.sandbox = sandbox

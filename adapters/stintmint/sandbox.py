@@ -50,7 +50,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters.sandbox_calls import Call, RecordCalls
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +69,6 @@ CALLBACK_TIMEOUT_S = 10.0
 CREDITS_PER_ANSWER = 0.25
 WORKERS = ("worker-ana", "worker-bo", "worker-chen", "worker-dara", "worker-eli")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-
-
-class Call(NamedTuple):
-    """One answer the sandbox sent."""
-
-    at: float
-    method: str
-    path: str
-    status: int
 
 
 class CallbackAttempt(NamedTuple):
@@ -209,27 +201,6 @@ class FlowRequest:
         body = self.document(self.done_at)
         body["batchId"] = self.batch_id
         return body
-
-
-class _RecordCalls:
-    """Appends a Call to ``calls`` just before each response starts."""
-
-    def __init__(self, app: ASGIApp, calls: list[Call]) -> None:
-        self.app = app
-        self.calls = calls
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                call = Call(time.monotonic(), scope["method"], scope["path"], message["status"])
-                self.calls.append(call)
-            await send(message)
-
-        await self.app(scope, receive, recording_send)
 
 
 class StintmintSandbox:
@@ -597,7 +568,7 @@ def create_app(
             Route("/post", sandbox.post, methods=["POST"]),
             Route("/fetch", sandbox.fetch, methods=["POST"]),
         ],
-        middleware=[Middleware(_RecordCalls, calls=calls)],
+        middleware=[Middleware(RecordCalls, calls=calls)],
         exception_handlers={404: sandbox.not_found, 405: sandbox.not_found},
         lifespan=sandbox.lifespan,
     )

@@ -45,7 +45,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -53,8 +53,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.sandbox_calls import Call, RecordCalls
 from adapters.stomt.models import MAX_TEXT
 
 SANDBOX_PREFIX = "/stomt"
@@ -73,15 +73,6 @@ DEFAULT_LIMIT = 20
 MAX_SESSIONS = 10_000
 HOUR = 3600.0
 DAY = 24 * HOUR
-
-
-class Call(NamedTuple):
-    """One answer the sandbox sent."""
-
-    at: float
-    method: str
-    path: str
-    status: int
 
 
 class ApiError(Exception):
@@ -149,27 +140,6 @@ class StomtRecord:
 class SessionRecord:
     user_id: str
     expires: float  # monotonic
-
-
-class _RecordCalls:
-    """Appends a Call to ``calls`` just before each response starts."""
-
-    def __init__(self, app: ASGIApp, calls: list[Call]) -> None:
-        self.app = app
-        self.calls = calls
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                call = Call(time.monotonic(), scope["method"], scope["path"], message["status"])
-                self.calls.append(call)
-            await send(message)
-
-        await self.app(scope, receive, recording_send)
 
 
 CATEGORIES = {"users": "Users", "apps": "Apps & Software", "companies": "Companies"}
@@ -807,7 +777,7 @@ def create_app(
             Route("/files", sandbox.upload_files, methods=["POST"]),
             Route("/files/{file_uid}", sandbox.download_file, methods=["GET"]),
         ],
-        middleware=[Middleware(_RecordCalls, calls=calls)],
+        middleware=[Middleware(RecordCalls, calls=calls)],
         exception_handlers={
             ApiError: sandbox.api_error,
             404: sandbox.not_found,
