@@ -14,6 +14,7 @@ from adapters.errors import (
     VendorNotFound,
     VendorRateLimited,
     VendorRejected,
+    VendorResponseInvalid,
     VendorUnavailable,
 )
 
@@ -88,3 +89,18 @@ async def send(
         return await call()
     except httpx.HTTPError as exc:
         raise transport_error(vendor, exc) from exc
+
+
+def printable(text: str, limit: int = 60) -> str:
+    """Vendor text made safe to quote in an error: printable, and cut at ``limit``."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def invalid_response(vendor: str, response: httpx.Response, why: str) -> VendorResponseInvalid:
+    return VendorResponseInvalid(
+        vendor,
+        f"{vendor} answered something we could not understand: {why} (HTTP {response.status_code})",
+        request=response.request,
+        response=response,
+    )

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from adapters.errors import VendorResponseInvalid
 from adapters.flint import xmldoc
 from adapters.flint.models import FlintbitRef, FlintResult, parse_flintbit, validate_job_id
-from adapters.http import error_for_status, send
+from adapters.http import error_for_status, invalid_response, printable, send
 
 log = logging.getLogger(__name__)
 
@@ -183,20 +183,24 @@ class FlintClient:
     def _result(self, response: httpx.Response) -> FlintResult:
         document = _document(response)
         if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
-            raise _invalid(response, "the answer has no meta object")
+            raise invalid_response(VENDOR, response, "the answer has no meta object")
         try:
             result = FlintResult.model_validate(
                 {"meta": document["meta"], "output": document.get("output")}
             )
         except ValidationError as exc:
             fields = ", ".join(str(err["loc"][-1]) for err in exc.errors()[:3])
-            raise _invalid(response, f"unexpected values in meta ({fields})") from exc
+            raise invalid_response(
+                VENDOR, response, f"unexpected values in meta ({fields})"
+            ) from exc
         if result.job_id is None or result.meta.status_text is None:
-            raise _invalid(response, "the answer has no job-id or status")
+            raise invalid_response(VENDOR, response, "the answer has no job-id or status")
         try:
             validate_job_id(result.job_id)
         except ValueError as exc:
-            raise _invalid(response, "the job-id is not one we can ask about later") from exc
+            raise invalid_response(
+                VENDOR, response, "the job-id is not one we can ask about later"
+            ) from exc
         return result
 
 
@@ -226,17 +230,19 @@ def _document(response: httpx.Response) -> Any:
         if media in ("", "text/plain") and start in (b"<", b"{"):
             is_xml = start == b"<"
         else:
-            raise _invalid(response, f"unexpected Content-Type {_shorten(media) or 'none'}")
+            raise invalid_response(
+                VENDOR, response, f"unexpected Content-Type {printable(media) or 'none'}"
+            )
     if is_xml:
         try:
             _root, value = xmldoc.parse(response.content)
         except xmldoc.XMLDocumentError as exc:
-            raise _invalid(response, str(exc)) from exc
+            raise invalid_response(VENDOR, response, str(exc)) from exc
         return value
     try:
         return json.loads(response.content)
     except (ValueError, RecursionError) as exc:
-        raise _invalid(response, "malformed JSON") from exc
+        raise invalid_response(VENDOR, response, "malformed JSON") from exc
 
 
 def _vendor_message(response: httpx.Response) -> str | None:
@@ -249,18 +255,4 @@ def _vendor_message(response: httpx.Response) -> str | None:
     message = meta.get("message") if isinstance(meta, dict) else None
     if not isinstance(message, str) or not message.strip():
         return None
-    return _shorten(message.strip(), MAX_VENDOR_MESSAGE)
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _invalid(response: httpx.Response, why: str) -> VendorResponseInvalid:
-    return VendorResponseInvalid(
-        VENDOR,
-        f"{VENDOR} answered something we could not understand: {why} (HTTP {response.status_code})",
-        request=response.request,
-        response=response,
-    )
+    return printable(message.strip(), MAX_VENDOR_MESSAGE)

@@ -22,8 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from adapters.errors import VendorError, VendorResponseInvalid
-from adapters.http import error_for_status, send
+from adapters.http import error_for_status, invalid_response, printable, send
 from adapters.stintmint.models import (
     FlowResponse,
     PostAnswer,
@@ -85,7 +84,8 @@ class StintmintClient:
         try:
             document = decode_json(response.content)
         except ValueError as exc:
-            raise _invalid(
+            raise invalid_response(
+                VENDOR,
                 response,
                 "the answer to the post is not JSON; the request may still have been "
                 "accepted, so fetch it before posting again",
@@ -160,7 +160,7 @@ class StintmintClient:
         try:
             return flow_response(decode_json(response.content), **asked)
         except ValueError as exc:
-            raise _invalid(response, str(exc)) from exc
+            raise invalid_response(VENDOR, response, str(exc)) from exc
 
 
 def parse_callback(body: bytes) -> FlowResponse:
@@ -241,18 +241,4 @@ def _vendor_message(response: httpx.Response) -> str | None:
                 break
     if not isinstance(text, str) or not text.strip():
         return None
-    return _shorten(text.strip(), MAX_VENDOR_MESSAGE)
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _invalid(response: httpx.Response, why: str) -> VendorError:
-    return VendorResponseInvalid(
-        VENDOR,
-        f"{VENDOR} answered something we could not understand: {why} (HTTP {response.status_code})",
-        request=response.request,
-        response=response,
-    )
+    return printable(text.strip(), MAX_VENDOR_MESSAGE)

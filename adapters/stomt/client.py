@@ -45,9 +45,8 @@ from adapters.errors import (
     VendorAuthError,
     VendorError,
     VendorRejected,
-    VendorResponseInvalid,
 )
-from adapters.http import error_for_status, send
+from adapters.http import error_for_status, invalid_response, printable, send
 from adapters.stomt.models import (
     MAX_TEXT,
     POLARITIES,
@@ -189,9 +188,9 @@ class StomtAuth(httpx.Auth):
         except ValidationError:
             session = None
         if session is None or not session.accesstoken or not isinstance(session.accesstoken, str):
-            raise _invalid(response, "the login answer has no accesstoken")
+            raise invalid_response(VENDOR, response, "the login answer has no accesstoken")
         if any(ch < " " or ch == "\x7f" for ch in session.accesstoken):
-            raise _invalid(response, "the login answer has an unusable accesstoken")
+            raise invalid_response(VENDOR, response, "the login answer has an unusable accesstoken")
         self._token = session.accesstoken
         self.session = session
         self.logins += 1
@@ -335,13 +334,15 @@ class StomtClient:
         if isinstance(uploaded, list):
             uploaded = uploaded[0] if uploaded else None
         if not isinstance(uploaded, dict):
-            raise _invalid(response, "the upload answer has no file")
+            raise invalid_response(VENDOR, response, "the upload answer has no file")
         try:
             file = File.model_validate({"filename": filename, **uploaded})
         except ValidationError as exc:
-            raise _invalid(response, "unexpected values in the uploaded file") from exc
+            raise invalid_response(
+                VENDOR, response, "unexpected values in the uploaded file"
+            ) from exc
         if not file.file_uid:
-            raise _invalid(response, "the upload answer has no file_uid")
+            raise invalid_response(VENDOR, response, "the upload answer has no file_uid")
         return file
 
     async def ping(self, target_id: str | None = None) -> Target:
@@ -506,11 +507,11 @@ def _data(response: httpx.Response, secrets: tuple[str, ...], *, login: bool = F
     if not response.is_success or message is not None:
         raise _error(response, message, login=login)
     if not understood:
-        raise _invalid(response, "malformed JSON")
+        raise invalid_response(VENDOR, response, "malformed JSON")
     if not isinstance(document, dict):
-        raise _invalid(response, "the answer is not a JSON object")
+        raise invalid_response(VENDOR, response, "the answer is not a JSON object")
     if "data" not in document or document["data"] is None:
-        raise _invalid(response, "the answer has no data")
+        raise invalid_response(VENDOR, response, "the answer has no data")
     return document["data"]
 
 
@@ -520,24 +521,26 @@ def _items(response: httpx.Response, data: Any, key: str) -> list[Any]:
         return data[key]
     if isinstance(data, list):
         return data
-    raise _invalid(response, f"no list of {key}")
+    raise invalid_response(VENDOR, response, f"no list of {key}")
 
 
 def _stomt(response: httpx.Response, data: Any) -> Stomt:
     stomt = _model(response, Stomt, data, "stomt")
     if not stomt.id:
-        raise _invalid(response, "a stomt without an id")
+        raise invalid_response(VENDOR, response, "a stomt without an id")
     return stomt
 
 
 def _model(response: httpx.Response, model: type[M], data: Any, what: str) -> M:
     if not isinstance(data, dict):
-        raise _invalid(response, f"no {what} object")
+        raise invalid_response(VENDOR, response, f"no {what} object")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         fields = ", ".join(str(err["loc"][0]) for err in exc.errors()[:3] if err["loc"])
-        raise _invalid(response, f"unexpected values in the {what} ({fields})") from exc
+        raise invalid_response(
+            VENDOR, response, f"unexpected values in the {what} ({fields})"
+        ) from exc
 
 
 def _vendor_message(document: Any, secrets: tuple[str, ...]) -> str | None:
@@ -548,7 +551,7 @@ def _vendor_message(document: Any, secrets: tuple[str, ...]) -> str | None:
     text = error.strip()
     for secret in secrets:
         text = text.replace(secret, "***")
-    return _shorten(text, MAX_VENDOR_MESSAGE)
+    return printable(text, MAX_VENDOR_MESSAGE)
 
 
 def _error(response: httpx.Response, message: str | None, *, login: bool) -> VendorError:
@@ -564,17 +567,3 @@ def _error(response: httpx.Response, message: str | None, *, login: bool) -> Ven
     if code == 403 or (response.is_success and message):
         return VendorRejected(VENDOR, f"{VENDOR} refused the request: {detail}", **kw)
     return error_for_status(VENDOR, response, message)
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _invalid(response: httpx.Response, why: str) -> VendorResponseInvalid:
-    return VendorResponseInvalid(
-        VENDOR,
-        f"{VENDOR} answered something we could not understand: {why} (HTTP {response.status_code})",
-        request=response.request,
-        response=response,
-    )
