@@ -49,7 +49,7 @@ class Runtime:
         self.settings = settings
         self.metrics = Metrics()
         self.store = Store(settings.database_url)
-        self.work = BackgroundWork()
+        self.work = BackgroundWork(limit=settings.chatops_max_inflight)
         self.slack = AsyncWebClient(
             token=_secret(settings.slack_bot_token),
             base_url=settings.slack_api_url,
@@ -62,7 +62,8 @@ class Runtime:
             client=self.slack,
             signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
             request_verification_enabled=not settings.socket_mode,
-            process_before_response=False,
+            # Listeners return to Bolt the moment they ack (handlers/common/binding.py).
+            process_before_response=True,
         )
         self.bolt.use(self._measure)
         self.tracker = Tracker(

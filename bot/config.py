@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     chatops_job_timeout: PositiveFloat = 24 * 3600.0
     chatops_poll_max_interval: PositiveFloat = 60.0
     chatops_digest_check_interval: PositiveFloat = 30.0
+    # Commands in progress (after their ack) beyond which new ones are turned away.
+    chatops_max_inflight: int = Field(200, ge=1)
     chatops_log_level: str = "INFO"
 
     flint_url: str | None = None

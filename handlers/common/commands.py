@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.config import VendorStatus
-from handlers.common.replies import RESTARTING, ephemeral, not_configured, usage
+from handlers.common.replies import BUSY, RESTARTING, ephemeral, not_configured, usage
 from handlers.common.text import UsageError
 from handlers.deps import Deps
 
@@ -47,6 +47,9 @@ async def acknowledge(
         return None
     if not deps.work.accepting:
         await ack(**ephemeral(RESTARTING))
+        return None
+    if not deps.work.has_room:
+        await ack(**ephemeral(BUSY))
         return None
     await ack()
     return request

@@ -10,6 +10,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from handlers.common.binding import APOLOGY
+
 log = logging.getLogger("handlers.errors")
 
 
@@ -24,10 +26,7 @@ def register(app: AsyncApp) -> None:
             await respond(
                 response_type="ephemeral",
                 replace_original=False,
-                text=(
-                    ":warning: Something went wrong on our side and has been logged "
-                    f"(reference `{reference}`). Please try again."
-                ),
+                text=APOLOGY.format(reference),
             )
         except Exception:  # the apology itself failing must not raise again
             log.warning("could not tell the user about error %s", reference)

@@ -18,6 +18,9 @@ from bot.config import VendorStatus
 from handlers.common.text import escape
 
 RESTARTING = ":arrows_counterclockwise: The app is restarting. Try again in a few seconds."
+BUSY = (
+    ":hourglass: chatops-hub is very busy right now, so nothing was started. Try again in a minute."
+)
 
 
 def cannot_post(error: str) -> str:

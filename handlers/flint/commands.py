@@ -60,32 +60,31 @@ async def start_run(
 ) -> None:
     """Record the job and post its card, then call Flint, then hand the job to the tracker."""
     assert deps.flint is not None
-    async with deps.work.track():
-        timeout_ms = request.timeout_ms or FLINT_DEFAULT_SYNC_MS
-        params = {"input": request.input, "sync": request.sync, "timeout_ms": request.timeout_ms}
-        try:
-            job = await deps.tracker.begin(
-                NewJob(
-                    vendor=VENDOR,
-                    target=str(request.flintbit),
-                    channel_id=channel_id,
-                    user_id=user_id,
-                    params=params,
-                ),
-                expected_seconds=timeout_ms / 1000 if request.sync else 0.0,
-            )
-        except CardNotPosted as exc:
-            await respond(**ephemeral(cannot_post(exc.error)))
-            return
-        try:
-            result = await deps.flint.run(
-                request.flintbit, request.input, sync=request.sync, timeout_ms=request.timeout_ms
-            )
-        except VendorError as exc:
-            log.info("flint run %s not started: %s", request.flintbit, exc.message)
-            await deps.tracker.could_not_start(job.id, exc.message)
-            return
-        await deps.tracker.started(job.id, to_poll(result))
+    timeout_ms = request.timeout_ms or FLINT_DEFAULT_SYNC_MS
+    params = {"input": request.input, "sync": request.sync, "timeout_ms": request.timeout_ms}
+    try:
+        job = await deps.tracker.begin(
+            NewJob(
+                vendor=VENDOR,
+                target=str(request.flintbit),
+                channel_id=channel_id,
+                user_id=user_id,
+                params=params,
+            ),
+            expected_seconds=timeout_ms / 1000 if request.sync else 0.0,
+        )
+    except CardNotPosted as exc:
+        await respond(**ephemeral(cannot_post(exc.error)))
+        return
+    try:
+        result = await deps.flint.run(
+            request.flintbit, request.input, sync=request.sync, timeout_ms=request.timeout_ms
+        )
+    except VendorError as exc:
+        log.info("flint run %s not started: %s", request.flintbit, exc.message)
+        await deps.tracker.could_not_start(job.id, exc.message)
+        return
+    await deps.tracker.started(job.id, to_poll(result))
 
 
 async def show_result(deps: Deps, job_id: str, respond: AsyncRespond) -> None:

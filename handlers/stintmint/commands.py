@@ -60,54 +60,49 @@ async def post(
     """Record the request and post its card, then send it, then track it (callback or poll)."""
     assert deps.stintmint is not None
     public_url = deps.settings.public_url
-    async with deps.work.track():
-        params = {
-            "sf_id": request.sf_id,
-            "identifier": request.identifier,
-            "batch_id": request.batch_id,
-            "urgency": request.urgency,
-            "descriptors": [
-                d.model_dump(mode="json", exclude_none=True) for d in request.descriptors
-            ],
-            "callback": bool(public_url and deps.callbacks),
-        }
-        try:
-            job = await deps.tracker.begin(
-                NewJob(
-                    vendor=VENDOR,
-                    target=request.sf_id,
-                    channel_id=channel_id,
-                    user_id=user_id,
-                    params=params,
-                )
+    params = {
+        "sf_id": request.sf_id,
+        "identifier": request.identifier,
+        "batch_id": request.batch_id,
+        "urgency": request.urgency,
+        "descriptors": [d.model_dump(mode="json", exclude_none=True) for d in request.descriptors],
+        "callback": bool(public_url and deps.callbacks),
+    }
+    try:
+        job = await deps.tracker.begin(
+            NewJob(
+                vendor=VENDOR,
+                target=request.sf_id,
+                channel_id=channel_id,
+                user_id=user_id,
+                params=params,
             )
-        except CardNotPosted as exc:
-            await respond(**ephemeral(cannot_post(exc.error)))
-            return
-        callback_url = None
-        if params["callback"]:
-            assert public_url and deps.callbacks
-            callback_url = deps.callbacks.url(public_url, CALLBACK_PATH, job.id)
-        try:
-            await deps.stintmint.post(
-                PostRequest(
-                    identifier=request.identifier,
-                    sfId=request.sf_id,
-                    batchId=request.batch_id,
-                    urgency=request.urgency,
-                    callbackUrl=callback_url,
-                    descriptors=list(request.descriptors),
-                )
-            )
-        except VendorError as exc:
-            log.info(
-                "stint post %s/%s not sent: %s", request.sf_id, request.identifier, exc.message
-            )
-            await deps.tracker.could_not_start(job.id, exc.message)
-            return
-        await deps.tracker.started(
-            job.id, PollResult(status="pending", vendor_job_id=request.identifier)
         )
+    except CardNotPosted as exc:
+        await respond(**ephemeral(cannot_post(exc.error)))
+        return
+    callback_url = None
+    if params["callback"]:
+        assert public_url and deps.callbacks
+        callback_url = deps.callbacks.url(public_url, CALLBACK_PATH, job.id)
+    try:
+        await deps.stintmint.post(
+            PostRequest(
+                identifier=request.identifier,
+                sfId=request.sf_id,
+                batchId=request.batch_id,
+                urgency=request.urgency,
+                callbackUrl=callback_url,
+                descriptors=list(request.descriptors),
+            )
+        )
+    except VendorError as exc:
+        log.info("stint post %s/%s not sent: %s", request.sf_id, request.identifier, exc.message)
+        await deps.tracker.could_not_start(job.id, exc.message)
+        return
+    await deps.tracker.started(
+        job.id, PollResult(status="pending", vendor_job_id=request.identifier)
+    )
 
 
 async def show_fetch(deps: Deps, request: FetchCommand, respond: AsyncRespond) -> None:

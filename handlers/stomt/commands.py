@@ -37,13 +37,12 @@ async def stomt_command(
     )
     if request is None:
         return
-    async with deps.work.track():
-        try:
-            await _run(deps, request, command, respond)
-        except VendorNotFound as exc:
-            await respond(**ephemeral(f":mag: {escape(exc.message)}"))
-        except VendorError as exc:
-            await respond(**ephemeral(vendor_error(exc)))
+    try:
+        await _run(deps, request, command, respond)
+    except VendorNotFound as exc:
+        await respond(**ephemeral(f":mag: {escape(exc.message)}"))
+    except VendorError as exc:
+        await respond(**ephemeral(vendor_error(exc)))
 
 
 def _with_target(request, deps: Deps):

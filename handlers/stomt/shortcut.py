@@ -160,31 +160,30 @@ async def on_submit(
         await _tell(client, user_id, not_configured(deps.settings.stomt_status()))
         return
     labels = [label.strip() for label in labels_raw.split(",") if label.strip()][:10]
-    async with deps.work.track():
-        try:
-            stomt = await deps.stomt.create_stomt(
-                text,
-                positive=kind == "like",
-                target_id=target or deps.settings.stomt_target,
-                labels=labels or None,
-            )
-        except VendorError as exc:
-            await _tell(client, user_id, f"Your stomt was not sent. {vendor_error(exc)}")
-            return
-        said = "a like" if stomt.positive else "a wish"
-        reply = f":speech_balloon: <@{user_id}> sent this to STOMT as {said}: " + link(
-            stomt.shortlink, stomt.shortlink or escape(stomt.id or "")
+    try:
+        stomt = await deps.stomt.create_stomt(
+            text,
+            positive=kind == "like",
+            target_id=target or deps.settings.stomt_target,
+            labels=labels or None,
         )
-        channel, thread_ts = metadata.get("channel"), metadata.get("thread_ts")
-        try:
-            if not channel:
-                raise SlackApiError("no channel", {"error": "channel_not_found"})
-            await client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts or None, text=reply, unfurl_links=False
-            )
-        except SlackApiError as exc:
-            log.info("stomt thread reply not posted (%s); telling the user directly", exc)
-            await _tell(client, user_id, reply)
+    except VendorError as exc:
+        await _tell(client, user_id, f"Your stomt was not sent. {vendor_error(exc)}")
+        return
+    said = "a like" if stomt.positive else "a wish"
+    reply = f":speech_balloon: <@{user_id}> sent this to STOMT as {said}: " + link(
+        stomt.shortlink, stomt.shortlink or escape(stomt.id or "")
+    )
+    channel, thread_ts = metadata.get("channel"), metadata.get("thread_ts")
+    try:
+        if not channel:
+            raise SlackApiError("no channel", {"error": "channel_not_found"})
+        await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts or None, text=reply, unfurl_links=False
+        )
+    except SlackApiError as exc:
+        log.info("stomt thread reply not posted (%s); telling the user directly", exc)
+        await _tell(client, user_id, reply)
 
 
 async def _tell(client: AsyncWebClient, user_id: str, text: str) -> None:

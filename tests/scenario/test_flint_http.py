@@ -376,3 +376,18 @@ def test_ack_arrives_before_a_slow_flint_answers(slack, tmp_path):
         assert acked_at < run.at
         ts = _card_ts(slack)
         wait_for(lambda: _final_updates(slack, ts, "complete"), timeout=10)
+
+
+def test_overloaded_app_refuses_new_commands_in_the_ack(slack, tmp_path):
+    """With CHATOPS_MAX_INFLIGHT commands still running, the next is refused at once and
+    nothing is started for it; the running one still finishes."""
+    with (
+        running_sandboxes(speed=0.05, flint_answer_delay=2.0) as sandbox,
+        running_app(slack, sandbox.url, tmp_path, chatops_max_inflight=1) as app,
+    ):
+        assert app.client.command("run demo:hello.rb").status_code == 200
+        busy = app.client.command("run demo:hello.rb name=Second")
+        assert "very busy" in busy.json()["text"]
+        ts = _card_ts(slack)
+        wait_for(lambda: _final_updates(slack, ts, "complete"), timeout=15)
+        assert len(_top_level(slack)) == 1
