@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from adapters.flint import sandbox as flint_sandbox
+from adapters.mindstamp import sandbox as mindstamp_sandbox
+from adapters.mint import sandbox as mint_sandbox
 from adapters.stintmint import sandbox as stintmint_sandbox
 from adapters.stomt import sandbox as stomt_sandbox
 
@@ -37,6 +39,8 @@ def create_app(
             speed=speed, answer_delay=flint_answer_delay
         ),
         stomt_sandbox.SANDBOX_PREFIX: stomt_sandbox.create_app(),
+        mint_sandbox.SANDBOX_PREFIX: mint_sandbox.create_app(speed=speed),
+        mindstamp_sandbox.SANDBOX_PREFIX: mindstamp_sandbox.create_app(),
         stintmint_sandbox.SANDBOX_PREFIX: stintmint_sandbox.create_app(
             complete_after=4.0 * speed, retry_interval=stintmint_retry_interval
         ),
@@ -85,6 +89,22 @@ def environment(base_url: str) -> list[SandboxEnv]:
                 "STINTMINT_URL": base_url + stintmint_sandbox.SANDBOX_PREFIX,
                 "STINTMINT_USERNAME": stintmint_sandbox.DEMO_USERNAME,
                 "STINTMINT_KEY": stintmint_sandbox.DEMO_KEY,
+            },
+        ),
+        SandboxEnv(
+            "Signicat Mint",
+            {
+                "MINT_URL": base_url + mint_sandbox.SANDBOX_PREFIX,
+                "MINT_TOKEN_URL": base_url + mint_sandbox.SANDBOX_PREFIX + mint_sandbox.TOKEN_PATH,
+                "MINT_CLIENT_ID": mint_sandbox.DEMO_CLIENT_ID,
+                "MINT_CLIENT_SECRET": mint_sandbox.DEMO_CLIENT_SECRET,
+            },
+        ),
+        SandboxEnv(
+            "Mindstamp",
+            {
+                "MINDSTAMP_URL": base_url + mindstamp_sandbox.SANDBOX_PREFIX,
+                "MINDSTAMP_TOKEN": mindstamp_sandbox.DEMO_TOKEN,
             },
         ),
     ]

@@ -36,6 +36,8 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
         rows.append(await _check_vendor(settings.flint_status(), clients.flint, settings))
         rows.append(await _check_vendor(settings.stomt_status(), clients.stomt, settings))
         rows.append(await _check_vendor(settings.stintmint_status(), clients.stintmint, settings))
+        rows.append(await _check_vendor(settings.mint_status(), clients.mint, settings))
+        rows.append(await _check_vendor(settings.mindstamp_status(), clients.mindstamp, settings))
     return rows
 
 

@@ -121,6 +121,20 @@ class Settings(BaseSettings):
             missing="STINTMINT_USERNAME and STINTMINT_KEY",
         )
 
+    def mint_status(self) -> VendorStatus:
+        return VendorStatus(
+            name="Signicat Mint",
+            configured=bool(self.mint_client_id) and bool(_secret(self.mint_client_secret)),
+            missing="MINT_CLIENT_ID and MINT_CLIENT_SECRET",
+        )
+
+    def mindstamp_status(self) -> VendorStatus:
+        return VendorStatus(
+            name="Mindstamp",
+            configured=bool(_secret(self.mindstamp_token)),
+            missing="MINDSTAMP_TOKEN",
+        )
+
     def serve_problems(self) -> list[str]:
         """What stops ``chatops serve`` from starting, in words a Slack admin can act on."""
         problems = []

@@ -9,6 +9,8 @@ import httpx
 from pydantic import SecretStr
 
 from adapters.flint import FlintClient
+from adapters.mindstamp import MindstampClient
+from adapters.mint import MintClient
 from adapters.stintmint import StintmintClient
 from adapters.stomt import StomtClient
 from bot.config import Settings
@@ -23,6 +25,8 @@ class VendorClients:
     flint: FlintClient | None = None
     stomt: StomtClient | None = None
     stintmint: StintmintClient | None = None
+    mint: MintClient | None = None
+    mindstamp: MindstampClient | None = None
 
 
 def _plain(value: SecretStr | None) -> str | None:
@@ -56,5 +60,19 @@ def build_clients(settings: Settings, http_for: HttpFactory) -> VendorClients:
             base_url=s.stintmint_url,
             username=str(s.stintmint_username),
             key=str(_plain(s.stintmint_key)),
+        )
+    if s.mint_status().configured:
+        clients.mint = MintClient(
+            http_for("mint"),
+            base_url=s.mint_url,
+            token_url=s.mint_token_url,
+            client_id=str(s.mint_client_id),
+            client_secret=str(_plain(s.mint_client_secret)),
+        )
+    if s.mindstamp_status().configured:
+        # Every Mindstamp client in the process shares the adapter's default limiter, so the
+        # documented 100/minute and 1,000/hour hold for the whole app.
+        clients.mindstamp = MindstampClient(
+            http_for("mindstamp"), base_url=s.mindstamp_url, token=str(_plain(s.mindstamp_token))
         )
     return clients

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.flint import FlintClient
+from adapters.mindstamp import MindstampClient
+from adapters.mint import MintClient
 from adapters.stintmint import StintmintClient
 from adapters.stomt import StomtClient
 from bot.background import BackgroundWork
@@ -25,5 +27,7 @@ class Deps:
     flint: FlintClient | None = None
     stomt: StomtClient | None = None
     stintmint: StintmintClient | None = None
+    mint: MintClient | None = None
+    mindstamp: MindstampClient | None = None
     # Set when the app starts (the secret lives in the state store).
     callbacks: CallbackSigner | None = None

@@ -123,6 +123,7 @@ class RateLimiter:
             for sent in self._sent:
                 sent.append(at)
         if wait > 0:
+            # Cancelled while waiting, the slot stays taken: erring on the safe side.
             await asyncio.sleep(wait)
 
     def reset(self) -> None:

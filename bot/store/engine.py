@@ -37,7 +37,11 @@ def async_url(database_url: str) -> str:
 def create_engine(database_url: str) -> AsyncEngine:
     url = async_url(database_url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Up to CHATOPS_MAX_INFLIGHT commands may wait for the database at once: a pool
+        # deep enough that they queue on SQLite's lock, not on a 30 s pool timeout.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=10, max_overflow=40, pool_timeout=120
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch

@@ -64,6 +64,17 @@ def escape(text: Any) -> str:
     return _BROADCASTS.sub("@\u2060\\1", value)
 
 
+_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+
+
+def link(url: str | None, label: str) -> str:
+    """A Slack link to a vendor URL, or just the label when the URL is not a plain http(s)
+    one (so a vendor cannot smuggle in a mention or another link)."""
+    if url and _SAFE_URL.match(url):
+        return f"<{url}|{escape(label)}>"
+    return escape(label)
+
+
 def code_block(text: str) -> str:
     """``text`` as a Slack code block, escaped, without letting it close the block early."""
     return "```" + escape(text).replace("```", "`\u200b``") + "```"

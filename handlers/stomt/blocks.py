@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.stomt import Comment, Stomt, Target, sentence
 from bot.messages import Message
-from handlers.common.text import escape, truncate
+from handlers.common.text import escape, link, truncate
 
 SHOW = "stomt_show"
 DELETE = "stomt_delete"
 MORE = "stomt_more"
 PAGE = 10
-_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
-
-
-def link(url: str | None, label: str) -> str:
-    """A Slack link to a vendor URL, or just the label when the URL is not a plain http(s)
-    one (so a vendor cannot smuggle in a mention or another link)."""
-    if url and _SAFE_URL.match(url):
-        return f"<{url}|{escape(label)}>"
-    return escape(label)
 
 
 def target_name(target: Target | None, fallback: str | None = None) -> str:

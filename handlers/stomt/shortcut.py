@@ -15,10 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import VendorError
 from adapters.stomt import MAX_TEXT, validate_target_id
+from handlers.common.direct import tell
 from handlers.common.replies import ephemeral, not_configured, vendor_error
-from handlers.common.text import escape
+from handlers.common.text import escape, link
 from handlers.deps import Deps
-from handlers.stomt.blocks import link
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ async def on_submit(
     except json.JSONDecodeError:
         metadata = {}
     if deps.stomt is None:
-        await _tell(client, user_id, not_configured(deps.settings.stomt_status()))
+        await tell(client, user_id, not_configured(deps.settings.stomt_status()))
         return
     labels = [label.strip() for label in labels_raw.split(",") if label.strip()][:10]
     try:
@@ -168,7 +168,7 @@ async def on_submit(
             labels=labels or None,
         )
     except VendorError as exc:
-        await _tell(client, user_id, f"Your stomt was not sent. {vendor_error(exc)}")
+        await tell(client, user_id, f"Your stomt was not sent. {vendor_error(exc)}")
         return
     said = "a like" if stomt.positive else "a wish"
     reply = f":speech_balloon: <@{user_id}> sent this to STOMT as {said}: " + link(
@@ -183,12 +183,4 @@ async def on_submit(
         )
     except SlackApiError as exc:
         log.info("stomt thread reply not posted (%s); telling the user directly", exc)
-        await _tell(client, user_id, reply)
-
-
-async def _tell(client: AsyncWebClient, user_id: str, text: str) -> None:
-    """A direct message from the app, for when the original conversation is out of reach."""
-    try:
-        await client.chat_postMessage(channel=user_id, text=text, unfurl_links=False)
-    except SlackApiError as exc:
-        log.warning("could not message %s: %s", user_id, exc.response.get("error"))
+        await tell(client, user_id, reply)

@@ -1,0 +1,53 @@
+"""Buttons on Mindstamp cards: More (the next page of videos) and Details (one video)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from adapters.errors import VendorError, VendorNotFound
+from adapters.mindstamp import validate_id
+from handlers.common.replies import ephemeral, not_configured, vendor_error
+from handlers.deps import Deps
+from handlers.mindstamp.commands import show_video, show_videos
+
+STALE = ":grey_question: This button is out of date."
+MAX_OFFSET = 100_000
+
+
+async def on_show(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+    await ack()
+    if deps.mindstamp is None:
+        await respond(**ephemeral(not_configured(deps.settings.mindstamp_status())))
+        return
+    try:
+        video_id = validate_id(str(action.get("value") or ""))
+    except ValueError:
+        await respond(**ephemeral(STALE))
+        return
+    try:
+        await show_video(deps, video_id, respond)
+    except VendorNotFound:
+        await respond(**ephemeral(":mag: That video no longer exists."))
+    except VendorError as exc:
+        await respond(**ephemeral(vendor_error(exc)))
+
+
+async def on_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+    await ack()
+    if deps.mindstamp is None:
+        await respond(**ephemeral(not_configured(deps.settings.mindstamp_status())))
+        return
+    try:
+        page = json.loads(str(action.get("value") or ""))
+        offset = max(0, min(int(page["o"]), MAX_OFFSET))
+    except (ValueError, KeyError, TypeError):
+        await respond(**ephemeral(STALE))
+        return
+    try:
+        await show_videos(deps, offset, respond, replace=True)
+    except VendorError as exc:
+        await respond(**ephemeral(vendor_error(exc)))

@@ -1,0 +1,287 @@
+"""Pure functions: Signicat Mint flows and instances → Block Kit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.mint import ExecutionLogEntry, Flow, Instance
+from bot.messages import Message
+from bot.store.jobs import NOT_STARTED, TIMED_OUT, UNKNOWN, TrackedJob
+from handlers.common.text import duration, escape, link, truncate
+
+EXECUTE = "mint_execute"
+PUBLISH = "mint_publish"
+UNPUBLISH = "mint_unpublish"
+INSTANCES = "mint_instances"
+MORE = "mint_more"
+REFRESH = "mint_refresh"
+NOTE = "mint_note"
+REPORT = "mint_report"
+PAGE = 10
+_ICON = {
+    "finished": ":white_check_mark:",
+    "faulted": ":x:",
+    "cancelled": ":no_entry_sign:",
+    "suspended": ":double_vertical_bar:",
+    "running": ":gear:",
+    "idle": ":hourglass_flowing_sand:",
+}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}
+
+
+def _fields(items: list[str]) -> dict[str, Any]:
+    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in items[:10]]}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    element = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value[:2000],
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if value else "—"
+
+
+# -- flows --------------------------------------------------------------------------------
+
+
+def flow_blocks(flow: Flow) -> list[dict[str, Any]]:
+    fid = flow.definition_id or ""
+    title = f":bookmark_tabs: *{escape(flow.name)}*"
+    if flow.description:
+        title += f"\n{escape(truncate(flow.description, 300)[0])}"
+    state = ":large_green_circle: published" if flow.published else ":white_circle: draft"
+    facts = [f"{state}", f"version {flow.version or '—'}", f"created {_when(flow.created_at)}"]
+    if flow.published and flow.link:
+        facts.append(link(flow.link, "open"))
+    toggle = (
+        button("Unpublish", UNPUBLISH, fid) if flow.published else button("Publish", PUBLISH, fid)
+    )
+    return [
+        _section(title),
+        _context(" · ".join(facts) + f" · id `{escape(fid)}`"),
+        {
+            "type": "actions",
+            "elements": [
+                button("Execute", EXECUTE, fid, "primary"),
+                toggle,
+                button("Instances", INSTANCES, fid),
+            ],
+        },
+    ]
+
+
+def flows(items: list[Flow], search: str | None) -> Message:
+    head = "*Signicat Mint flows*" + (f" matching “{escape(search)}”" if search else "")
+    blocks = [_section(head)]
+    if not items:
+        blocks.append(_context("No flows found."))
+    for flow in items[:12]:
+        blocks.extend(flow_blocks(flow))
+    if len(items) > 12:
+        blocks.append(
+            _context(f"…and {len(items) - 12} more: narrow it with `/mint flows SEARCH`.")
+        )
+    return Message(text=f"{len(items)} Signicat Mint flows", blocks=blocks)
+
+
+def published(flow: Flow, publish: bool, user_id: str) -> Message:
+    verb = "published" if publish else "unpublished"
+    text = f":white_check_mark: <@{user_id}> {verb} *{escape(flow.name)}*"
+    if flow.version:
+        text += f" (version {flow.version})"
+    if publish and flow.link:
+        text += f": {link(flow.link, flow.link)}"
+    return Message(text=f"{flow.name} {verb}", blocks=[_section(text)])
+
+
+# -- instances ----------------------------------------------------------------------------
+
+
+def status_of(instance: dict[str, Any] | None, fallback: str) -> str:
+    return str((instance or {}).get("status") or fallback)
+
+
+def instance_fields(inst: Instance) -> list[str]:
+    started, ended = inst.started, inst.ended
+    fields = [
+        f"*Status*\n{_ICON.get(inst.status_text.lower(), '')} {escape(inst.status_text)}",
+        f"*Instance*\n`{escape(inst.id or '—')}`",
+        f"*Started*\n{_when(started)}",
+        f"*Ended*\n{_when(ended)}",
+    ]
+    if started and ended:
+        fields.append(f"*Took*\n{duration((ended - started).total_seconds())}")
+    return fields
+
+
+def instance_buttons(instance_id: str, refresh_value: str) -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "elements": [
+            button("Refresh", REFRESH, refresh_value),
+            button("Add note", NOTE, instance_id),
+            button("Download report", REPORT, instance_id),
+        ],
+    }
+
+
+def log_summary(log: list[ExecutionLogEntry], limit: int = 8) -> str:
+    lines = []
+    for entry in log[-limit:]:
+        status = entry.status or entry.event_name or ""
+        mark = ":x:" if entry.is_fault else "•"
+        line = f"{mark} {escape(entry.step_name)} — {escape(status)}"
+        if entry.when:
+            line += f" ({entry.when.astimezone(UTC):%H:%M:%S})"
+        lines.append(line)
+    more = f"\n…{len(log) - limit} earlier entries" if len(log) > limit else ""
+    return "\n".join(lines) + more
+
+
+def instance_detail(inst: Instance, log: list[ExecutionLogEntry], failing) -> Message:
+    title = f"*{escape(inst.title or inst.definition_id or 'Flow')}* — instance"
+    blocks = [_section(title), _fields(instance_fields(inst))]
+    if failing is not None:
+        blocks.append(
+            _section(f":x: *Failed at* {escape(failing.step_name)}: {escape(_fault_text(failing))}")
+        )
+    if log:
+        blocks.append(_section("*Execution log*\n" + log_summary(log)))
+    if inst.id:
+        blocks.append(instance_buttons(inst.id, f"inst:{inst.id}"))
+    return Message(text=f"Mint instance {inst.id}: {inst.status_text}", blocks=blocks)
+
+
+def _fault_text(entry: ExecutionLogEntry) -> str:
+    exception = entry.exception
+    if isinstance(exception, dict):
+        exception = exception.get("message") or json.dumps(exception)[:300]
+    return str(exception or entry.message or "no message")
+
+
+def instances(
+    items: list[Instance], *, definition_id: str, status: str | None, offset: int
+) -> Message:
+    head = f"*Instances of* `{escape(definition_id)}`" + (f" — {escape(status)}" if status else "")
+    if offset:
+        head += f" (from #{offset + 1})"
+    blocks = [_section(head)]
+    if not items:
+        blocks.append(_context("No instances." if not offset else "No more instances."))
+    for inst in items[:PAGE]:
+        icon = _ICON.get(inst.status_text.lower(), "•")
+        text = (
+            f"{icon} `{escape(inst.id or '?')}` — {escape(inst.status_text)} · "
+            f"started {_when(inst.started)}"
+        )
+        section = _section(text)
+        if inst.id:
+            section["accessory"] = button("Details", REFRESH, f"inst:{inst.id}")
+        blocks.append(section)
+    if len(items) >= PAGE:
+        value = json.dumps({"d": definition_id, "s": status, "o": offset + PAGE})
+        blocks.append({"type": "actions", "elements": [button("More", MORE, value)]})
+    return Message(text=f"Instances of {definition_id}", blocks=blocks)
+
+
+# -- tracked executions ------------------------------------------------------------------
+
+
+def job_card(job: TrackedJob) -> Message:
+    result = job.result or {}
+    inst = result.get("instance") or {}
+    params = job.params or {}
+    status = status_of(inst, "starting")
+    if job.outcome == NOT_STARTED:
+        status = "not started"
+    elif job.outcome == TIMED_OUT:
+        status = "timed out"
+    elif job.outcome == UNKNOWN:
+        status = "unknown"
+    icon = _ICON.get(status.lower(), ":hourglass_flowing_sand:")
+    title = (
+        f"{icon} Signicat Mint *{escape(params.get('title') or job.target)}* — *{escape(status)}*"
+    )
+    fields = [
+        f"*Status*\n{escape(status)}",
+        f"*Instance*\n`{escape(job.vendor_job_id or '—')}`",
+        f"*Started by*\n<@{job.user_id}>",
+        f"*Elapsed*\n{duration(job.elapsed())}",
+    ]
+    if params.get("input"):
+        shown = truncate(json.dumps(params["input"], ensure_ascii=False), 200)[0]
+        fields.append(f"*Input*\n`{escape(shown)}`")
+    blocks = [_section(title), _fields(fields)]
+    failing = result.get("failing_step")
+    if failing:
+        blocks.append(
+            _section(
+                f":x: *Failed at* {escape(failing.get('name'))}: {escape(failing.get('message'))}"
+            )
+        )
+    error = {
+        NOT_STARTED: job.error or "Signicat Mint did not start the flow.",
+        TIMED_OUT: "Stopped following this instance: it did not end in time. "
+        f"Check it with `/mint instance {job.vendor_job_id}`.",
+        UNKNOWN: "The app restarted while starting this flow, so whether it ran is unknown.",
+    }.get(job.outcome or "")
+    if error:
+        blocks.append(_section(f":warning: {escape(error)}"))
+    if inst.get("workflowUrl") or inst.get("workflow_url"):
+        url = inst.get("workflowUrl") or inst.get("workflow_url")
+        blocks.append(_context(link(url, "Open the workflow")))
+    if job.vendor_job_id:
+        blocks.append(instance_buttons(job.vendor_job_id, job.id))
+    return Message(text=f"Signicat Mint {job.target}: {status}", blocks=blocks)
+
+
+def thread_notice(job: TrackedJob) -> Message | None:
+    status = status_of((job.result or {}).get("instance"), job.outcome or "?")
+    if status.lower() == "finished":
+        return None
+    failing = (job.result or {}).get("failing_step") or {}
+    text = f":x: <@{job.user_id}> `{escape(job.target)}` ended *{escape(status)}*"
+    if failing:
+        text += f" at *{escape(failing.get('name'))}*: {escape(failing.get('message'))}"
+    elif job.error:
+        text += f": {escape(job.error)}"
+    return Message(text=text, blocks=[_section(text)])
+
+
+def digest(problems: list[Instance], *, since: float) -> Message:
+    when = datetime.fromtimestamp(since, UTC)
+    by_flow: dict[str, list[Instance]] = {}
+    for inst in problems:
+        by_flow.setdefault(inst.title or inst.definition_id or "unknown flow", []).append(inst)
+    head = (
+        f":newspaper: *Signicat Mint digest* — {len(problems)} faulted or cancelled "
+        f"instance{'s' if len(problems) != 1 else ''} since {when:%Y-%m-%d %H:%M} UTC"
+    )
+    blocks = [_section(head)]
+    if not problems:
+        blocks.append(_context("Nothing faulted or was cancelled."))
+    for flow_name, items in list(by_flow.items())[:20]:
+        lines = [
+            f"{_ICON.get(i.status_text.lower(), '•')} `{escape(i.id or '?')}` "
+            f"{escape(i.status_text)} {_when(i.ended or i.started)}"
+            for i in items[:10]
+        ]
+        blocks.append(_section(f"*{escape(flow_name)}*\n" + "\n".join(lines)))
+    return Message(text=f"Signicat Mint digest: {len(problems)} problems", blocks=blocks)

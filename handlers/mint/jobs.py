@@ -1,0 +1,70 @@
+"""How the tracker follows a Mint instance, and the faulted/cancelled digest."""
+
+from __future__ import annotations
+
+import time
+
+from adapters.errors import VendorError
+from adapters.mint import FlowStatus, Instance, MintClient, failing_step
+from bot.digests import DigestKind
+from bot.messages import Message
+from bot.store.digests import Subscription
+from bot.store.jobs import FAILED, SUCCEEDED, TrackedJob
+from bot.tracking import JobKind, PollResult
+from handlers.mint import blocks
+
+VENDOR = "mint"
+# The instance stops needing us in any of these (Suspended waits for a person).
+ENDED = {FlowStatus.FINISHED, FlowStatus.FAULTED, FlowStatus.CANCELLED, FlowStatus.SUSPENDED}
+
+
+async def to_poll(client: MintClient, instance: Instance) -> PollResult:
+    result: dict = {"instance": instance.model_dump(mode="json", by_alias=True)}
+    outcome = None
+    if instance.status in ENDED:
+        outcome = SUCCEEDED if instance.status == FlowStatus.FINISHED else FAILED
+    if instance.status == FlowStatus.FAULTED and instance.id:
+        try:
+            step = failing_step(await client.execution_log(instance.id))
+        except VendorError:
+            step = None
+        if step is not None:
+            result["failing_step"] = {"name": step.step_name, "message": blocks._fault_text(step)}
+    return PollResult(
+        status=instance.status_text.lower(),
+        outcome=outcome,
+        vendor_job_id=instance.id,
+        result=result,
+    )
+
+
+def job_kind(client: MintClient) -> JobKind:
+    async def poll(job: TrackedJob) -> PollResult:
+        assert job.vendor_job_id, "a tracked Mint execution always has its instance id"
+        return await to_poll(client, await client.get_instance(job.vendor_job_id))
+
+    return JobKind(
+        vendor=VENDOR, poll=poll, card=blocks.job_card, thread_notice=blocks.thread_notice
+    )
+
+
+def digest_kind(client: MintClient) -> DigestKind:
+    async def fetch(sub: Subscription, since: float) -> list[Instance]:
+        found: list[Instance] = []
+        for status in (FlowStatus.FAULTED, FlowStatus.CANCELLED):
+            found += await client.instances(status, limit=100)
+        return found
+
+    def render(
+        sub: Subscription, data: list[Instance], since: float, forced: bool
+    ) -> Message | None:
+        def moment(inst: Instance) -> float:
+            when = inst.ended or inst.started
+            return when.timestamp() if when else time.time()
+
+        new = [inst for inst in data if moment(inst) > since]
+        if not new and not forced:
+            return None
+        return blocks.digest(sorted(new, key=moment), since=since)
+
+    return DigestKind(VENDOR, "Signicat Mint", lambda sub: "all", fetch, render)

@@ -1,0 +1,120 @@
+"""``/mint`` text → a request, validated before anything talks to Signicat Mint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.mint import FlowStatus, check_note, validate_definition_id, validate_instance_id
+from handlers.common.commands import Help
+from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
+from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
+
+STATUSES = tuple(status.value for status in FlowStatus)
+
+USAGE = f"""*Signicat Mint* — no-code flows from Slack
+• `/mint flows [SEARCH]` — flows with Execute, Publish/Unpublish and Instances buttons
+• `/mint execute DEFINITION_ID [JSON object]` — start a flow; this channel sees it finish
+   e.g. `/mint execute onboard-customer {{"email": "ada@example.com"}}`
+• `/mint instances DEFINITION_ID [{"|".join(STATUSES)}]` — a flow's instances
+• `/mint instance INSTANCE_ID` — status, timings and execution log
+• `/mint publish DEFINITION_ID` · `/mint unpublish DEFINITION_ID`
+• `/mint note INSTANCE_ID TEXT` — add a note to an instance
+• `/mint digest …` — faulted and cancelled instances, posted here on a schedule: {USAGE_LINE}
+• `/mint help` — this message"""
+
+
+@dataclass(frozen=True)
+class Flows:
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class Execute:
+    definition_id: str
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Instances:
+    definition_id: str
+    status: str | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class Publish:
+    definition_id: str
+    publish: bool
+
+
+@dataclass(frozen=True)
+class Note:
+    instance_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    command: DigestCommand
+
+
+def parse(text: str | None):
+    text = normalize(text)
+    sub, _, rest = text.partition(" ")
+    sub = sub.lower()
+    if sub in ("", "help", "-h", "--help"):
+        return Help()
+    if sub == "note":
+        # The note is free text: apostrophes are not shell quotes.
+        instance, _, note = rest.strip().partition(" ")
+        if not instance or not note.strip():
+            raise UsageError("`/mint note` takes an instance id and the note's text.")
+        return Note(_checked(validate_instance_id, instance), _checked(check_note, note.strip()))
+    if sub == "execute":
+        body, data = split_trailing_json(rest)
+        args = split_args(body)
+        if len(args) != 1:
+            raise UsageError(
+                "`/mint execute` takes a definition id and, optionally, a JSON object."
+            )
+        return Execute(_checked(validate_definition_id, args[0]), data or {})
+    args = split_args(rest)
+    if sub == "flows":
+        search = " ".join(args).strip() or None
+        if search and len(search) > 200:
+            raise UsageError("The search is at most 200 characters.")
+        return Flows(search)
+    if sub == "instances":
+        if not 1 <= len(args) <= 2:
+            raise UsageError("`/mint instances` takes a definition id and, optionally, a status.")
+        status = None
+        if len(args) == 2:
+            matches = [s for s in STATUSES if s.lower() == args[1].lower()]
+            if not matches:
+                raise UsageError(f"The status is one of {', '.join(STATUSES)}.")
+            status = matches[0]
+        return Instances(_checked(validate_definition_id, args[0]), status)
+    if sub == "instance":
+        if len(args) != 1:
+            raise UsageError("`/mint instance` takes exactly one instance id.")
+        return Instance(_checked(validate_instance_id, args[0]))
+    if sub in ("publish", "unpublish"):
+        if len(args) != 1:
+            raise UsageError(f"`/mint {sub}` takes exactly one definition id.")
+        return Publish(_checked(validate_definition_id, args[0]), sub == "publish")
+    if sub == "digest":
+        return Digest(parse_digest(args))
+    raise UsageError(f"Unknown subcommand `{sub[:40]}`.")
+
+
+def _checked(validate, value: str) -> Any:
+    try:
+        return validate(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc

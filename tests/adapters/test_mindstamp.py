@@ -1,0 +1,683 @@
+"""The Mindstamp adapter against the Mindstamp sandbox over real HTTP, plus edge cases on
+MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from adapters.errors import (
+    VendorAuthError,
+    VendorNotFound,
+    VendorRateLimited,
+    VendorRejected,
+    VendorResponseInvalid,
+    VendorUnavailable,
+)
+from adapters.mindstamp import (
+    DEFAULT_LIMITER,
+    MAX_LIMIT,
+    MindstampClient,
+    Rate,
+    RateLimiter,
+    Summary,
+    Video,
+    View,
+    numeric_fields,
+    period_start,
+    readable_name,
+    validate_id,
+)
+from adapters.mindstamp import sandbox as ms_sandbox
+from tests.fakes.servers import ThreadedServer
+
+pytestmark = pytest.mark.timeout(30)
+
+TOKEN = ms_sandbox.DEMO_TOKEN
+EXAMPLE = ms_sandbox.EXAMPLE_VIDEO
+
+
+# -- fixtures ---------------------------------------------------------------------------
+
+
+class SwappableApp:
+    """Forwards to whichever sandbox the current test made, so one server serves them all."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def swappable() -> SwappableApp:
+    return SwappableApp()
+
+
+@pytest.fixture(scope="module")
+def server(swappable: SwappableApp) -> Iterator[ThreadedServer]:
+    root = Starlette(routes=[Mount(ms_sandbox.SANDBOX_PREFIX, app=swappable)])
+    with ThreadedServer(root) as running:
+        yield running
+
+
+@pytest.fixture
+def use_app(swappable: SwappableApp) -> Callable[..., Starlette]:
+    """A fresh sandbox (``create_app(**kw)``) for this test, served at the sandbox URL."""
+
+    def use(**kw: Any) -> Starlette:
+        swappable.app = ms_sandbox.create_app(**kw)
+        return swappable.app
+
+    return use
+
+
+@pytest.fixture
+def app(use_app: Callable[..., Starlette]) -> Starlette:
+    return use_app()
+
+
+@pytest.fixture
+def sandbox(app: Starlette) -> ms_sandbox.MindstampSandbox:
+    return app.state.sandbox
+
+
+@pytest.fixture
+def base_url(server: ThreadedServer) -> str:
+    return server.url + ms_sandbox.SANDBOX_PREFIX
+
+
+@pytest.fixture
+def sent() -> list[tuple[float, httpx.Request]]:
+    """Every request the test's clients sent, with the moment it was sent."""
+    return []
+
+
+@pytest.fixture
+async def http(sent: list[tuple[float, httpx.Request]]) -> AsyncIterator[httpx.AsyncClient]:
+    async def record(request: httpx.Request) -> None:
+        sent.append((time.monotonic(), request))
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as client:
+        yield client
+
+
+def roomy() -> RateLimiter:
+    """A limiter that never gets in a test's way (and spares the process-wide one)."""
+    return RateLimiter([Rate(100_000, 60.0)])
+
+
+@pytest.fixture
+def make_client(
+    http: httpx.AsyncClient, base_url: str, app: Starlette
+) -> Callable[..., MindstampClient]:
+    def make(**kw: Any) -> MindstampClient:
+        kw.setdefault("base_url", base_url)
+        kw.setdefault("token", TOKEN)
+        kw.setdefault("limiter", roomy())
+        kw.setdefault("backoff", 0.02)
+        return MindstampClient(http, **kw)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., MindstampClient]) -> MindstampClient:
+    return make_client()
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def mock_client(handler: Handler, **kw: Any) -> tuple[MindstampClient, httpx.AsyncClient]:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    kw.setdefault("base_url", "http://mindstamp.example/api/v1")
+    kw.setdefault("token", TOKEN)
+    kw.setdefault("limiter", roomy())
+    kw.setdefault("backoff", 0.0)
+    return MindstampClient(http, **kw), http
+
+
+def answer(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Handler:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        merged = {"content-type": "application/json", **(headers or {})}
+        return httpx.Response(status_code, content=content, headers=merged)
+
+    return handler
+
+
+def paths(sent: list[tuple[float, httpx.Request]]) -> list[str]:
+    return [
+        f"{request.method} {request.url.path}?{request.url.query.decode()}" for _, request in sent
+    ]
+
+
+# -- paging ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ms_sandbox.LIST_SHAPES)
+async def test_iterator_walks_every_video_in_pages_of_at_most_100(
+    use_app, make_client, sent, shape
+):
+    """iter_videos reads all 250 videos in three pages of ≤ 100, whatever the list's shape."""
+    app = use_app(list_shape=shape)
+    app.state.sandbox.add_videos(238)
+    client = make_client()
+    tokens = [video.token async for video in client.iter_videos()]
+    assert len(tokens) == 250 and len(set(tokens)) == 250
+    prefix = "GET " + ms_sandbox.SANDBOX_PREFIX + "/videos?"
+    assert paths(sent) == [
+        prefix + "offset=0&limit=100",
+        prefix + "offset=100&limit=100",
+        prefix + "offset=200&limit=100",
+    ]
+
+
+async def test_single_pages_and_max_items(client: MindstampClient, sent):
+    """videos(offset, limit) answers one page; iterate stops at max_items."""
+    first = await client.videos(limit=5)
+    second = await client.videos(offset=5, limit=5)
+    assert len(first.items) == len(second.items) == 5 and first.has_more
+    assert not {v.token for v in first.items} & {v.token for v in second.items}
+    assert second.next_offset == 10
+    few = [v async for v in client.iterate(client.videos, page_size=4, max_items=6)]
+    assert len(few) == 6 and len(sent) == 4
+
+
+async def test_sandbox_refuses_a_limit_over_100(http: httpx.AsyncClient, base_url: str, app):
+    """The sandbox answers 422 for limit=101, as the client never asks for more than 100."""
+    response = await http.get(
+        base_url + "/videos?limit=101", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 422 and "limit" in response.json()["message"]
+
+
+async def test_paging_that_does_not_advance_is_invalid():
+    """A server that ignores offset and repeats its page is VendorResponseInvalid, not a loop."""
+    page = [{"token": f"v{i}"} for i in range(MAX_LIMIT)]
+    client, http = mock_client(answer(200, page))
+    async with http:
+        with pytest.raises(VendorResponseInvalid, match="paging"):
+            async for _ in client.iter_videos():
+                pass
+
+
+# -- every GET endpoint ------------------------------------------------------------------
+
+
+def _first(sandbox: ms_sandbox.MindstampSandbox, store: str) -> str:
+    """An id from the seed whose sub-lists (views, interactions, responses) are not empty."""
+    answered = next(i for i in sandbox.interactions.values() if i.response and i.viewer_id)
+    special = {"views": answered.view_id, "interactions": answered.id}
+    special["viewers"] = answered.viewer_id or ""
+    return special.get(store) or next(iter(getattr(sandbox, store)))
+
+
+@pytest.mark.parametrize(
+    ("call", "kind"),
+    [
+        (lambda c, s: c.user(), "User"),
+        (lambda c, s: c.summary(), "Summary"),
+        (lambda c, s: c.summary("week"), "Summary"),
+        (lambda c, s: c.summary("month"), "Summary"),
+        (lambda c, s: c.views(), "page"),
+        (lambda c, s: c.view(_first(s, "views")), "View"),
+        (lambda c, s: c.view_interactions(_first(s, "views")), "page"),
+        (lambda c, s: c.interactions(), "page"),
+        (lambda c, s: c.interaction(_first(s, "interactions")), "Interaction"),
+        (lambda c, s: c.interaction_responses(_first(s, "interactions")), "page"),
+        (lambda c, s: c.videos(), "page"),
+        (lambda c, s: c.video(EXAMPLE), "Video"),
+        (lambda c, s: c.video_views(EXAMPLE), "page"),
+        (lambda c, s: c.video_interactions(EXAMPLE), "page"),
+        (lambda c, s: c.viewers(), "page"),
+        (lambda c, s: c.viewer(_first(s, "viewers")), "Viewer"),
+        (lambda c, s: c.viewer_views(_first(s, "viewers")), "page"),
+        (lambda c, s: c.viewer_interactions(_first(s, "viewers")), "page"),
+        (lambda c, s: c.groups(), "page"),
+        (lambda c, s: c.group(_first(s, "groups")), "Group"),
+        (lambda c, s: c.group_videos(_first(s, "groups")), "page"),
+        (lambda c, s: c.group_views(_first(s, "groups")), "page"),
+        (lambda c, s: c.group_interactions(_first(s, "groups")), "page"),
+        (lambda c, s: c.series_list(), "page"),
+        (lambda c, s: c.series(_first(s, "series")), "Series"),
+        (lambda c, s: c.series_videos(_first(s, "series")), "page"),
+        (lambda c, s: c.series_views(_first(s, "series")), "page"),
+        (lambda c, s: c.series_interactions(_first(s, "series")), "page"),
+        (lambda c, s: c.plinks(), "page"),
+        (lambda c, s: c.plink(_first(s, "plinks")), "PLink"),
+        (lambda c, s: c.access_lists(), "page"),
+        (lambda c, s: c.access_list(_first(s, "access_lists")), "AccessList"),
+    ],
+)
+async def test_every_get_endpoint_of_the_table(client, sandbox, call, kind):
+    """Each GET of the document's table answers through the client with a non-empty result."""
+    result = await call(client, sandbox)
+    if kind == "page":
+        assert result.items and all(item.model_extra is not None for item in result.items)
+    else:
+        assert type(result).__name__ == kind and result.model_dump(exclude_none=True)
+
+
+async def test_video_reads_the_documented_fields(client: MindstampClient):
+    """The document's example video reads back with its token, title, duration and link."""
+    video = await client.video(EXAMPLE)
+    assert video.token == EXAMPLE and video.key == EXAMPLE
+    assert video.title == "Interactive Video #12" and video.duration == 45
+    assert video.url == f"https://api.mindstamp.com/watch/{EXAMPLE}"
+    assert video.created and video.created.tzinfo is not None and video.id
+
+
+async def test_ping_proves_the_token(client: MindstampClient, sandbox):
+    """ping reads /user/me once and answers the account."""
+    user = await client.ping()
+    assert user.email == "bot@chatops-hub.example" and sandbox.count("/user/me") == 1
+
+
+# -- summaries, counts, top videos -------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", [None, "week", "month"])
+async def test_summary_numeric_fields_are_named_and_verbatim(
+    client: MindstampClient, http: httpx.AsyncClient, base_url: str, period
+):
+    """Every numeric field of a summary is listed with a readable name and its exact value."""
+    summary = await client.summary(period)
+    fields = dict(numeric_fields(summary))
+    path = "/views/summary" + (f"/{period}" if period else "")
+    raw = (await http.get(base_url + path, headers={"Authorization": f"Bearer {TOKEN}"})).json()
+    numbers = {k: v for k, v in raw.items() if type(v) in (int, float)}
+    assert len(fields) == len(numbers) >= 5
+    assert fields["Total views"] == raw["total_views"]
+    assert fields["Avg watch time"] == raw["avgWatchTime"]
+    assert fields["Unique viewers"] == raw["uniqueViewers"]
+    assert fields["Completion rate"] == raw["completion_rate"]
+    assert "Period" not in fields and "Live" not in fields and "Top video" not in fields
+    assert summary.model_extra and summary.model_extra["period"] == (period or "all")
+    assert summary.model_extra["engagementScore"] is None
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        ("total_views", "Total views"),
+        ("avgWatchTime", "Avg watch time"),
+        ("viewsLast7Days", "Views last 7 days"),
+        ("avgCTR", "Avg CTR"),
+        ("completion-rate", "Completion rate"),
+        ("views", "Views"),
+    ],
+)
+def test_readable_names(key, name):
+    """Keys in snake, camel or kebab case read as words; acronyms stay upper case."""
+    assert readable_name(key) == name
+
+
+def test_numeric_fields_skip_flags_texts_and_nulls():
+    """Booleans, texts, nulls and lists are not numbers; nested numbers are "Parent: child"."""
+    summary = Summary.model_validate(
+        {"a": 1, "b": True, "c": "2", "d": None, "e": [1], "byDevice": {"mobile": 2.5}}
+    )
+    assert numeric_fields(summary) == [("A", 1), ("By device: mobile", 2.5)]
+
+
+async def test_video_counts_and_top_videos_match_the_sandbox(client: MindstampClient, sandbox):
+    """video_counts and top_videos count exactly the views the sandbox holds."""
+    counts = await client.video_counts(EXAMPLE)
+    views = [v for v in sandbox.views.values() if v.video == EXAMPLE]
+    assert counts.views.total == len(views) and counts.views.complete
+    assert counts.interactions.total == sum(
+        1 for i in sandbox.interactions.values() if i.video == EXAMPLE
+    )
+    top = await client.top_videos("week", 3)
+    since = period_start("week").timestamp()
+    recent = [v.video for v in sandbox.views.values() if v.created_at >= since]
+    expected = sorted({t: recent.count(t) for t in set(recent)}.items(), key=lambda kv: -kv[1])
+    assert [c.views for c in top.videos] == [n for _, n in expected[:3]]
+    assert top.complete and top.views_read == len(sandbox.views)
+    assert all(c.video is not None and c.video.token == c.video_id for c in top.videos)
+
+
+# -- nulls -------------------------------------------------------------------------------
+
+
+async def test_null_fields_are_normal(client: MindstampClient, sandbox):
+    """Videos with a null title, duration or thumbnail and views with null fields read fine."""
+    videos = {v.token: v async for v in client.iter_videos()}
+    untitled = next(v for v in videos.values() if v.title is None)
+    assert untitled.name == untitled.token
+    unfinished = next(v for v in videos.values() if v.duration is None)
+    assert unfinished.thumbnail is None and unfinished.title == "Holiday party invitation"
+    views = [v async for v in client.iter_views()]
+    assert len(views) == len(sandbox.views) and any(
+        v.model_extra["location"] is None for v in views
+    )
+
+
+def test_models_tolerate_nulls_odd_values_and_extras():
+    """A video of nulls, odd types and unknown fields parses; nested video refs are read."""
+    video = Video.model_validate(
+        {"id": 7, "title": None, "duration": "n/a", "created": "yesterday", "new": 1}
+    )
+    assert video.id == "7" and video.duration is None and video.created is None
+    assert video.model_extra == {"new": 1} and video.name == "7"
+    assert Video.model_validate({}).name == "Untitled video"
+    view = View.model_validate({"video": {"token": "abc", "title": "T"}, "createdAt": 1700000000})
+    assert view.video_id == "abc" and view.created_at == datetime(
+        2023, 11, 14, 22, 13, 20, tzinfo=UTC
+    )
+    assert View.model_validate({"video": "tok"}).video_id == "tok"
+
+
+# -- 503, the vendor's rate limit --------------------------------------------------------
+
+
+async def test_503_on_a_read_is_retried_with_backoff(make_client, sandbox):
+    """Two 503s without Retry-After, then success: the read waits and tries three times."""
+    client = make_client(backoff=0.1)
+    sandbox.force_503(2)
+    started = time.monotonic()
+    video = await client.video(EXAMPLE)
+    assert video.token == EXAMPLE
+    assert sandbox.count(f"/videos/{EXAMPLE}") == 3
+    assert time.monotonic() - started >= 0.1 + 0.2  # backoff, then twice the backoff
+
+
+async def test_503_retry_honours_retry_after(make_client, sandbox):
+    """A 503 with Retry-After: 1 makes the read wait at least that second before trying again."""
+    client = make_client(backoff=0.0)
+    sandbox.force_503(1, retry_after=1)
+    started = time.monotonic()
+    await client.videos()
+    assert time.monotonic() - started >= 1.0 and sandbox.count("/videos") == 2
+
+
+async def test_503_on_a_write_is_not_retried(client: MindstampClient, sandbox):
+    """A write answered 503 is reported at once and never sent again."""
+    sandbox.force_503(1)
+    before = len(sandbox.groups)
+    with pytest.raises(VendorRateLimited, match=r"rate limit is reached; try again in \d+ s"):
+        await client.create_group("Should not exist")
+    assert sandbox.count("/groups/create", "POST") == 1 and len(sandbox.groups) == before
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "calls", "seconds"),
+    [(None, 4, 60), (30, 1, 30)],
+)
+async def test_persistent_503_is_vendor_rate_limited(
+    client: MindstampClient, sandbox, retry_after, calls, seconds
+):
+    """Still 503 after the retries (or a Retry-After too long to wait): a plain message."""
+    sandbox.force_503(10, retry_after=retry_after)
+    with pytest.raises(VendorRateLimited) as caught:
+        await client.videos()
+    assert str(caught.value) == f"Mindstamp's rate limit is reached; try again in {seconds} s"
+    assert caught.value.retry_after == seconds and TOKEN not in str(caught.value)
+    assert sandbox.count("/videos") == calls
+
+
+@pytest.mark.parametrize(("header", "seconds"), [(True, range(55, 61)), (False, [60])])
+async def test_sandbox_rate_limit_answers_503(use_app, make_client, header, seconds):
+    """More than per_minute calls a minute make the sandbox answer 503, with Retry-After or not."""
+    use_app(per_minute=3, retry_after_header=header)
+    client = make_client(retries=0)
+    for _ in range(3):
+        await client.user()
+    with pytest.raises(VendorRateLimited) as caught:
+        await client.user()
+    assert caught.value.retry_after in seconds
+
+
+# -- the client-side limiter -------------------------------------------------------------
+
+
+async def test_limiter_keeps_to_its_rate_across_two_clients(make_client, sent):
+    """Two clients sharing a 5-a-second limiter send 12 calls with never 6 in one second."""
+    limiter = RateLimiter([Rate(5, 1.0)])
+    first, second = make_client(limiter=limiter), make_client(limiter=limiter)
+    started = time.monotonic()
+    await asyncio.gather(*((first if n % 2 else second).user() for n in range(12)))
+    elapsed = time.monotonic() - started
+    times = sorted(at for at, _ in sent)
+    assert len(times) == 12 and 2.0 <= elapsed < 4.0
+    assert all(times[i + 5] - times[i] >= 0.9 for i in range(len(times) - 5))
+
+
+def test_clients_share_the_process_limiter_by_default():
+    """Clients built without a limiter all use the one module-level DEFAULT_LIMITER."""
+    http = httpx.AsyncClient()
+    first = MindstampClient(http, base_url="https://a.example/api/v1", token="t")
+    second = MindstampClient(http, base_url="https://b.example/api/v1", token="u")
+    assert first.limiter is second.limiter is DEFAULT_LIMITER
+    assert DEFAULT_LIMITER.rates == (Rate(100, 60.0), Rate(1000, 3600.0))
+
+
+async def test_spent_hour_budget_is_rate_limited_at_once(make_client, sandbox):
+    """With the hour's budget spent, the next call fails at once with retry_after ≈ an hour."""
+    client = make_client(limiter=RateLimiter([Rate(100, 60.0), Rate(3, 3600.0)]))
+    for _ in range(3):
+        await client.user()
+    started = time.monotonic()
+    with pytest.raises(VendorRateLimited, match=r"try again in \d+ s") as caught:
+        await client.user()
+    assert time.monotonic() - started < 0.5
+    assert 3590 <= (caught.value.retry_after or 0) <= 3600
+    assert sandbox.count("/user/me") == 3
+
+
+async def test_limiter_waits_a_short_wait():
+    """A slot a short moment away is waited for; further than max_wait it is refused."""
+    limiter = RateLimiter([Rate(2, 0.3)], max_wait=0.5)
+    started = time.monotonic()
+    for _ in range(3):
+        await limiter.acquire()
+    assert 0.28 <= time.monotonic() - started < 1.0
+    slow = RateLimiter([Rate(1, 5.0)], max_wait=1.0)
+    await slow.acquire()
+    with pytest.raises(VendorRateLimited):
+        await slow.acquire()
+    assert 4 < slow.delay() <= 5
+
+
+# -- other errors ------------------------------------------------------------------------
+
+
+async def test_bad_token_is_auth_error(make_client):
+    """A token the sandbox does not know is VendorAuthError, and the token is not shown."""
+    client = make_client(token="not-the-token-xyz")
+    with pytest.raises(VendorAuthError) as caught:
+        await client.ping()
+    assert "not-the-token-xyz" not in str(caught.value) and "xyz" not in repr(client)
+
+
+async def test_unknown_video_is_not_found(client: MindstampClient):
+    """A video id Mindstamp does not have is VendorNotFound."""
+    with pytest.raises(VendorNotFound):
+        await client.video("NoSuchVideo1")
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "text"),
+    [
+        (answer(422, {"message": "status is invalid"}), VendorRejected, "status is invalid"),
+        (answer(400, {"errors": ["a", "b"]}), VendorRejected, "a; b"),
+        (answer(403, {"message": "no"}), VendorAuthError, "no"),
+        (answer(500, b"oops"), VendorUnavailable, "HTTP 500"),
+        (answer(200, b"{not json"), VendorResponseInvalid, "not JSON"),
+        (answer(200, {"nothing": "here"}), VendorResponseInvalid, "no list"),
+        (answer(422, {"message": f"bad token {TOKEN}"}), VendorRejected, "bad token ***"),
+    ],
+)
+async def test_errors_map_to_the_shared_tree(handler, error, text):
+    """4xx, 5xx and unreadable answers become the shared VendorError kinds with a message."""
+    client, http = mock_client(handler)
+    async with http:
+        with pytest.raises(error) as caught:
+            await client.videos()
+    assert text in str(caught.value) and TOKEN not in str(caught.value)
+
+
+async def test_transport_failure_is_unavailable():
+    """A connection that cannot be made is VendorUnavailable."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    client, http = mock_client(refuse)
+    async with http:
+        with pytest.raises(VendorUnavailable, match="not reachable"):
+            await client.video(EXAMPLE)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": "u", "token": "T1", "title": "x"},
+        {"data": {"id": "u", "token": "T1", "title": "x"}},
+        {"video": {"id": "u", "token": "T1", "title": "x"}},
+    ],
+)
+async def test_single_objects_bare_or_wrapped(body):
+    """A single video reads the same bare, under data, or under its own name."""
+    client, http = mock_client(answer(200, body))
+    async with http:
+        video = await client.video("T1")
+    assert video.token == "T1" and video.title == "x"
+
+
+async def test_headers_and_query():
+    """Requests carry the bearer token, JSON accept and offset/limit; writes send JSON bodies."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=[] if request.method == "GET" else {"id": "g1"})
+
+    client, http = mock_client(handler)
+    async with http:
+        await client.group_videos("g1", offset=10, limit=20)
+        await client.add_video_to_group("g1", EXAMPLE)
+        await client.delete_access_list_entry("L1", "ada@example.com")
+        await client.create_plink(EXAMPLE, name="For Ada")
+    get, add, delete, plink = seen
+    assert get.headers["authorization"] == f"Bearer {TOKEN}"
+    assert get.headers["accept"] == "application/json"
+    assert str(get.url) == "http://mindstamp.example/api/v1/groups/g1/videos?offset=10&limit=20"
+    assert add.url.path == "/api/v1/groups/g1/addVideo"
+    assert json.loads(add.content) == {"video_id": EXAMPLE}
+    assert delete.method == "DELETE" and delete.url.path == "/api/v1/accessLists/L1/delete"
+    assert json.loads(delete.content) == {"email": "ada@example.com"}
+    assert plink.url.path == "/api/v1/plink/"
+    assert json.loads(plink.content) == {"video_id": EXAMPLE, "name": "For Ada"}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.video("../admin"),
+        lambda c: c.video("a/b"),
+        lambda c: c.video(""),
+        lambda c: c.video("a.b"),
+        lambda c: c.video_views("x?y=1"),
+        lambda c: c.group("x" * 129),
+        lambda c: c.videos(limit=101),
+        lambda c: c.videos(limit=0),
+        lambda c: c.videos(offset=-1),
+        lambda c: c.summary("year"),
+        lambda c: c.top_videos("week", 0),
+        lambda c: c.create_group(""),
+        lambda c: c.invite_to_series("s1", "not-an-email"),
+        lambda c: c.update_plink_status("p1", "\n"),
+    ],
+)
+async def test_bad_arguments_never_reach_mindstamp(call):
+    """Bad ids, paging values, periods, names and emails are ValueError before any request."""
+    seen: list[httpx.Request] = []
+    client, http = mock_client(lambda r: seen.append(r) or httpx.Response(200, json={}))
+    async with http:
+        with pytest.raises(ValueError):
+            await call(client)
+    assert seen == []
+
+
+def test_id_validation_accepts_tokens_and_uuids():
+    """Tokens and UUIDs are ids; numbers become text."""
+    assert validate_id(" KMxPjRVlrPnH ") == "KMxPjRVlrPnH"
+    assert validate_id("5e358f49-fb1f-400a-9abf-5bd5d71839e6")
+    assert validate_id(42) == "42"
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{"token": ""}, {"token": "a\nb"}, {"base_url": "ftp://x"}, {"base_url": "https://x/?t=1"}],
+)
+def test_bad_configuration_is_refused(kw):
+    """An empty token, a control character or a bad URL is refused at construction."""
+    settings = {"base_url": "https://api.mindstamp.com/api/v1", "token": "tok", **kw}
+    with pytest.raises(ValueError):
+        MindstampClient(httpx.AsyncClient(), **settings)
+
+
+# -- writes ------------------------------------------------------------------------------
+
+
+async def test_group_and_series_writes(client: MindstampClient, sandbox):
+    """Create a group and a series, add a video to each, invite to the series; all read back."""
+    group = await client.create_group("Launch", description="Launch videos")
+    assert group.id and group.name == "Launch"
+    await client.add_video_to_group(group.id, EXAMPLE)
+    assert [v.token for v in (await client.group_videos(group.id)).items] == [EXAMPLE]
+    series = await client.create_series("Course")
+    updated = await client.add_video_to_series(series.id, EXAMPLE)
+    assert updated.model_extra["video_count"] == 1
+    invited = await client.invite_to_series(series.id, "grace@example.com")
+    assert invited["success"] is True
+    assert sandbox.series[series.id].invited == ["grace@example.com"]
+    assert (await client.series(series.id)).name == "Course"
+    with pytest.raises(VendorNotFound):
+        await client.add_video_to_group(group.id, "NoSuchVideo1")
+
+
+async def test_plink_writes(client: MindstampClient):
+    """Create a P-Link, switch it off, and read it back; a status Mindstamp refuses is 4xx."""
+    plink = await client.create_plink(EXAMPLE, name="For Ada", email="ada@example.com")
+    assert plink.status == "active" and plink.video_id == EXAMPLE and plink.link
+    assert (await client.update_plink_status(plink.id, "inactive")).status == "inactive"
+    assert (await client.plink(plink.id)).status == "inactive"
+    with pytest.raises(VendorRejected, match="status must be one of"):
+        await client.update_plink_status(plink.id, "paused")
+
+
+async def test_access_list_writes(client: MindstampClient):
+    """Create an access list, add and delete an entry; deleting a missing one is not found."""
+    access = await client.create_access_list("Partners")
+    added = await client.add_access_list_entry(access.id, "linus@example.com")
+    assert added.entries == ["linus@example.com"]
+    removed = await client.delete_access_list_entry(access.id, "linus@example.com")
+    assert removed.entries == []
+    with pytest.raises(VendorNotFound):
+        await client.delete_access_list_entry(access.id, "linus@example.com")
+
+
+async def test_sandbox_seed_spans_recent_weeks(sandbox):
+    """The seed has a dozen videos and views from the last days and from weeks ago."""
+    assert len(sandbox.videos) == 12 and EXAMPLE in sandbox.videos
+    ages = [time.time() - v.created_at for v in sandbox.views.values()]
+    assert min(ages) < 2 * 86400 and max(ages) > 21 * 86400
+    assert sandbox.interactions and sandbox.groups and sandbox.plinks and sandbox.access_lists
+    assert timedelta(seconds=max(ages)) < timedelta(days=43)
