@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 
 from bot.store import NewJob, Store
-from bot.store.engine import MIGRATIONS, async_url, current_revision, head_revision
+from bot.store.engine import HEAD, MIGRATIONS, async_url, current_revision, head_revision
 from bot.store.jobs import ACTIVE, STARTING
 
 
@@ -37,7 +37,7 @@ def test_unsupported_database_is_refused_with_a_clear_message():
 
 async def test_start_creates_the_newest_schema(store):
     """A fresh database ends at the newest revision with every table present."""
-    assert await current_revision(store.engine) == head_revision() == "0003"
+    assert await current_revision(store.engine) == head_revision() == HEAD
     async with store.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
     assert {"jobs", "kv", "digest_subscriptions", "alembic_version"} <= set(tables)
@@ -65,7 +65,7 @@ async def test_upgrade_from_first_revision_keeps_jobs(tmp_path):
         )
     assert await current_revision(store.engine) == "0001"
     await store.start()
-    assert await current_revision(store.engine) == head_revision() == "0003"
+    assert await current_revision(store.engine) == head_revision() == HEAD
     job = await store.jobs.get("old1")
     assert job is not None and job.target == "demo:hello.rb" and job.thread_ts is None
     await store.close()
