@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -27,6 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from adapters.timestamps import parse_time
 
 Period = Literal["week", "month"]
 PERIODS: tuple[str, ...] = ("week", "month")
@@ -41,31 +43,6 @@ _ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{MAX_ID - 1}}}")
 _EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z0-9-]{2,}")
 
 T = TypeVar("T")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """ISO 8601 text or unix seconds/milliseconds as an aware datetime; None when unreadable."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        if value > 100_000_000_000:  # milliseconds
-            value = value / 1000
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"\d{1,13}(\.\d+)?", text):
-            return parse_time(float(text))
-        try:
-            when = datetime.fromisoformat(text.replace("Z", "+00:00") if text else "?")
-        except ValueError:
-            return None
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
-    return None
 
 
 def _choices(*names: str) -> Any:

@@ -15,7 +15,7 @@ the resource's name): ``list_items`` takes both.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from adapters.timestamps import parse_time
 
 MAX_ID = 128
 MAX_NOTE = 4000
@@ -69,35 +71,6 @@ REPORT_FORMATS: tuple[str, ...] = ("csv", "pdf")
 
 # Execution log events and step statuses that mean "this step failed".
 _FAULT_WORDS = frozenset({"faulted", "fault", "failed", "failure", "error", "errored"})
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 text or a unix timestamp as an aware datetime; ``None`` when unreadable."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        if value > 100_000_000_000:  # milliseconds, not seconds
-            value = value / 1000
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text or text.startswith("0001-01-01"):  # .NET's DateTime.MinValue: no time
-            return None
-        if re.fullmatch(r"\d{1,13}(\.\d+)?", text):
-            return parse_time(float(text))
-        # .NET writes up to seven fractional digits; Python reads at most six.
-        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
-    return None
 
 
 def parse_status(value: Any) -> FlowStatus:

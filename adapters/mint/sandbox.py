@@ -65,7 +65,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.applications import Starlette
@@ -74,9 +74,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.mint.models import FLOW_STATUSES, MAX_NOTE, FlowStatus
+from adapters.sandbox_calls import Call, RecordCalls
 
 SANDBOX_PREFIX = "/mint"
 TOKEN_PATH = "/token"  # noqa: S105 - a path
@@ -111,15 +111,6 @@ _PROBLEM_TYPES = {
     409: "https://tools.ietf.org/html/rfc9110#section-15.5.10",
 }
 _TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict"}
-
-
-class Call(NamedTuple):
-    """One answer the sandbox sent."""
-
-    at: float
-    method: str
-    path: str
-    status: int
 
 
 class ApiError(Exception):
@@ -270,27 +261,6 @@ class InstanceRecord:
         if self.forced_status is not None:
             return self.forced_status, states
         return FlowStatus.FINISHED.value, states
-
-
-class _RecordCalls:
-    """Appends a Call to ``calls`` just before each response starts."""
-
-    def __init__(self, app: ASGIApp, calls: list[Call]) -> None:
-        self.app = app
-        self.calls = calls
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                call = Call(time.monotonic(), scope["method"], scope["path"], message["status"])
-                self.calls.append(call)
-            await send(message)
-
-        await self.app(scope, receive, recording_send)
 
 
 STEP_TYPES: list[dict[str, Any]] = [
@@ -1536,7 +1506,7 @@ def create_app(
             Route("/templates", s.list_templates, methods=["GET"]),
             Route("/w/{definition_id}", s.public_page, methods=["GET"]),
         ],
-        middleware=[Middleware(_RecordCalls, calls=calls)],
+        middleware=[Middleware(RecordCalls, calls=calls)],
         exception_handlers={
             ApiError: s.api_error,
             Unauthorized: s.unauthorized,

@@ -9,10 +9,12 @@ make a stomt unreadable. Python names are snake_case; STOMT's own spelling
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from adapters.timestamps import parse_time
 
 # The longest text STOMT takes for one stomt (the document: "required, max 1000 characters").
 MAX_TEXT = 1000
@@ -39,33 +41,6 @@ STATES = (
 )
 SEVERITIES = ("unset", "weak", "normal", "heavy")
 COMPLEXITIES = ("unset", "low", "medium", "high")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 text or a unix timestamp as an aware datetime; ``None`` when unreadable."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        if value > 100_000_000_000:  # milliseconds, not seconds
-            value = value / 1000
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if re.fullmatch(r"\d{1,12}(\.\d+)?", text):
-            return parse_time(float(text))
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
-    return None
 
 
 class _Model(BaseModel):
