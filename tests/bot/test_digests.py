@@ -138,10 +138,10 @@ async def test_three_channels_one_fetch(store, slack):
     ]
 
 
-async def test_two_processes_post_each_occurrence_once(store, slack, tmp_path):
+async def test_two_processes_post_each_occurrence_once(store, slack, database_url):
     """Two schedulers on one database racing for the same due occurrence post it once."""
     source = Source()
-    other_store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    other_store = Store(database_url)
     first, second = make(store, slack, source, "p1"), make(other_store, slack, source, "p2")
     source.items.append((time.time(), "y"))
     for i in range(10):

@@ -43,9 +43,9 @@ async def test_start_creates_the_newest_schema(store):
     assert {"jobs", "kv", "digest_subscriptions", "alembic_version"} <= set(tables)
 
 
-async def test_upgrade_from_first_revision_keeps_jobs(tmp_path):
+async def test_upgrade_from_first_revision_keeps_jobs(database_url):
     """A database created by the first release is upgraded in place without losing rows."""
-    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    store = Store(database_url)
 
     def upgrade_to_0001(conn):
         cfg = Config()
@@ -71,9 +71,9 @@ async def test_upgrade_from_first_revision_keeps_jobs(tmp_path):
     await store.close()
 
 
-async def test_starting_twice_is_harmless(tmp_path):
+async def test_starting_twice_is_harmless(database_url):
     """Two processes starting on one database both end up on the newest schema."""
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    url = database_url
     a, b = Store(url), Store(url)
     await asyncio.gather(a.start(), b.start())
     assert await current_revision(a.engine) == head_revision()
@@ -92,10 +92,10 @@ async def _due_jobs(store, n):
     return ids
 
 
-async def test_claims_never_overlap(store, tmp_path):
+async def test_claims_never_overlap(store, database_url):
     """Concurrent claimers on separate engines split the due jobs without sharing any."""
     ids = await _due_jobs(store, 40)
-    others = [Store(f"sqlite:///{tmp_path / 'state.db'}") for _ in range(3)]
+    others = [Store(database_url) for _ in range(3)]
     claims = await asyncio.gather(
         *(s.jobs.claim_due(f"p{i}", lease_seconds=60, limit=15) for i, s in enumerate(others)),
         store.jobs.claim_due("p-main", lease_seconds=60, limit=15),

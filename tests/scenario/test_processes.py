@@ -1,5 +1,5 @@
-"""Real `chatops serve` processes: a restart and a SIGKILL lose no notice, and two
-processes sharing one database deliver each notice exactly once."""
+"""Real `chatops serve` processes, on SQLite and on PostgreSQL: a restart and a SIGKILL
+lose no notice, and two processes sharing one database deliver each notice exactly once."""
 
 from __future__ import annotations
 
@@ -33,9 +33,11 @@ def _cards(slack) -> list[str]:
     return sorted(m["ts"] for m in slack.fake.messages.values() if not m.get("thread_ts"))
 
 
-def test_sigkill_mid_job_then_restart_delivers_the_notice_once(slack, sandbox, tmp_path):
+def test_sigkill_mid_job_then_restart_delivers_the_notice_once(
+    slack, sandbox, tmp_path, database_url
+):
     """A job pending when its process is killed is finished by the restarted process, once."""
-    first = app_process(slack, sandbox.url, tmp_path, "first").start()
+    first = app_process(slack, sandbox.url, tmp_path, "first", database_url=database_url).start()
     try:
         first.client(slack).command("run demo:slow.rb seconds=20")  # ~2 s at speed 0.1
         wait_for(lambda: len(slack.fake.calls_to("chat.update")) >= 1, timeout=15)  # submitted
@@ -43,7 +45,7 @@ def test_sigkill_mid_job_then_restart_delivers_the_notice_once(slack, sandbox, t
         first.kill()
     [card] = _cards(slack)
     assert _final_notices(slack)[card] == 0
-    second = app_process(slack, sandbox.url, tmp_path, "second").start()
+    second = app_process(slack, sandbox.url, tmp_path, "second", database_url=database_url).start()
     try:
         wait_for(lambda: _final_notices(slack)[card] == 1, timeout=20)
         time.sleep(1.0)
@@ -54,9 +56,14 @@ def test_sigkill_mid_job_then_restart_delivers_the_notice_once(slack, sandbox, t
     assert "INFO bot.app: stopped" in second.log_path.read_text()  # the clean path ran
 
 
-def test_two_processes_on_one_database_deliver_each_notice_once(slack, sandbox, tmp_path):
+def test_two_processes_on_one_database_deliver_each_notice_once(
+    slack, sandbox, tmp_path, database_url
+):
     """Jobs started through either of two replicas each get exactly one final notice."""
-    replicas = [app_process(slack, sandbox.url, tmp_path, f"r{i}").start() for i in range(2)]
+    replicas = [
+        app_process(slack, sandbox.url, tmp_path, f"r{i}", database_url=database_url).start()
+        for i in range(2)
+    ]
     try:
         clients = [r.client(slack) for r in replicas]
         for i in range(12):
