@@ -1,0 +1,179 @@
+"""Fuzzing through the running app (hypothesis): arbitrary command text, button values,
+modal states and callback bodies always get a 200 (or a 4xx for callbacks) and a
+readable answer — never a 5xx, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.mindstamp import DEFAULT_LIMITER
+from bot.slack_requests import message_shortcut_body, view_submission_body
+from tests.scenario.harness import running_app, running_sandboxes
+
+COMMANDS = ("/flint", "/stomt", "/mint", "/stint", "/mindstamp")
+ACTIONS = (
+    "flint_rerun",
+    "flint_refresh",
+    "stomt_show",
+    "stomt_delete",
+    "stomt_more",
+    "mint_execute",
+    "mint_publish",
+    "mint_unpublish",
+    "mint_instances",
+    "mint_more",
+    "mint_refresh",
+    "mint_note",
+    "mint_report",
+    "stint_fetch",
+    "mindstamp_more",
+    "mindstamp_video",
+)
+MODALS = ("stomt_wish_modal", "mint_execute_modal", "mint_note_modal")
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+RUNS: Counter = Counter()
+WORDS = st.sampled_from(
+    [
+        "run",
+        "result",
+        "wish",
+        "like",
+        "list",
+        "show",
+        "delete",
+        "digest",
+        "flows",
+        "execute",
+        "instances",
+        "instance",
+        "publish",
+        "note",
+        "post",
+        "fetch",
+        "summary",
+        "videos",
+        "video",
+        "help",
+        "now",
+        "off",
+        "daily",
+        "weekly",
+        "demo:hello.rb",
+        "--sync",
+        "--timeout",
+        "{",
+        "}",
+        '"',
+        "'",
+        "=",
+        "--target",
+        "--label",
+        "../",
+        "<!channel>",
+        "&amp;",
+        "🙂",
+    ]
+)
+TEXT = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=8).map(" ".join),
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory):
+    from tests.fakes.slack_api import running_slack_fake
+
+    with (
+        running_slack_fake() as slack,
+        running_sandboxes(speed=0.05) as sandbox,
+        running_app(slack, sandbox.url, tmp_path_factory.mktemp("fuzz")) as app,
+    ):
+        yield app, slack
+    print(f"\nfuzz examples run: {dict(RUNS)} (total {sum(RUNS.values())})")
+
+
+def _readable(response: httpx.Response) -> None:
+    assert response.status_code == 200, response.text[:300]
+    if response.content:
+        body = response.json()
+        assert "Traceback" not in json.dumps(body)
+
+
+@FUZZ
+@given(command=st.sampled_from(COMMANDS), text=TEXT)
+def test_any_command_text(fuzz_app, command, text):
+    """Whatever is typed after any command: a 200 and a readable answer."""
+    DEFAULT_LIMITER.reset()
+    app, _slack = fuzz_app
+    RUNS["commands"] += 1
+    _readable(app.client.command(text, command=command))
+
+
+@FUZZ
+@given(action_id=st.sampled_from(ACTIONS), value=st.one_of(st.text(max_size=200), WORDS))
+def test_any_button_value(fuzz_app, action_id, value):
+    """Any button with any value (forged, stale, huge): a 200."""
+    app, _slack = fuzz_app
+    RUNS["buttons"] += 1
+    _readable(app.client.click(action_id, value))
+
+
+@FUZZ
+@given(
+    callback_id=st.sampled_from(MODALS),
+    text=st.text(max_size=1500),
+    metadata=st.one_of(st.text(max_size=100), st.just('{"d": "x", "c": "C1", "i": "y"}')),
+)
+def test_any_modal_state(fuzz_app, callback_id, text, metadata):
+    """Any submitted modal: a 200, either closing it or showing field errors."""
+    app, _slack = fuzz_app
+    RUNS["modals"] += 1
+    body = view_submission_body(
+        callback_id, {"text": {"value": text}, "target": {"value": text[:50]}}, metadata, "U1"
+    )
+    response = app.client.post(body, "application/x-www-form-urlencoded")
+    _readable(response)
+    if response.content:
+        assert response.json().get("response_action") == "errors"
+
+
+@FUZZ
+@given(text=st.text(max_size=2000))
+def test_any_message_for_the_shortcut(fuzz_app, text):
+    """The STOMT shortcut on any message opens its modal without error."""
+    app, _slack = fuzz_app
+    RUNS["shortcuts"] += 1
+    message = {"type": "message", "user": "U1", "ts": "1700000000.000100", "text": text}
+    body = message_shortcut_body(
+        "stomt_wish_from_message", message, response_url=app.client.response_url
+    )
+    _readable(app.client.post(body, "application/x-www-form-urlencoded"))
+
+
+@FUZZ
+@given(
+    body=st.one_of(
+        st.binary(max_size=600),
+        st.dictionaries(st.text(max_size=10), st.text(max_size=20)).map(
+            lambda d: json.dumps(d).encode()
+        ),
+    )
+)
+def test_any_stintmint_callback_body(fuzz_app, body):
+    """Callback bodies of any shape: 400 or 404 (valid token, unknown request), never 5xx."""
+    app, _slack = fuzz_app
+    RUNS["callbacks"] += 1
+    token = app.runtime.deps.callbacks.token("fuzz-request")
+    url = f"{app.url}/hooks/stintmint?request=fuzz-request&token={token}"
+    assert httpx.post(url, content=body).status_code in (400, 404)
