@@ -109,8 +109,11 @@ class Tracker:
         poll_interval: float = 5.0,
         max_interval: float = 60.0,
         job_timeout: float = 24 * 3600.0,
-        lease_seconds: float = 60.0,
-        start_grace: float = 120.0,
+        # A lease outlives any one poll or delivery (vendor and Slack calls time out well
+        # before it), so a crashed process's jobs are taken over within half a minute.
+        lease_seconds: float = 30.0,
+        # How long a vendor call that starts a job may take before a crash is presumed.
+        start_grace: float = 30.0,
         max_inflight: int = 50,
         metrics: Metrics | None = None,
         owner: str | None = None,
