@@ -18,11 +18,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.http import DEFAULT_LIMITS, DEFAULT_TIMEOUT
+from bot.audit import Audit
 from bot.background import BackgroundWork
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.digests import Digests
+from bot.logs import secret_values
 from bot.metrics import Metrics, MetricsTransport
+from bot.policy import Policy, UsergroupMembers
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.store.digests import DigestStore
@@ -47,6 +50,8 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Raises PolicyError (naming the line) for a malformed file: better not to start.
+        self.policy = Policy.load(settings.chatops_policy)
         self.metrics = Metrics()
         self.store = Store(settings.database_url)
         self.work = BackgroundWork(limit=settings.chatops_max_inflight)
@@ -90,6 +95,13 @@ class Runtime:
             work=self.work,
             digests=self.digests,
             **vars(build_clients(settings, self._http_client)),
+            policy=self.policy,
+            members=UsergroupMembers(self._usergroup_members),
+            audit=Audit(
+                self.store,
+                secrets=secret_values(settings),
+                retention_days=settings.chatops_audit_retention_days,
+            ),
         )
         # Vendor endpoints beside /slack/events (e.g. callbacks), served in both modes.
         self.routes = register_listeners(self.bolt, self.deps)
@@ -106,6 +118,10 @@ class Runtime:
         self._http.append(client)
         return client
 
+    async def _usergroup_members(self, usergroup: str) -> list[str]:
+        answer = await self.slack.usergroups_users_list(usergroup=usergroup)
+        return [str(user) for user in answer.get("users") or []]
+
     # -- life cycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -120,6 +136,8 @@ class Runtime:
         self.scheduler.every(
             self.settings.chatops_digest_check_interval, self.digests.tick, "digest-tick"
         )
+        # Audit retention, and forgetting old confirmations and handled-request keys.
+        self.scheduler.every(3600, self.deps.audit.prune, "audit-prune")
         self.scheduler.start()
         if self.settings.socket_mode:
             self.socket_mode = AsyncSocketModeHandler(

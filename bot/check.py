@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.errors import VendorError
 from adapters.http import DEFAULT_TIMEOUT
 from bot.config import Settings, VendorStatus
+from bot.policy import Policy, PolicyError
 from bot.store import Store
 from bot.vendors import build_clients
 
@@ -30,7 +31,7 @@ class CheckRow:
 
 
 async def run_checks(settings: Settings) -> list[CheckRow]:
-    rows = [await _check_database(settings), await _check_slack(settings)]
+    rows = [await _check_database(settings), await _check_slack(settings), _check_policy(settings)]
     async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
         clients = build_clients(settings, lambda _vendor: http)
         rows.append(await _check_vendor(settings.flint_status(), clients.flint, settings))
@@ -39,6 +40,25 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
         rows.append(await _check_vendor(settings.mint_status(), clients.mint, settings))
         rows.append(await _check_vendor(settings.mindstamp_status(), clients.mindstamp, settings))
     return rows
+
+
+def _check_policy(settings: Settings) -> CheckRow:
+    name = "Access policy"
+    try:
+        policy = Policy.load(settings.chatops_policy)
+    except PolicyError as exc:
+        return CheckRow(name, ERROR, str(exc))
+    if not policy.enforced:
+        return CheckRow(
+            name, NOT_CONFIGURED, "CHATOPS_POLICY is not set: everyone may run every command"
+        )
+    count = len(policy.rules)
+    detail = f"{count} rule{'s' if count != 1 else ''} from {policy.source}; no match is denied"
+    if not count:
+        detail += " (so every command is denied)"
+    if policy.needs_usergroups:
+        detail += "; uses user groups (the app needs the usergroups:read scope)"
+    return CheckRow(name, OK, detail)
 
 
 async def _check_database(settings: Settings) -> CheckRow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # Commands in progress (after their ack) beyond which new ones are turned away.
     chatops_max_inflight: int = Field(200, ge=1)
     chatops_log_level: str = "INFO"
+    # "text" (one readable line per event) or "json" (one JSON object per line).
+    chatops_log_format: Literal["text", "json"] = "text"
+    # Days the audit log keeps its entries (0 keeps them forever).
+    chatops_audit_retention_days: int = Field(90, ge=0)
 
     flint_url: str | None = None
     flint_username: str | None = None

@@ -1,15 +1,264 @@
-"""Logging set-up: one line per event, level from CHATOPS_LOG_LEVEL."""
+"""Logging set-up: one line per event, as text or JSON, with secrets redacted.
+
+``configure(level, fmt, secrets)`` puts one handler on the root logger that writes each
+event as exactly one line to stderr:
+
+* ``text``: ``2026-11-22T10:00:00.123Z INFO bot.tracking: job done job_id=42 vendor=flint``
+* ``json``: ``{"ts": "2026-11-22T10:00:00.123Z", "level": "INFO", "logger": "bot.tracking",
+  "msg": "job done", "job_id": 42, "vendor": "flint"}``
+
+Structured fields are whatever the caller passes as ``extra={...}``. Newlines and other
+line-breaking characters in a message (vendor text included) are escaped, so one event can
+never span, or forge, several lines; a traceback goes on the same line (text) or in an
+``"exc"`` field (JSON). Every secret value given to ``configure`` is replaced by
+``[redacted]`` in the finished line, as a last line of defence.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from pydantic import SecretStr
+
+REDACTED = "[redacted]"
+# Shorter values are not redacted: they would match ordinary words and numbers.
+MIN_SECRET_LENGTH = 6
+# Third-party chatter that would drown our own lines at INFO.
+NOISY_LOGGERS = ("apscheduler", "alembic", "httpx", "slack_bolt", "slack_sdk")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",  # Python 3.12+
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
+}
+# Characters that end a line for some reader (str.splitlines, terminals, JSON-lines tools),
+# or that drive a terminal: C0 and C1 controls (except tab), DEL, U+2028 and U+2029.
+_LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_SIMPLE_ESCAPES = {"\n": "\\n", "\r": "\\r"}
+# The JSON format's own fields; an extra of the same name is renamed extra_<name>.
+_JSON_FIELDS = frozenset({"ts", "level", "logger", "msg", "exc", "stack"})
+# json.dumps(ensure_ascii=False) escapes C0 controls but leaves these raw.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
-def configure(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _SIMPLE_ESCAPES.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
     )
-    # Third-party chatter that would drown our own lines at INFO.
-    for noisy in ("apscheduler", "alembic", "httpx", "slack_bolt", "slack_sdk"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
+
+
+def one_line(text: str) -> str:
+    """``text`` with every line-breaking or control character escaped (``\\n``, ``\\x1b``…)."""
+    return _LINE_BREAKING.sub(_escape_char, text)
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return value if isinstance(value, str) else str(value)
+    except Exception:
+        try:
+            return repr(value)
+        except Exception:
+            return f"<unprintable {type(value).__name__}>"
+
+
+class _Redactor:
+    """Replaces each secret, also as a JSON string or a one-line escape would spell it."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        values = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
+        spellings = set()
+        for value in values:
+            spellings |= {
+                value,
+                json.dumps(value)[1:-1],
+                json.dumps(value, ensure_ascii=False)[1:-1],
+            }
+            spellings.add(one_line(value))
+        # Longest first, so a secret that contains another is replaced whole.
+        ordered = sorted(spellings, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(REDACTED, text) if self._pattern else text
+
+
+class _Formatter(logging.Formatter):
+    """Shared parts of the text and JSON formats: message, extras, exception, redaction."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.redact = _Redactor(secrets)
+
+    @staticmethod
+    def timestamp(record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+    @staticmethod
+    def message(record: logging.LogRecord) -> str:
+        try:
+            return record.getMessage()
+        except Exception:  # bad %-arguments: still one line, never a "--- Logging error ---"
+            return f"{_safe_str(record.msg)} (unformattable arguments: {_safe_str(record.args)})"
+
+    @staticmethod
+    def extras(record: logging.LogRecord) -> dict[str, Any]:
+        return {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _RECORD_ATTRIBUTES and not key.startswith("_")
+        }
+
+    def exception(self, record: logging.LogRecord) -> str | None:
+        """The traceback of the record's exception, if it has one."""
+        try:
+            if record.exc_info and record.exc_info[0] is not None:
+                text = self.formatException(record.exc_info)
+            else:
+                text = record.exc_text or ""
+        except Exception:
+            text = f"<unformattable exception {_safe_str(record.exc_info)}>"
+        return text.rstrip("\n") or None
+
+    def stack(self, record: logging.LogRecord) -> str | None:
+        """The call stack logged with ``stack_info=True``, if any."""
+        return self.formatStack(record.stack_info).rstrip("\n") if record.stack_info else None
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            return self.render(record)
+        except Exception as exc:  # the formatter must never raise, nor break a line
+            line = f"{self.timestamp(record)} {record.levelname} {record.name}: "
+            line += f"{_safe_str(record.msg)} (log formatting failed: {type(exc).__name__})"
+            return one_line(self.redact(line))
+
+    def render(self, record: logging.LogRecord) -> str:
+        raise NotImplementedError
+
+
+class TextFormatter(_Formatter):
+    """``TS LEVEL logger: message key=value … | Traceback … (newlines escaped)``."""
+
+    def render(self, record: logging.LogRecord) -> str:
+        redact = self.redact
+        line = f"{self.timestamp(record)} {record.levelname} {record.name}: "
+        line += one_line(redact(self.message(record)))
+        for key, value in self.extras(record).items():
+            line += f" {one_line(redact(_safe_str(key)))}={_text_value(redact(_safe_str(value)))}"
+        for trace in (self.exception(record), self.stack(record)):
+            if trace:
+                line += " | " + one_line(redact(trace))
+        return redact(line)
+
+
+def _text_value(value: str) -> str:
+    if value and not re.search(r'[\s="\\]', value):
+        return one_line(value)
+    return one_line(json.dumps(value, ensure_ascii=False))
+
+
+class JsonFormatter(_Formatter):
+    """One JSON object per line: ts, level, logger, msg, the extras, "exc" and "stack" if any."""
+
+    def render(self, record: logging.LogRecord) -> str:
+        redact = self.redact
+        event: dict[str, Any] = {
+            "ts": self.timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": redact(self.message(record)),
+        }
+        for key, value in self.extras(record).items():
+            name = f"extra_{key}" if key in _JSON_FIELDS else key
+            event[name] = _jsonable(redact(value) if isinstance(value, str) else value)
+        for field, trace in (("exc", self.exception(record)), ("stack", self.stack(record))):
+            if trace:
+                event[field] = redact(trace)
+        line = json.dumps(event, ensure_ascii=False, allow_nan=False, default=_safe_str)
+        return redact(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
+
+
+def _jsonable(value: object) -> object:
+    """``value`` if json.dumps takes it (objects it does not know become str), else its str."""
+    try:
+        json.dumps(value, allow_nan=False, default=_safe_str)
+    except Exception:  # non-str keys, circular references, NaN…
+        return _safe_str(value)
+    return value
+
+
+class _Handler(logging.StreamHandler):
+    """Our root handler; ``configure`` replaces it rather than adding another."""
+
+
+def configure(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    *,
+    stream: TextIO | None = None,
+) -> None:
+    """Log one line per event to stderr (``stream`` in tests), as ``fmt`` "text" or "json".
+
+    ``level`` is a level name (CHATOPS_LOG_LEVEL; unknown names mean INFO), ``fmt`` is
+    CHATOPS_LOG_FORMAT, and every value in ``secrets`` (see ``secret_values``) is replaced by
+    ``[redacted]`` wherever it would appear in a line. Calling it again replaces the handler
+    it put on the root logger, so there are never two; other root handlers (pytest's
+    caplog, the console's) are left alone.
+
+    uvicorn's loggers lose their own handlers and propagate to this one. For that to last,
+    run uvicorn with ``log_config=None`` (``uvicorn.run(app, log_config=None, ...)``):
+    otherwise uvicorn installs its own multi-line, unredacted handlers when it starts.
+    """
+    if fmt not in ("text", "json"):
+        raise ValueError(f"log format must be 'text' or 'json', not {fmt!r}")
+    secrets = list(secrets)
+    formatter = JsonFormatter(secrets) if fmt == "json" else TextFormatter(secrets)
+    handler = _Handler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(formatter)
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    level_number = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    root.setLevel(level_number if isinstance(level_number, int) else logging.INFO)
+
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.propagate = True
+        # A dictConfig/fileConfig run earlier (uvicorn's, Alembic's) may have disabled it.
+        logger.disabled = False
+        logger.setLevel(logging.NOTSET)  # and given it a level of its own: ours decides
+
+
+def secret_values(settings: object) -> list[str]:
+    """Every secret set in ``settings``: the value of each of its SecretStr fields.
+
+    Goes through the model's fields, so a SecretStr field added later is covered too.
+    """
+    fields: Mapping[str, Any] = getattr(type(settings), "model_fields", {})
+    values = []
+    for name in fields:
+        value = getattr(settings, name, None)
+        if isinstance(value, SecretStr):
+            secret = value.get_secret_value()
+            if secret and secret not in values:
+                values.append(secret)
+    return values

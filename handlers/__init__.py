@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 from starlette.routing import BaseRoute
 
 from handlers import flint, mindstamp, mint, stintmint, stomt
-from handlers.common import errors
+from handlers.common import confirm, errors
 from handlers.deps import Deps
 
 COMMANDS = (
@@ -27,4 +27,16 @@ def register_listeners(app: AsyncApp, deps: Deps) -> list[BaseRoute]:
     stomt.register(app, deps)
     mint.register(app, deps)
     mindstamp.register(app, deps)
+    # A request held by the access policy runs, once confirmed, as the command it was.
+    confirm.register(
+        app,
+        deps,
+        {
+            flint.COMMAND: flint.commands.flint_command,
+            stomt.COMMAND: stomt.commands.stomt_command,
+            mint.COMMAND: mint.commands.mint_command,
+            stintmint.COMMAND: stintmint.commands.stint_command,
+            mindstamp.COMMAND: mindstamp.commands.mindstamp_command,
+        },
+    )
     return [*stintmint.register(app, deps)]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.flint import FlintClient
 from adapters.mindstamp import MindstampClient
 from adapters.mint import MintClient
 from adapters.stintmint import StintmintClient
 from adapters.stomt import StomtClient
+from bot.audit import Audit
 from bot.background import BackgroundWork
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.digests import Digests
+from bot.policy import Policy, UsergroupMembers
 from bot.store import Store
 from bot.tracking import Tracker
 
@@ -31,3 +33,15 @@ class Deps:
     mindstamp: MindstampClient | None = None
     # Set when the app starts (the secret lives in the state store).
     callbacks: CallbackSigner | None = None
+    # Who may run what (CHATOPS_POLICY); without a file, everyone may run everything.
+    policy: Policy = field(default_factory=Policy.allow_all)
+    members: UsergroupMembers = field(default_factory=lambda: UsergroupMembers(_no_members))
+    audit: Audit = None  # type: ignore[assignment]  # set by the wiring with the store
+
+    def __post_init__(self) -> None:
+        if self.audit is None:
+            self.audit = Audit(self.store)
+
+
+async def _no_members(_group: str) -> list[str]:
+    return []

@@ -65,8 +65,16 @@ async def _file_lines(text: str) -> AsyncIterator[str]:
 class ConsoleRun:
     """One console run: start the stack, read commands, stop everything."""
 
-    def __init__(self, out: Console, *, script_text: str | None, interactive: bool) -> None:
+    def __init__(
+        self,
+        out: Console,
+        *,
+        script_text: str | None,
+        interactive: bool,
+        policy: str | None = None,
+    ) -> None:
         self.out = out
+        self.policy = policy
         self.script_text = script_text
         self.interactive = interactive
         self.user_name = _user_name()
@@ -77,7 +85,7 @@ class ConsoleRun:
     async def run(self, workdir: Path) -> int:
         log_path = workdir / "console.log"
         with app_logs(log_path) as first_error:
-            stack = Stack(workdir, user_name=self.user_name)
+            stack = Stack(workdir, user_name=self.user_name, policy=self.policy)
             names = Names(users={USER_ID: self.user_name, stack.fake.bot_user_id: "chatops-hub"})
             screen = Screen(self.out, names)
             self.out.print(Text("Starting the vendor sandboxes, a Slack fake and the app…", "dim"))
@@ -242,8 +250,8 @@ def _loopback_without_proxy() -> None:
         os.environ[name] = ",".join(current)
 
 
-def main(script: str | None = None) -> int:
-    """``chatops console [--script FILE|-]``: 0 on a normal exit."""
+def main(script: str | None = None, policy: str | None = None) -> int:
+    """``chatops console [--script FILE|-] [--policy FILE]``: 0 on a normal exit."""
     script_text: str | None = None
     if script is not None and script != "-":
         try:
@@ -258,7 +266,9 @@ def main(script: str | None = None) -> int:
         emoji=False,
     )
     _loopback_without_proxy()
-    runner = ConsoleRun(out, script_text=script_text, interactive=interactive)
+    if policy is not None:
+        policy = str(Path(policy).resolve())
+    runner = ConsoleRun(out, script_text=script_text, interactive=interactive, policy=policy)
     try:
         with tempfile.TemporaryDirectory(prefix="chatops-console-") as workdir:
             return asyncio.run(runner.run(Path(workdir)))

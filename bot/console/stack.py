@@ -114,7 +114,12 @@ class _ConsoleSettings(Settings):
 
 
 def console_settings(
-    *, slack_api_url: str, sandbox_url: str, database_url: str, public_url: str | None = None
+    *,
+    slack_api_url: str,
+    sandbox_url: str,
+    database_url: str,
+    public_url: str | None = None,
+    policy: str | None = None,
 ) -> Settings:
     vendors: dict[str, str] = {}
     for env in sandboxes.environment(sandbox_url):
@@ -128,6 +133,8 @@ def console_settings(
         chatops_poll_max_interval=5,
         # The sandboxes call the app back here (Stintmint results), as real vendors would.
         public_url=public_url,
+        # An admin can try an access policy file here before deploying it.
+        chatops_policy=policy,
         **vendors,
     )
 
@@ -135,8 +142,9 @@ def console_settings(
 class Stack:
     """The sandboxes, the Slack fake and the real app, started and stopped in order."""
 
-    def __init__(self, workdir: Path, *, user_name: str) -> None:
+    def __init__(self, workdir: Path, *, user_name: str, policy: str | None = None) -> None:
         self.workdir = workdir
+        self.policy = policy
         self.fake = SlackFake(
             team_id=TEAM_ID,
             team_domain=TEAM_DOMAIN,
@@ -163,6 +171,7 @@ class Stack:
             sandbox_url=self.sandboxes.url,
             database_url=f"sqlite:///{self.workdir / 'console.db'}",
             public_url=f"http://127.0.0.1:{app_socket.getsockname()[1]}",
+            policy=self.policy,
         )
         self.runtime = Runtime(self.settings)
         self.app = await serve(

@@ -7,10 +7,23 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.audit import AuditEntry, AuditStore
+from bot.store.confirmations import Confirmation, ConfirmationStore
 from bot.store.engine import create_engine, migrate
+from bot.store.handled import HandledRequests
 from bot.store.jobs import JobStore, NewJob, TrackedJob
 
-__all__ = ["JobStore", "NewJob", "Store", "TrackedJob"]
+__all__ = [
+    "AuditEntry",
+    "AuditStore",
+    "Confirmation",
+    "ConfirmationStore",
+    "HandledRequests",
+    "JobStore",
+    "NewJob",
+    "Store",
+    "TrackedJob",
+]
 
 
 class Store:
@@ -19,6 +32,9 @@ class Store:
     def __init__(self, database_url: str) -> None:
         self.engine: AsyncEngine = create_engine(database_url)
         self.jobs = JobStore(self.engine)
+        self.audit = AuditStore(self.engine)
+        self.confirmations = ConfirmationStore(self.engine)
+        self.handled = HandledRequests(self.engine)
 
     async def start(self) -> None:
         await migrate(self.engine)

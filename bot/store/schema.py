@@ -68,3 +68,43 @@ digest_subscriptions = sa.Table(
     sa.Column("lease_until", sa.Float),
     sa.UniqueConstraint("vendor", "channel_id", name="uq_digest_vendor_channel"),
 )
+
+# Every vendor call that changes something, and every request the access policy refused
+# or held for confirmation. ``params`` are stored redacted (bot/audit.py).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("command", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("vendor_ids", sa.JSON, nullable=False),
+)
+
+# A request the access policy wants confirmed: the exact command to carry out once the
+# same user clicks Confirm (within the time limit, once).
+confirmations = sa.Table(
+    "confirmations",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("command", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("used_at", sa.Float),
+)
+
+# Slack requests already taken on (by trigger id or event id), so a retried or
+# redelivered request never repeats a vendor side effect, whichever process receives it.
+handled_requests = sa.Table(
+    "handled_requests",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("at", sa.Float, nullable=False),
+)

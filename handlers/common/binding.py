@@ -6,12 +6,18 @@ answer. Instead, the app runs Bolt with ``process_before_response=True`` and ``b
 starts each listener as a task, returning to Bolt as soon as the task calls ``ack()``.
 The rest of the listener's work goes on in the background, adopted by ``BackgroundWork``
 (bounded, and waited for at shutdown), with its own last line of defence for errors.
+
+A listener's bare ``ack()`` (the one after which it goes to work) also claims the request
+in the state store, by Slack's trigger id or event id: a request Slack retries
+(``X-Slack-Retry-Num``, or a Socket Mode redelivery), whichever process gets it, is
+acknowledged again but carried out once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +27,22 @@ from handlers.deps import Deps
 
 log = logging.getLogger("handlers.errors")
 
+
+class AlreadyHandled(Exception):
+    """This very request (same trigger or event id) was taken on before."""
+
+
+def request_key(body: Any) -> str | None:
+    """What identifies one Slack request across its retries, or None if nothing does."""
+    if not isinstance(body, dict):
+        return None
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    return None
+
+
 APOLOGY = (
     ":warning: Something went wrong on our side and has been logged (reference `{}`). "
     "Please try again."
@@ -28,19 +50,31 @@ APOLOGY = (
 
 
 def bind(listener: Callable[..., Awaitable[Any]], deps: Deps) -> Callable[..., Awaitable[Any]]:
-    """Bolt injects positional parameters by name (following __wrapped__); ``deps`` is
-    keyword-only in our listeners, so Bolt ignores it and we supply it here."""
+    """Bolt injects the parameters a listener names; ``deps`` is keyword-only in our
+    listeners, so Bolt ignores it and we supply it here."""
+
+    takes_body = "body" in inspect.signature(listener).parameters
 
     @functools.wraps(listener)
     async def bound(**kwargs: Any) -> None:
+        body = kwargs.get("body") if takes_body else kwargs.pop("body", None)
         ack = kwargs.get("ack")
         acked = asyncio.Event()
 
+        key = request_key(body)
+        handled = getattr(getattr(deps, "store", None), "handled", None)
+
         async def ack_now(*args: Any, **kw: Any) -> Any:
             try:
-                return await ack(*args, **kw)
+                answer = await ack(*args, **kw)
             finally:
                 acked.set()
+            # A bare ack means "now to work": claim the request first (after Slack has
+            # its answer), so a retried delivery stops here instead of redoing the work.
+            claim = not args and not kw and key and handled is not None
+            if claim and not await handled.first(key):
+                raise AlreadyHandled(key)
+            return answer
 
         if ack is not None:
             kwargs["ack"] = ack_now
@@ -48,8 +82,10 @@ def bind(listener: Callable[..., Awaitable[Any]], deps: Deps) -> Callable[..., A
         async def run() -> None:
             try:
                 await listener(deps=deps, **kwargs)
+            except AlreadyHandled as exc:
+                log.info("request %s was already handled: not repeating it", exc)
             except Exception:
-                await _apologise(kwargs, ack_now if not acked.is_set() else None)
+                await _apologise({**kwargs, "body": body}, ack_now if not acked.is_set() else None)
 
         task = asyncio.create_task(run(), name=f"listener-{listener.__name__}")
         deps.work.adopt(task)
@@ -59,6 +95,15 @@ def bind(listener: Callable[..., Awaitable[Any]], deps: Deps) -> Callable[..., A
         if ack is not None and not acked.is_set():
             await ack()  # a listener that never acked still gets Slack its 200
 
+    # Bolt passes a listener only the arguments its signature names; the claim needs the
+    # request body whatever the listener asks for.
+    del bound.__wrapped__
+    signature = inspect.signature(listener)
+    if not takes_body:
+        params = list(signature.parameters.values())
+        params.insert(0, inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD))
+        signature = signature.replace(parameters=params)
+    bound.__signature__ = signature  # type: ignore[attr-defined]
     return bound
 
 

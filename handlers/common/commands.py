@@ -1,4 +1,5 @@
-"""What every slash command does before its vendor work: parse, then acknowledge."""
+"""What every slash command does before its vendor work: parse, check the access policy,
+then acknowledge."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.config import VendorStatus
+from handlers.common import policy
 from handlers.common.replies import BUSY, RESTARTING, ephemeral, not_configured, usage
 from handlers.common.text import UsageError
 from handlers.deps import Deps
@@ -22,25 +25,32 @@ class Help:
 async def acknowledge(
     ack: AsyncAck,
     deps: Deps,
-    text: str | None,
+    command: dict[str, Any],
+    respond: AsyncRespond,
     *,
     parse: Callable[[str | None], Any],
     usage_text: str,
     client: object | None,
     status: Callable[[], VendorStatus],
+    action: Callable[[Any], tuple[str, str | None]],
 ) -> Any | None:
-    """Parse ``text`` and ``ack()``; return the request to carry out, or None when the ack
-    itself was the whole answer (usage, help, not configured, shutting down).
+    """Parse the command, apply the access policy and ``ack()``; return the request to
+    carry out, or None when the answer is already given (usage, help, not configured,
+    shutting down, denied, held for confirmation).
 
-    Only pure parsing runs before ``ack()``: nothing here waits on a vendor.
+    Only pure work runs before ``ack()``: parsing, and the policy when it needs no lookup.
+    ``action`` names a parsed request for the policy: (subcommand, target).
     """
+    text = command.get("text")
+    slash = str(command.get("command") or "")
+    user_id, channel_id = str(command.get("user_id", "")), str(command.get("channel_id", ""))
     try:
         request = parse(text)
     except UsageError as exc:
-        await ack(**usage(usage_text, str(exc)))
+        await _usage(ack, respond, deps, slash, usage_text, user_id, channel_id, str(exc))
         return None
     if isinstance(request, Help):
-        await ack(**usage(usage_text))
+        await _usage(ack, respond, deps, slash, usage_text, user_id, channel_id, None)
         return None
     if client is None:
         await ack(**ephemeral(not_configured(status())))
@@ -51,5 +61,54 @@ async def acknowledge(
     if not deps.work.has_room:
         await ack(**ephemeral(BUSY))
         return None
-    await ack()
+    sub, target = action(request)
+    wanted = policy.request_for(f"{slash.lstrip('/')} {sub}", target, user_id, channel_id)
+    decision = policy.decide_now(deps, wanted)
+    tell: policy.Tell = ack
+    if decision is None:  # a user group to look up first: answer Slack now, decide after
+        await ack()
+        tell = respond
+        decision = await policy.decide(deps, wanted)
+    if not decision.allowed:
+        await policy.refuse(deps, wanted, decision, tell)
+        return None
+    if tell is ack:
+        await ack()
+    if decision.confirm and not isinstance(command.get("_confirmed"), policy.Confirmed):
+        await policy.ask_to_confirm(
+            deps, wanted, decision, slash=slash, text=str(text or ""), tell=respond
+        )
+        return None
     return request
+
+
+async def _usage(
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    deps: Deps,
+    slash: str,
+    usage_text: str,
+    user_id: str,
+    channel_id: str,
+    error: str | None,
+) -> None:
+    """The usage, listing only what the caller may run here."""
+    if not deps.policy.enforced:
+        await ack(**usage(usage_text, error))
+        return
+    subcommands = policy.subcommands_in(usage_text)
+    send: policy.Tell = ack
+    if policy.needs_lookup(deps, slash, subcommands, user_id, channel_id):
+        await ack()
+        send = respond
+    allowed = await policy.may_run_each(deps, slash, subcommands, user_id, channel_id)
+    shown = policy.filter_usage(usage_text, allowed)
+    if shown is None:
+        await send(
+            **ephemeral(
+                f":no_entry: The access policy lets you run no `{slash}` command here. "
+                "If you need one, ask a workspace admin."
+            )
+        )
+        return
+    await send(**usage(shown, error))

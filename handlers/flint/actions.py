@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from adapters.errors import VendorError
 from adapters.flint import parse_flintbit, validate_job_id
 from bot.store.jobs import ACTIVE, NOTIFYING
+from handlers.common.policy import button_permitted
 from handlers.common.replies import RESTARTING, ephemeral, not_configured, vendor_error
 from handlers.deps import Deps
 from handlers.flint import blocks
@@ -48,17 +50,41 @@ async def on_rerun(
         sync=bool(params.get("sync")),
         timeout_ms=params.get("timeout_ms"),
     )
+    redo = ("/flint", as_command_text(request))
+    if not await button_permitted(deps, body, respond, "flint run", job.target, redo=redo):
+        return
     channel = (body.get("channel") or {}).get("id") or job.channel_id
     await start_run(deps, request, channel_id=channel, user_id=body["user"]["id"], respond=respond)
 
 
-async def on_refresh(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+def as_command_text(request: RunRequest) -> str:
+    """What to type after /flint for the same run (held by a confirmation)."""
+    words = ["run", str(request.flintbit)]
+    if request.timeout_ms:
+        words.append(f"--timeout {request.timeout_ms}")
+    elif request.sync:
+        words.append("--sync")
+    if request.input:
+        words.append(json.dumps(request.input, ensure_ascii=False))
+    return " ".join(words)
+
+
+async def on_refresh(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     await ack()
     if deps.flint is None:
         await respond(**ephemeral(not_configured(deps.settings.flint_status())))
         return
     value = str(action.get("value") or "")
     if value.startswith("job:"):
+        if not await button_permitted(deps, body, respond, "flint result", value[4:]):
+            return
         await _refresh_fetched(deps, value[4:], respond)
         return
     job = await _tracked_job(deps, action)

@@ -9,9 +9,12 @@ from typing import Any
 
 from bot.messages import FileUpload, Message
 from bot.store.jobs import NOT_STARTED, SUCCEEDED, TIMED_OUT, UNKNOWN, TrackedJob
-from handlers.common.text import code_block, duration, escape, truncate
+from handlers.common.text import clip, code, code_block, duration, escape, fit
 
 OUTPUT_ON_CARD = 2500  # characters; Slack allows 3000 per section
+SECTION = 3000
+FIELD = 2000
+MESSAGE_ON_CARD = 1000  # Flint's message and errors, escaped
 RERUN = "flint_rerun"
 REFRESH = "flint_refresh"
 
@@ -138,10 +141,10 @@ def readable_output(output: Any) -> str:
 
 def card(view: FlintView) -> Message:
     icon = _STATUS_ICON.get(view.status, ":small_blue_diamond:")
-    title = f"{icon} Flint `{escape(view.flintbit)}` — *{escape(view.status)}*"
+    title = clip(f"{icon} Flint {code(view.flintbit)} — *{escape(view.status)}*", SECTION)
     fields = [
         f"*Status*\n{escape(view.status)}",
-        f"*Job ID*\n`{escape(view.job_id)}`" if view.job_id else "*Job ID*\n—",
+        f"*Job ID*\n{code(view.job_id)}" if view.job_id else "*Job ID*\n—",
     ]
     if view.user_id:
         fields.append(f"*Run by*\n<@{view.user_id}>")
@@ -152,26 +155,22 @@ def card(view: FlintView) -> Message:
     fields.append(f"*Mode*\n{escape(view.mode)}")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": title}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f, FIELD)} for f in fields]},
     ]
     if view.error:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f":warning: {escape(view.error)}"},
-            }
-        )
+        error = fit(view.error, MESSAGE_ON_CARD)[0]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {error}"}})
     if view.message and view.message not in ("success", view.status):
+        said = fit(view.message, MESSAGE_ON_CARD)[0]
         blocks.append(
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"Flint says: {escape(view.message)}"}],
-            }
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Flint says: {said}"}]}
         )
     text = readable_output(view.output)
     if text:
-        shown, cut = truncate(text, OUTPUT_ON_CARD)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code_block(shown)}})
+        # Escaping lengthens the output (< is &lt;): cut it so that the block stays within
+        # Slack's limit once escaped, not merely before.
+        shown, cut = fit(text, OUTPUT_ON_CARD, code_block)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shown}})
         if cut:
             note = f"Output truncated ({len(text):,} characters)"
             note += "; the full output is attached in the thread." if view.tracked_id else "."
@@ -184,10 +183,11 @@ def card(view: FlintView) -> Message:
         buttons.append(_button("Refresh", REFRESH, f"job:{view.job_id}"))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
-    fallback = f"Flint {view.flintbit}: {view.status}"
+    # The fallback text is mrkdwn too (notifications, clients without blocks).
+    fallback = f"Flint {escape(view.flintbit)}: {escape(view.status)}"
     if view.job_id:
-        fallback += f" ({view.job_id})"
-    return Message(text=fallback, blocks=blocks)
+        fallback += f" ({escape(view.job_id)})"
+    return Message(text=clip(fallback, SECTION), blocks=blocks)
 
 
 def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
@@ -210,9 +210,9 @@ def thread_notice(job: TrackedJob) -> Message | None:
     view = view_from_job(job)
     reason = view.error or (view.message if view.message else "")
     detail = f" (exit code {view.exit_code})" if view.exit_code not in (None, 0) else ""
-    text = f":x: <@{job.user_id}> `{escape(job.target)}` ended *{escape(view.status)}*{detail}."
+    text = f":x: <@{job.user_id}> {code(job.target)} ended *{escape(view.status)}*{detail}."
     if reason:
-        text += f" {escape(reason)}"
+        text += f" {fit(reason, MESSAGE_ON_CARD)[0]}"
     return Message(
         text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     )
@@ -220,7 +220,7 @@ def thread_notice(job: TrackedJob) -> Message | None:
 
 def full_output(job: TrackedJob) -> list[FileUpload]:
     text = readable_output((job.result or {}).get("output"))
-    if len(text) <= OUTPUT_ON_CARD:
-        return []
+    if not text or not fit(text, OUTPUT_ON_CARD, code_block)[1]:
+        return []  # all of it is on the card
     name = (job.vendor_job_id or job.id).replace("/", "_")
     return [FileUpload(filename=f"{name}-output.txt", content=text, title=f"{job.target} output")]

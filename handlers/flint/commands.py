@@ -11,6 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from adapters.errors import VendorError, VendorNotFound
 from bot.store import NewJob
 from bot.tracking import CardNotPosted
+from handlers.common.audited import audited
 from handlers.common.commands import acknowledge
 from handlers.common.replies import (
     cannot_post,
@@ -21,7 +22,7 @@ from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.flint import blocks
 from handlers.flint.jobs import VENDOR, to_poll
-from handlers.flint.parsing import USAGE, ResultRequest, RunRequest, parse
+from handlers.flint.parsing import USAGE, ResultRequest, RunRequest, action, parse
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,13 @@ async def flint_command(
     request = await acknowledge(
         ack,
         deps,
-        command.get("text"),
+        command,
+        respond,
         parse=parse,
         usage_text=USAGE,
         client=deps.flint,
         status=deps.settings.flint_status,
+        action=action,
     )
     if request is None:
         return
@@ -77,9 +80,18 @@ async def start_run(
         await respond(**ephemeral(cannot_post(exc.error)))
         return
     try:
-        result = await deps.flint.run(
-            request.flintbit, request.input, sync=request.sync, timeout_ms=request.timeout_ms
-        )
+        async with audited(
+            deps,
+            user_id=user_id,
+            channel_id=channel_id,
+            command="flint run",
+            target=str(request.flintbit),
+            params=params,
+        ) as outcome:
+            result = await deps.flint.run(
+                request.flintbit, request.input, sync=request.sync, timeout_ms=request.timeout_ms
+            )
+            outcome.vendor_ids["job"] = result.job_id
     except VendorError as exc:
         log.info("flint run %s not started: %s", request.flintbit, exc.message)
         await deps.tracker.could_not_start(job.id, exc.message)

@@ -38,6 +38,13 @@ class ResultRequest:
 FlintRequest = RunRequest | ResultRequest | Help
 
 
+def action(request: RunRequest | ResultRequest) -> tuple[str, str | None]:
+    """The request as the access policy sees it: (subcommand, target)."""
+    if isinstance(request, RunRequest):
+        return "run", str(request.flintbit)
+    return "result", request.job_id
+
+
 def parse(text: str | None) -> FlintRequest:
     """Raises UsageError with a sentence saying what is wrong."""
     text = normalize(text)

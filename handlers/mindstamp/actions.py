@@ -10,6 +10,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.mindstamp import validate_id
+from handlers.common.policy import button_permitted
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.deps import Deps
 from handlers.mindstamp.commands import show_video, show_videos
@@ -18,7 +19,14 @@ STALE = ":grey_question: This button is out of date."
 MAX_OFFSET = 100_000
 
 
-async def on_show(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+async def on_show(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     await ack()
     if deps.mindstamp is None:
         await respond(**ephemeral(not_configured(deps.settings.mindstamp_status())))
@@ -28,6 +36,8 @@ async def on_show(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, 
     except ValueError:
         await respond(**ephemeral(STALE))
         return
+    if not await button_permitted(deps, body, respond, "mindstamp video", video_id):
+        return
     try:
         await show_video(deps, video_id, respond)
     except VendorNotFound:
@@ -36,7 +46,14 @@ async def on_show(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, 
         await respond(**ephemeral(vendor_error(exc)))
 
 
-async def on_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+async def on_more(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     await ack()
     if deps.mindstamp is None:
         await respond(**ephemeral(not_configured(deps.settings.mindstamp_status())))
@@ -46,6 +63,8 @@ async def on_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, 
         offset = max(0, min(int(page["o"]), MAX_OFFSET))
     except (ValueError, KeyError, TypeError):
         await respond(**ephemeral(STALE))
+        return
+    if not await button_permitted(deps, body, respond, "mindstamp videos", None):
         return
     try:
         await show_videos(deps, offset, respond, replace=True)

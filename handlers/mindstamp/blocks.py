@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.mindstamp import Video, VideoCount
 from bot.messages import Message
-from handlers.common.text import duration, escape, link
+from handlers.common.text import clip, code, duration, escape, link
 
 MORE = "mindstamp_more"
 SHOW = "mindstamp_video"
@@ -18,11 +18,11 @@ MAX_FIGURES = 200
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
 
 
 def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def figures(title: str, numbers: list[tuple[str, Any]], previous: dict[str, Any]
         before = (previous or {}).get(name)
         if _is_number(before) and _is_number(value):
             text += f"  {_change(value, before)}"
-        fields.append({"type": "mrkdwn", "text": text[:2000]})
+        fields.append({"type": "mrkdwn", "text": clip(text, 2000)})
     for start in range(0, len(fields), 10):
         blocks.append({"type": "section", "fields": fields[start : start + 10]})
     if len(numbers) > MAX_FIGURES:
@@ -126,8 +126,9 @@ def video(item: Video, views: Any, interactions: Any) -> Message:
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
     if item.key:
-        blocks.append(_context(f"id `{escape(item.key)}`"))
-    return Message(text=f"Mindstamp video {item.name}", blocks=blocks)
+        blocks.append(_context(f"id {code(item.key)}"))
+    # The fallback text is mrkdwn too (notifications, clients without blocks).
+    return Message(text=clip(f"Mindstamp video {escape(item.name)}", 3000), blocks=blocks)
 
 
 def digest(

@@ -22,6 +22,7 @@ from handlers.mindstamp.parsing import (
     SummaryRequest,
     VideoRequest,
     VideosRequest,
+    action,
     parse,
 )
 
@@ -32,11 +33,13 @@ async def mindstamp_command(
     request = await acknowledge(
         ack,
         deps,
-        command.get("text"),
+        command,
+        respond,
         parse=parse,
         usage_text=USAGE,
         client=deps.mindstamp,
         status=deps.settings.mindstamp_status,
+        action=action,
     )
     if request is None:
         return

@@ -40,6 +40,17 @@ class DigestRequest:
     command: DigestCommand
 
 
+def action(request) -> tuple[str, str | None]:
+    """The request as the access policy sees it: (subcommand, target)."""
+    if isinstance(request, SummaryRequest):
+        return "summary", None
+    if isinstance(request, VideosRequest):
+        return "videos", None
+    if isinstance(request, VideoRequest):
+        return "video", request.video_id
+    return "digest", None
+
+
 def parse(text: str | None):
     args = split_args(normalize(text))
     if not args or args[0].lower() in ("help", "-h", "--help"):

@@ -15,6 +15,7 @@ from adapters.errors import VendorError, VendorNotFound
 from adapters.mint import check_note, validate_definition_id, validate_instance_id
 from bot.store.jobs import ACTIVE, NOTIFYING
 from handlers.common.direct import tell
+from handlers.common.policy import button_permitted, modal_tell, permitted, where
 from handlers.common.replies import RESTARTING, ephemeral, not_configured, vendor_error
 from handlers.common.text import escape
 from handlers.deps import Deps
@@ -92,6 +93,8 @@ async def on_execute(
     except ValueError:
         await respond(**ephemeral(STALE))
         return
+    if not await button_permitted(deps, body, respond, "mint execute", definition_id):
+        return
     channel_id, _user = _where(body)
     view = _text_modal(
         EXECUTE_MODAL,
@@ -150,6 +153,17 @@ async def on_execute_submit(
     async def reply(**message: Any) -> None:
         await tell(client, user_id, str(message.get("text", "")))
 
+    redo = ("/mint", f"execute {definition_id} {json.dumps(data, ensure_ascii=False)}")
+    if not await permitted(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        name="mint execute",
+        target=definition_id,
+        tell=modal_tell(client, user_id, channel_id),
+        redo=redo,
+    ):
+        return
     await commands.execute(
         deps,
         Execute(definition_id, data),
@@ -187,19 +201,37 @@ async def _toggle(ack, body, action, respond, deps: Deps, *, publish: bool) -> N
         return
     try:
         request = Publish(validate_definition_id(str(action.get("value") or "")), publish)
-        await commands.publish(deps, request, user_id=body["user"]["id"], respond=respond)
+        verb = "publish" if publish else "unpublish"
+        redo = ("/mint", f"{verb} {request.definition_id}")
+        if not await button_permitted(
+            deps, body, respond, f"mint {verb}", request.definition_id, redo=redo
+        ):
+            return
+        user_id, channel_id = where(body)
+        await commands.publish(
+            deps, request, user_id=user_id, channel_id=channel_id, respond=respond
+        )
     except ValueError:
         await respond(**ephemeral(STALE))
     except VendorError as exc:
         await respond(**ephemeral(vendor_error(exc)))
 
 
-async def on_instances(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+async def on_instances(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     await ack()
     if await _unconfigured(deps, respond):
         return
     try:
         request = Instances(validate_definition_id(str(action.get("value") or "")))
+        if not await button_permitted(deps, body, respond, "mint instances", request.definition_id):
+            return
         await commands.show_instances(deps, request, respond)
     except ValueError:
         await respond(**ephemeral(STALE))
@@ -207,7 +239,14 @@ async def on_instances(ack: AsyncAck, action: dict[str, Any], respond: AsyncResp
         await respond(**ephemeral(vendor_error(exc)))
 
 
-async def on_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+async def on_more(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     await ack()
     if await _unconfigured(deps, respond):
         return
@@ -218,6 +257,8 @@ async def on_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, 
             page["s"] if page.get("s") in STATUSES else None,
             max(0, min(int(page["o"]), 100_000)),
         )
+        if not await button_permitted(deps, body, respond, "mint instances", request.definition_id):
+            return
         await commands.show_instances(deps, request, respond, replace=True)
     except (ValueError, KeyError, TypeError):
         await respond(**ephemeral(STALE))
@@ -225,7 +266,14 @@ async def on_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, 
         await respond(**ephemeral(vendor_error(exc)))
 
 
-async def on_refresh(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+async def on_refresh(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     """Refresh on a tracked card polls now; on an instance view, shows it again."""
     await ack()
     if await _unconfigured(deps, respond):
@@ -233,9 +281,9 @@ async def on_refresh(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespon
     value = str(action.get("value") or "")
     try:
         if value.startswith("inst:"):
-            await commands.show_instance(
-                deps, validate_instance_id(value[5:]), respond, replace=True
-            )
+            instance_id = validate_instance_id(value[5:])
+            if await button_permitted(deps, body, respond, "mint instance", instance_id):
+                await commands.show_instance(deps, instance_id, respond, replace=True)
             return
         job = await deps.store.jobs.get(value) if _TRACKED_ID.match(value) else None
         if job is None or job.vendor != VENDOR:
@@ -272,6 +320,8 @@ async def on_note(
     except ValueError:
         await respond(**ephemeral(STALE))
         return
+    if not await button_permitted(deps, body, respond, "mint note", instance_id):
+        return
     channel_id, _user = _where(body)
     view = _text_modal(
         NOTE_MODAL,
@@ -296,11 +346,27 @@ async def on_note_submit(
         return
     await ack()
     user_id = body["user"]["id"]
+    channel_id = str(_metadata(view).get("c") or user_id)
     if deps.mint is None:
         return
+    if not await permitted(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        name="mint note",
+        target=instance_id,
+        tell=modal_tell(client, user_id, channel_id),
+        redo=("/mint", f"note {instance_id} {text}"),
+    ):
+        return
+
+    async def reply(**message: Any) -> None:
+        await tell(client, user_id, str(message.get("text", "")))
+
     try:
-        await deps.mint.create_note(instance_id, text)
-        await tell(client, user_id, f":memo: Note added to instance `{escape(instance_id)}`.")
+        await commands.add_note(
+            deps, instance_id, text, user_id=user_id, channel_id=channel_id, respond=reply
+        )  # type: ignore[arg-type]
     except VendorError as exc:
         await tell(client, user_id, f"The note was not saved. {vendor_error(exc)}")
 
@@ -321,6 +387,8 @@ async def on_report(
     assert deps.mint is not None
     try:
         instance_id = validate_instance_id(str(action.get("value") or ""))
+        if not await button_permitted(deps, body, respond, "mint instance", instance_id):
+            return
         report = await deps.mint.instance_report(instance_id, "csv")
     except ValueError:
         await respond(**ephemeral(STALE))

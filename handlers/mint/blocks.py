@@ -9,7 +9,7 @@ from typing import Any
 from adapters.mint import ExecutionLogEntry, Flow, Instance
 from bot.messages import Message
 from bot.store.jobs import NOT_STARTED, TIMED_OUT, UNKNOWN, TrackedJob
-from handlers.common.text import duration, escape, link, truncate
+from handlers.common.text import clip, code, duration, escape, fit, link, truncate
 
 EXECUTE = "mint_execute"
 PUBLISH = "mint_publish"
@@ -31,15 +31,22 @@ _ICON = {
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000] or " "}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000) or " "}}
 
 
 def _fields(items: list[str]) -> dict[str, Any]:
-    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in items[:10]]}
+    fields = [{"type": "mrkdwn", "text": clip(f, 2000)} for f in items[:10]]
+    return {"type": "section", "fields": fields}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
+
+
+def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
+    """The fallback ``text`` is mrkdwn too (notifications, clients without blocks): it is
+    built from escaped parts like the blocks."""
+    return Message(text=clip(text, 3000), blocks=blocks)
 
 
 def button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
@@ -75,7 +82,7 @@ def flow_blocks(flow: Flow) -> list[dict[str, Any]]:
     )
     return [
         _section(title),
-        _context(" · ".join(facts) + f" · id `{escape(fid)}`"),
+        _context(" · ".join(facts) + f" · id {code(fid)}"),
         {
             "type": "actions",
             "elements": [
@@ -98,7 +105,7 @@ def flows(items: list[Flow], search: str | None) -> Message:
         blocks.append(
             _context(f"…and {len(items) - 12} more: narrow it with `/mint flows SEARCH`.")
         )
-    return Message(text=f"{len(items)} Signicat Mint flows", blocks=blocks)
+    return _message(f"{len(items)} Signicat Mint flows", blocks)
 
 
 def published(flow: Flow, publish: bool, user_id: str) -> Message:
@@ -108,7 +115,7 @@ def published(flow: Flow, publish: bool, user_id: str) -> Message:
         text += f" (version {flow.version})"
     if publish and flow.link:
         text += f": {link(flow.link, flow.link)}"
-    return Message(text=f"{flow.name} {verb}", blocks=[_section(text)])
+    return _message(f"{escape(flow.name)} {verb}", [_section(text)])
 
 
 # -- instances ----------------------------------------------------------------------------
@@ -122,7 +129,7 @@ def instance_fields(inst: Instance) -> list[str]:
     started, ended = inst.started, inst.ended
     fields = [
         f"*Status*\n{_ICON.get(inst.status_text.lower(), '')} {escape(inst.status_text)}",
-        f"*Instance*\n`{escape(inst.id or '—')}`",
+        f"*Instance*\n{code(inst.id or '—')}",
         f"*Started*\n{_when(started)}",
         f"*Ended*\n{_when(ended)}",
     ]
@@ -159,14 +166,13 @@ def instance_detail(inst: Instance, log: list[ExecutionLogEntry], failing) -> Me
     title = f"*{escape(inst.title or inst.definition_id or 'Flow')}* — instance"
     blocks = [_section(title), _fields(instance_fields(inst))]
     if failing is not None:
-        blocks.append(
-            _section(f":x: *Failed at* {escape(failing.step_name)}: {escape(_fault_text(failing))}")
-        )
+        fault = fit(_fault_text(failing), 1000)[0]
+        blocks.append(_section(f":x: *Failed at* {escape(failing.step_name)}: {fault}"))
     if log:
         blocks.append(_section("*Execution log*\n" + log_summary(log)))
     if inst.id:
         blocks.append(instance_buttons(inst.id, f"inst:{inst.id}"))
-    return Message(text=f"Mint instance {inst.id}: {inst.status_text}", blocks=blocks)
+    return _message(f"Mint instance {escape(inst.id)}: {escape(inst.status_text)}", blocks)
 
 
 def _fault_text(entry: ExecutionLogEntry) -> str:
@@ -179,7 +185,7 @@ def _fault_text(entry: ExecutionLogEntry) -> str:
 def instances(
     items: list[Instance], *, definition_id: str, status: str | None, offset: int
 ) -> Message:
-    head = f"*Instances of* `{escape(definition_id)}`" + (f" — {escape(status)}" if status else "")
+    head = f"*Instances of* {code(definition_id)}" + (f" — {escape(status)}" if status else "")
     if offset:
         head += f" (from #{offset + 1})"
     blocks = [_section(head)]
@@ -188,7 +194,7 @@ def instances(
     for inst in items[:PAGE]:
         icon = _ICON.get(inst.status_text.lower(), "•")
         text = (
-            f"{icon} `{escape(inst.id or '?')}` — {escape(inst.status_text)} · "
+            f"{icon} {code(inst.id or '?')} — {escape(inst.status_text)} · "
             f"started {_when(inst.started)}"
         )
         section = _section(text)
@@ -198,7 +204,7 @@ def instances(
     if len(items) >= PAGE:
         value = json.dumps({"d": definition_id, "s": status, "o": offset + PAGE})
         blocks.append({"type": "actions", "elements": [button("More", MORE, value)]})
-    return Message(text=f"Instances of {definition_id}", blocks=blocks)
+    return _message(f"Instances of {escape(definition_id)}", blocks)
 
 
 # -- tracked executions ------------------------------------------------------------------
@@ -221,21 +227,18 @@ def job_card(job: TrackedJob) -> Message:
     )
     fields = [
         f"*Status*\n{escape(status)}",
-        f"*Instance*\n`{escape(job.vendor_job_id or '—')}`",
+        f"*Instance*\n{code(job.vendor_job_id or '—')}",
         f"*Started by*\n<@{job.user_id}>",
         f"*Elapsed*\n{duration(job.elapsed())}",
     ]
     if params.get("input"):
         shown = truncate(json.dumps(params["input"], ensure_ascii=False), 200)[0]
-        fields.append(f"*Input*\n`{escape(shown)}`")
+        fields.append(f"*Input*\n{code(shown)}")
     blocks = [_section(title), _fields(fields)]
     failing = result.get("failing_step")
     if failing:
-        blocks.append(
-            _section(
-                f":x: *Failed at* {escape(failing.get('name'))}: {escape(failing.get('message'))}"
-            )
-        )
+        fault = fit(str(failing.get("message") or ""), 1000)[0]
+        blocks.append(_section(f":x: *Failed at* {escape(failing.get('name'))}: {fault}"))
     error = {
         NOT_STARTED: job.error or "Signicat Mint did not start the flow.",
         TIMED_OUT: "Stopped following this instance: it did not end in time. "
@@ -243,13 +246,13 @@ def job_card(job: TrackedJob) -> Message:
         UNKNOWN: "The app restarted while starting this flow, so whether it ran is unknown.",
     }.get(job.outcome or "")
     if error:
-        blocks.append(_section(f":warning: {escape(error)}"))
+        blocks.append(_section(f":warning: {fit(error, 1000)[0]}"))
     if inst.get("workflowUrl") or inst.get("workflow_url"):
         url = inst.get("workflowUrl") or inst.get("workflow_url")
         blocks.append(_context(link(url, "Open the workflow")))
     if job.vendor_job_id:
         blocks.append(instance_buttons(job.vendor_job_id, job.id))
-    return Message(text=f"Signicat Mint {job.target}: {status}", blocks=blocks)
+    return _message(f"Signicat Mint {escape(job.target)}: {escape(status)}", blocks)
 
 
 def thread_notice(job: TrackedJob) -> Message | None:
@@ -257,12 +260,13 @@ def thread_notice(job: TrackedJob) -> Message | None:
     if status.lower() == "finished":
         return None
     failing = (job.result or {}).get("failing_step") or {}
-    text = f":x: <@{job.user_id}> `{escape(job.target)}` ended *{escape(status)}*"
+    text = f":x: <@{job.user_id}> {code(job.target)} ended *{escape(status)}*"
     if failing:
-        text += f" at *{escape(failing.get('name'))}*: {escape(failing.get('message'))}"
+        fault = fit(str(failing.get("message") or ""), 1000)[0]
+        text += f" at *{escape(failing.get('name'))}*: {fault}"
     elif job.error:
-        text += f": {escape(job.error)}"
-    return Message(text=text, blocks=[_section(text)])
+        text += f": {fit(job.error, 1000)[0]}"
+    return _message(text, [_section(text)])
 
 
 def digest(problems: list[Instance], *, since: float) -> Message:
@@ -279,7 +283,7 @@ def digest(problems: list[Instance], *, since: float) -> Message:
         blocks.append(_context("Nothing faulted or was cancelled."))
     for flow_name, items in list(by_flow.items())[:20]:
         lines = [
-            f"{_ICON.get(i.status_text.lower(), '•')} `{escape(i.id or '?')}` "
+            f"{_ICON.get(i.status_text.lower(), '•')} {code(i.id or '?')} "
             f"{escape(i.status_text)} {_when(i.ended or i.started)}"
             for i in items[:10]
         ]

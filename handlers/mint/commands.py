@@ -12,6 +12,7 @@ from adapters.errors import VendorError, VendorNotFound
 from adapters.mint import failing_step
 from bot.store import NewJob
 from bot.tracking import CardNotPosted
+from handlers.common.audited import audited
 from handlers.common.commands import acknowledge
 from handlers.common.digest import run_digest
 from handlers.common.replies import cannot_post, ephemeral, vendor_error
@@ -28,6 +29,7 @@ from handlers.mint.parsing import (
     Instances,
     Note,
     Publish,
+    action,
     parse,
 )
 
@@ -40,11 +42,13 @@ async def mint_command(
     request = await acknowledge(
         ack,
         deps,
-        command.get("text"),
+        command,
+        respond,
         parse=parse,
         usage_text=USAGE,
         client=deps.mint,
         status=deps.settings.mint_status,
+        action=action,
     )
     if request is None:
         return
@@ -59,9 +63,16 @@ async def mint_command(
         elif isinstance(request, Instance):
             await show_instance(deps, request.instance_id, respond)
         elif isinstance(request, Publish):
-            await publish(deps, request, user_id=user_id, respond=respond)
+            await publish(deps, request, user_id=user_id, channel_id=channel_id, respond=respond)
         elif isinstance(request, Note):
-            await add_note(deps, request.instance_id, request.text, respond)
+            await add_note(
+                deps,
+                request.instance_id,
+                request.text,
+                user_id=user_id,
+                channel_id=channel_id,
+                respond=respond,
+            )
         elif isinstance(request, Digest):
             await run_digest(
                 deps,
@@ -103,7 +114,16 @@ async def execute(
         await respond(**ephemeral(cannot_post(exc.error)))
         return
     try:
-        instance = await deps.mint.execute(request.definition_id, request.input)
+        async with audited(
+            deps,
+            user_id=user_id,
+            channel_id=channel_id,
+            command="mint execute",
+            target=request.definition_id,
+            params={"input": request.input},
+        ) as outcome:
+            instance = await deps.mint.execute(request.definition_id, request.input)
+            outcome.vendor_ids["instance"] = instance.id
     except VendorError as exc:
         log.info("mint execute %s not started: %s", request.definition_id, exc.message)
         await deps.tracker.could_not_start(job.id, exc.message)
@@ -151,15 +171,36 @@ async def show_instance(
     )
 
 
-async def publish(deps: Deps, request: Publish, *, user_id: str, respond: AsyncRespond) -> None:
+async def publish(
+    deps: Deps, request: Publish, *, user_id: str, channel_id: str, respond: AsyncRespond
+) -> None:
     assert deps.mint is not None
     call = deps.mint.publish if request.publish else deps.mint.unpublish
-    flow = await call(request.definition_id)
+    async with audited(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        command="mint publish" if request.publish else "mint unpublish",
+        target=request.definition_id,
+    ) as outcome:
+        flow = await call(request.definition_id)
+        outcome.vendor_ids["flow"] = request.definition_id
     message = blocks.published(flow, request.publish, user_id)
     await respond(response_type="in_channel", text=message.text, blocks=message.blocks)
 
 
-async def add_note(deps: Deps, instance_id: str, text: str, respond: AsyncRespond) -> None:
+async def add_note(
+    deps: Deps, instance_id: str, text: str, *, user_id: str, channel_id: str, respond: AsyncRespond
+) -> None:
     assert deps.mint is not None
-    await deps.mint.create_note(instance_id, text)
+    async with audited(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        command="mint note",
+        target=instance_id,
+        params={"note": text},
+    ) as outcome:
+        await deps.mint.create_note(instance_id, text)
+        outcome.vendor_ids["instance"] = instance_id
     await respond(**ephemeral(f":memo: Note added to instance `{escape(instance_id)}`."))

@@ -64,6 +64,23 @@ class Digest:
     command: DigestCommand
 
 
+def action(request) -> tuple[str, str | None]:
+    """The request as the access policy sees it: (subcommand, target)."""
+    if isinstance(request, Flows):
+        return "flows", None
+    if isinstance(request, Execute):
+        return "execute", request.definition_id
+    if isinstance(request, Instances):
+        return "instances", request.definition_id
+    if isinstance(request, Instance):
+        return "instance", request.instance_id
+    if isinstance(request, Publish):
+        return ("publish" if request.publish else "unpublish"), request.definition_id
+    if isinstance(request, Note):
+        return "note", request.instance_id
+    return "digest", None
+
+
 def parse(text: str | None):
     text = normalize(text)
     sub, _, rest = text.partition(" ")

@@ -9,6 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.store.jobs import ACTIVE, NOTIFYING
+from handlers.common.policy import button_permitted
 from handlers.common.replies import ephemeral, not_configured
 from handlers.deps import Deps
 from handlers.stintmint.commands import show_fetch
@@ -19,7 +20,14 @@ _TRACKED_ID = re.compile(r"^[0-9a-f]{32}$")
 STALE = ":grey_question: This button belongs to a request I no longer know about."
 
 
-async def on_fetch(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+async def on_fetch(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     await ack()
     if deps.stintmint is None:
         await respond(**ephemeral(not_configured(deps.settings.stintmint_status())))
@@ -32,7 +40,9 @@ async def on_fetch(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond,
         except ValueError:
             await respond(**ephemeral(STALE))
             return
-        if isinstance(request, FetchCommand):
+        if isinstance(request, FetchCommand) and await button_permitted(
+            deps, body, respond, "stint fetch", request.sf_id
+        ):
             await show_fetch(deps, request, respond)
         return
     job = await deps.store.jobs.get(value) if _TRACKED_ID.match(value) else None

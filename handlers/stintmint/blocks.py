@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.messages import Message
 from bot.store.jobs import NOT_STARTED, SUCCEEDED, TIMED_OUT, UNKNOWN, TrackedJob
-from handlers.common.text import duration, escape, truncate
+from handlers.common.text import clip, code, duration, escape, fit
 
 FETCH = "stint_fetch"
 RESPONSES_ON_CARD = 2500
@@ -109,12 +109,12 @@ def card(view: StintView) -> Message:
         "timed out": ":alarm_clock:",
     }
     title = (
-        f"{icon.get(view.status, ':hourglass_flowing_sand:')} Stintmint `{escape(view.sf_id)}`"
-        f" / `{escape(view.identifier)}` — *{escape(view.status)}*"
+        f"{icon.get(view.status, ':hourglass_flowing_sand:')} Stintmint {code(view.sf_id)}"
+        f" / {code(view.identifier)} — *{escape(view.status)}*"
     )
-    fields = [f"*Status*\n{escape(view.status)}", f"*Identifier*\n`{escape(view.identifier)}`"]
+    fields = [f"*Status*\n{escape(view.status)}", f"*Identifier*\n{code(view.identifier)}"]
     if view.state_id:
-        fields.append(f"*Module*\n`{escape(view.state_id)}`")
+        fields.append(f"*Module*\n{code(view.state_id)}")
     if view.user_id:
         fields.append(f"*Sent by*\n<@{view.user_id}>")
     if view.elapsed is not None and view.status != "completed":
@@ -126,14 +126,15 @@ def card(view: StintView) -> Message:
     if view.delivery:
         fields.append(f"*Result by*\n{view.delivery}")
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": title}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip(title, 3000)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f, 2000)} for f in fields]},
     ]
     if view.error:
-        blocks.append(_section(f":warning: {escape(view.error)}"))
+        blocks.append(_section(f":warning: {fit(view.error, 1000)[0]}"))
     if view.responses:
-        shown, cut = truncate(readable_responses(view.responses), RESPONSES_ON_CARD)
-        blocks.append(_section(f"*Responses ({len(view.responses)})*\n{escape(shown)}"))
+        # Cut to fit once escaped (escaping lengthens: < is &lt;), not merely before.
+        shown, cut = fit(readable_responses(view.responses), RESPONSES_ON_CARD)
+        blocks.append(_section(f"*Responses ({len(view.responses)})*\n{shown}"))
         if cut:
             blocks.append(_context("More responses than fit here: `/stint fetch` shows them."))
     elif view.status != "completed" and not view.error:
@@ -148,15 +149,17 @@ def card(view: StintView) -> Message:
         "value": value[:2000],
     }
     blocks.append({"type": "actions", "elements": [button]})
-    return Message(text=f"Stintmint {view.sf_id}/{view.identifier}: {view.status}", blocks=blocks)
+    # The fallback text is mrkdwn too (notifications, clients without blocks).
+    fallback = f"Stintmint {escape(view.sf_id)}/{escape(view.identifier)}: {escape(view.status)}"
+    return Message(text=clip(fallback, 3000), blocks=blocks)
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
 
 
 def job_card(job: TrackedJob) -> Message:
@@ -170,16 +173,16 @@ def thread_notice(job: TrackedJob) -> Message:
     if job.outcome == SUCCEEDED:
         count = len(view.responses)
         text = (
-            f":inbox_tray: <@{job.user_id}> the responses for `{escape(view.identifier)}` "
+            f":inbox_tray: <@{job.user_id}> the responses for {code(view.identifier)} "
             f"are in ({count} response{'s' if count != 1 else ''}"
             + (f", {escape(view.cost)} credits" if view.cost is not None else "")
             + ")."
         )
     else:
         text = (
-            f":x: <@{job.user_id}> Stintmint request `{escape(view.identifier)}` "
+            f":x: <@{job.user_id}> Stintmint request {code(view.identifier)} "
             f"ended *{escape(view.status)}*."
         )
         if view.error:
-            text += f" {escape(view.error)}"
+            text += f" {fit(view.error, 1000)[0]}"
     return Message(text=text, blocks=[_section(text)])

@@ -12,6 +12,7 @@ from adapters.errors import VendorError, VendorNotFound
 from adapters.stintmint import PostRequest
 from bot.store import NewJob
 from bot.tracking import CardNotPosted, PollResult
+from handlers.common.audited import audited
 from handlers.common.commands import acknowledge
 from handlers.common.replies import (
     cannot_post,
@@ -22,7 +23,7 @@ from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.stintmint import blocks
 from handlers.stintmint.jobs import VENDOR
-from handlers.stintmint.parsing import USAGE, FetchCommand, PostCommand, parse
+from handlers.stintmint.parsing import USAGE, FetchCommand, PostCommand, action, parse
 
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/hooks/stintmint"
@@ -34,11 +35,13 @@ async def stint_command(
     request = await acknowledge(
         ack,
         deps,
-        command.get("text"),
+        command,
+        respond,
         parse=parse,
         usage_text=USAGE,
         client=deps.stintmint,
         status=deps.settings.stintmint_status,
+        action=action,
     )
     if request is None:
         return
@@ -86,16 +89,25 @@ async def post(
         assert public_url and deps.callbacks
         callback_url = deps.callbacks.url(public_url, CALLBACK_PATH, job.id)
     try:
-        await deps.stintmint.post(
-            PostRequest(
-                identifier=request.identifier,
-                sfId=request.sf_id,
-                batchId=request.batch_id,
-                urgency=request.urgency,
-                callbackUrl=callback_url,
-                descriptors=list(request.descriptors),
+        async with audited(
+            deps,
+            user_id=user_id,
+            channel_id=channel_id,
+            command="stint post",
+            target=request.sf_id,
+            params=params,
+        ) as outcome:
+            await deps.stintmint.post(
+                PostRequest(
+                    identifier=request.identifier,
+                    sfId=request.sf_id,
+                    batchId=request.batch_id,
+                    urgency=request.urgency,
+                    callbackUrl=callback_url,
+                    descriptors=list(request.descriptors),
+                )
             )
-        )
+            outcome.vendor_ids["identifier"] = request.identifier
     except VendorError as exc:
         log.info("stint post %s/%s not sent: %s", request.sf_id, request.identifier, exc.message)
         await deps.tracker.could_not_start(job.id, exc.message)

@@ -48,6 +48,11 @@ class FetchCommand:
     state_id: str | None = None
 
 
+def action(request: PostCommand | FetchCommand) -> tuple[str, str | None]:
+    """The request as the access policy sees it: (subcommand, target)."""
+    return ("post" if isinstance(request, PostCommand) else "fetch"), request.sf_id
+
+
 def parse(text: str | None) -> PostCommand | FetchCommand | Help:
     args = split_args(normalize(text))
     if not args or args[0].lower() in ("help", "-h", "--help"):

@@ -10,6 +10,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.stomt import validate_stomt_id, validate_target_id
+from handlers.common.audited import audited
+from handlers.common.policy import button_permitted, where
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.common.text import escape
 from handlers.deps import Deps
@@ -20,13 +22,22 @@ from handlers.stomt.parsing import KINDS, POLARITIES, ListStomts
 STALE = ":grey_question: This button is out of date."
 
 
-async def on_show(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+async def on_show(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     await ack()
     if deps.stomt is None:
         await respond(**ephemeral(not_configured(deps.settings.stomt_status())))
         return
     try:
         stomt_id = validate_stomt_id(str(action.get("value") or ""))
+        if not await button_permitted(deps, body, respond, "stomt show", stomt_id):
+            return
         stomt = await deps.stomt.get_stomt(stomt_id)
         comments = await deps.stomt.comments(stomt_id) if stomt.amount_comments else []
     except ValueError:
@@ -60,11 +71,22 @@ async def on_delete(
     if deps.stomt is None:
         await respond(**ephemeral(not_configured(deps.settings.stomt_status())))
         return
-    user_id = body["user"]["id"]
+    user_id, channel_id = where(body)
     try:
         stomt_id = validate_stomt_id(str(action.get("value") or ""))
+        # Slack's confirm dialog on the button is the confirmation a `confirm` rule asks.
+        if not await button_permitted(deps, body, respond, "stomt delete", stomt_id):
+            return
         stomt = await deps.stomt.get_stomt(stomt_id)
-        await deps.stomt.delete_stomt(stomt_id)
+        async with audited(
+            deps,
+            user_id=user_id,
+            channel_id=channel_id,
+            command="stomt delete",
+            target=stomt_id,
+        ) as outcome:
+            await deps.stomt.delete_stomt(stomt_id)
+            outcome.vendor_ids["stomt"] = stomt_id
     except ValueError:
         await respond(**ephemeral(STALE))
         return
@@ -79,7 +101,14 @@ async def on_delete(
     await respond(replace_original=True, text=message.text, blocks=message.blocks)
 
 
-async def on_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, *, deps: Deps):
+async def on_more(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+):
     await ack()
     if deps.stomt is None:
         await respond(**ephemeral(not_configured(deps.settings.stomt_status())))
@@ -94,6 +123,8 @@ async def on_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, 
         )
     except (ValueError, KeyError, TypeError):
         await respond(**ephemeral(STALE))
+        return
+    if not await button_permitted(deps, body, respond, "stomt list", request.target):
         return
     try:
         await show_list(deps, request, respond, replace=True)

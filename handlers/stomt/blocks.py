@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.stomt import Comment, Stomt, Target, sentence
 from bot.messages import Message
-from handlers.common.text import escape, link, truncate
+from handlers.common.text import clip, code, escape, fit, link, truncate
 
 SHOW = "stomt_show"
 DELETE = "stomt_delete"
@@ -64,10 +64,9 @@ def stomt_card(
             ("Severity", stomt.severity),
         ):
             fields.append(f"*{name}*\n{escape(value or 'unset')}")
-    blocks.append({"type": "section", "fields": [_mrkdwn(f) for f in fields[:10]]})
+    blocks.append({"type": "section", "fields": [_mrkdwn(clip(f, 2000)) for f in fields[:10]]})
     if details and stomt.details:
-        shown, _ = truncate(stomt.details, 1500)
-        blocks.append(_section(escape(shown)))
+        blocks.append(_section(fit(stomt.details, 1500)[0]))
     if comments:
         lines = [
             f"• *{escape(target_name(c.creator, 'anonymous'))}*: "
@@ -78,14 +77,15 @@ def stomt_card(
         blocks.append(_section("*Comments*\n" + "\n".join(lines) + more))
     footer = [
         link(stomt.shortlink, stomt.shortlink or "") if stomt.shortlink else None,
-        f"id `{escape(stomt.id)}`" if stomt.id else None,
+        f"id {code(stomt.id)}" if stomt.id else None,
     ]
     blocks.append(_context(" · ".join(part for part in footer if part)))
     if stomt.id:
         buttons = [] if details else [_button("Show", SHOW, stomt.id)]
         buttons.append(delete_button(stomt.id))
         blocks.append({"type": "actions", "elements": buttons})
-    return Message(text=sentence(stomt), blocks=blocks)
+    # The fallback ``text`` is mrkdwn too (notifications): escaped like the blocks.
+    return Message(text=clip(said, 3000), blocks=blocks)
 
 
 def delete_button(stomt_id: str) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def delete_prompt(stomt: Stomt) -> Message:
     """`/stomt delete ID`: show the stomt with a Delete button (which asks again)."""
     card = stomt_card(stomt, details=True)
     intro = _section("Delete this stomt? Press *Delete* and confirm.")
-    return Message(text=f"Delete {sentence(stomt)}?", blocks=[intro, *card.blocks])
+    return Message(text=clip(f"Delete {card.text}?", 3000), blocks=[intro, *card.blocks])
 
 
 def stomt_list(
@@ -134,7 +134,7 @@ def stomt_list(
             {"t": target, "k": kind, "p": polarity, "o": offset + PAGE}, separators=(",", ":")
         )
         blocks.append({"type": "actions", "elements": [_button("More", MORE, value)]})
-    return Message(text=f"STOMT {kind} {what} for {target}", blocks=blocks)
+    return Message(text=f"STOMT {escape(kind)} {what} for {escape(target)}", blocks=blocks)
 
 
 def digest(target: str, stomts: list[Stomt], *, since: float) -> Message:
@@ -155,16 +155,16 @@ def digest(target: str, stomts: list[Stomt], *, since: float) -> Message:
             text += f" {link(stomt.shortlink, 'open')}"
         blocks.append(_section(text))
     if len(stomts) > 20:
-        blocks.append(_context(f"…and {len(stomts) - 20} more: `/stomt list {target}`"))
-    return Message(text=f"STOMT digest for {target}: {len(stomts)} new", blocks=blocks)
+        blocks.append(_context(f"…and {len(stomts) - 20} more: {code('/stomt list ' + target)}"))
+    return Message(text=f"STOMT digest for {escape(target)}: {len(stomts)} new", blocks=blocks)
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(text[:3000])}
+    return {"type": "section", "text": _mrkdwn(clip(text, 3000))}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_mrkdwn(text or " ")]}
+    return {"type": "context", "elements": [_mrkdwn(clip(text, 3000) or " ")]}
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:

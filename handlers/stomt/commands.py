@@ -8,6 +8,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
+from handlers.common.audited import audited
 from handlers.common.commands import acknowledge
 from handlers.common.digest import run_digest
 from handlers.common.replies import ephemeral, vendor_error
@@ -15,7 +16,16 @@ from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
 from handlers.stomt import blocks
 from handlers.stomt.digest import VENDOR
-from handlers.stomt.parsing import USAGE, Delete, Digest, ListStomts, Post, Show, parse
+from handlers.stomt.parsing import (
+    USAGE,
+    Delete,
+    Digest,
+    ListStomts,
+    Post,
+    Show,
+    action,
+    parse,
+)
 
 NO_TARGET = (
     "Say which target (the slug of a STOMT page), or ask an admin to set STOMT_TARGET "
@@ -29,11 +39,13 @@ async def stomt_command(
     request = await acknowledge(
         ack,
         deps,
-        command.get("text"),
+        command,
+        respond,
         parse=lambda text: _with_target(parse(text), deps),
         usage_text=USAGE,
         client=deps.stomt,
         status=deps.settings.stomt_status,
+        action=lambda request: action(request, deps.settings.stomt_target),
     )
     if request is None:
         return
@@ -58,12 +70,22 @@ async def _run(deps: Deps, request, command: dict[str, Any], respond: AsyncRespo
     assert deps.stomt is not None
     user_id = command["user_id"]
     if isinstance(request, Post):
-        stomt = await deps.stomt.create_stomt(
-            request.text,
-            positive=request.positive,
-            target_id=request.target or deps.settings.stomt_target,
-            labels=list(request.labels) or None,
-        )
+        target = request.target or deps.settings.stomt_target
+        async with audited(
+            deps,
+            user_id=user_id,
+            channel_id=command["channel_id"],
+            command="stomt like" if request.positive else "stomt wish",
+            target=target or "",
+            params={"text": request.text, "labels": list(request.labels)},
+        ) as outcome:
+            stomt = await deps.stomt.create_stomt(
+                request.text,
+                positive=request.positive,
+                target_id=target,
+                labels=list(request.labels) or None,
+            )
+            outcome.vendor_ids["stomt"] = stomt.id
         message = blocks.stomt_card(stomt, posted_by=user_id)
         # in_channel through the response URL: works in any conversation the command
         # was typed in, even one the bot has not joined.

@@ -11,15 +11,15 @@ from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
 from handlers.common.text import UsageError, normalize, split_args
 
 USAGE = f"""*STOMT* — wishes and likes for your product's feedback page
-• `/stomt wish TEXT [--target SLUG] [--label NAME …]` — post "I wish …"
 • `/stomt like TEXT [--target SLUG] [--label NAME …]` — post "I like …"
+• `/stomt wish TEXT [--target SLUG] [--label NAME …]` — post "I wish …"
    e.g. `/stomt wish the export had a CSV option --label export`
+   or use the message shortcut *Send to STOMT as a wish* on any message
 • `/stomt list [TARGET] [received|created|top] [positive|negative]` — browse stomts
 • `/stomt show STOMT_ID` — a stomt with its comments
 • `/stomt delete STOMT_ID` — delete one (asks first)
 • `/stomt digest …` — new stomts posted here on a schedule: {USAGE_LINE}
-• `/stomt help` — this message
-Or use the message shortcut *Send to STOMT as a wish* on any message."""
+• `/stomt help` — this message"""
 
 KINDS = ("received", "created", "top")
 POLARITIES = ("positive", "negative")
@@ -57,6 +57,19 @@ class Delete:
 @dataclass(frozen=True)
 class Digest:
     command: DigestCommand
+
+
+def action(request, default_target: str | None = None) -> tuple[str, str | None]:
+    """The request as the access policy sees it: (subcommand, target)."""
+    if isinstance(request, Post):
+        return ("like" if request.positive else "wish"), request.target or default_target
+    if isinstance(request, ListStomts):
+        return "list", request.target or default_target
+    if isinstance(request, Show):
+        return "show", request.stomt_id
+    if isinstance(request, Delete):
+        return "delete", request.stomt_id
+    return "digest", None
 
 
 def parse(text: str | None) -> Post | ListStomts | Show | Delete | Digest | Help:

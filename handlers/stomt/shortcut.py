@@ -15,9 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import VendorError
 from adapters.stomt import MAX_TEXT, validate_target_id
+from handlers.common.audited import audited
 from handlers.common.direct import tell
+from handlers.common.policy import button_permitted, modal_tell, permitted
 from handlers.common.replies import ephemeral, not_configured, vendor_error
-from handlers.common.text import escape, link
+from handlers.common.text import link
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ def modal(text: str, target: str | None, metadata: dict[str, str]) -> dict[str, 
                 "type": "plain_text_input",
                 "action_id": "value",
                 "max_length": 200,
-                **({"initial_value": target} if target else {}),
+                # Slack refuses a view whose initial value is longer than its max_length.
+                **({"initial_value": target[:200]} if target else {}),
             },
         },
         {
@@ -109,6 +112,10 @@ async def on_shortcut(
     await ack()
     if deps.stomt is None:
         await respond(**ephemeral(not_configured(deps.settings.stomt_status())))
+        return
+    if not await button_permitted(
+        deps, shortcut, respond, "stomt wish", deps.settings.stomt_target
+    ):
         return
     message = shortcut.get("message") or {}
     metadata = {
@@ -160,19 +167,45 @@ async def on_submit(
         await tell(client, user_id, not_configured(deps.settings.stomt_status()))
         return
     labels = [label.strip() for label in labels_raw.split(",") if label.strip()][:10]
+    target = target or deps.settings.stomt_target or ""
+    channel_id = str(metadata.get("channel") or user_id)
+    kind = "like" if kind == "like" else "wish"
+    redo_words = [kind, text, *(f'--label "{label}"' for label in labels)]
+    if target:
+        redo_words.append(f"--target {target}")
+    if not await permitted(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        name=f"stomt {kind}",
+        target=target,
+        tell=modal_tell(client, user_id, channel_id),
+        redo=("/stomt", " ".join(redo_words)),
+    ):
+        return
     try:
-        stomt = await deps.stomt.create_stomt(
-            text,
-            positive=kind == "like",
-            target_id=target or deps.settings.stomt_target,
-            labels=labels or None,
-        )
+        async with audited(
+            deps,
+            user_id=user_id,
+            channel_id=channel_id,
+            command=f"stomt {kind}",
+            target=target,
+            params={"text": text, "labels": labels},
+        ) as outcome:
+            stomt = await deps.stomt.create_stomt(
+                text,
+                positive=kind == "like",
+                target_id=target or None,
+                labels=labels or None,
+            )
+            outcome.vendor_ids["stomt"] = stomt.id
     except VendorError as exc:
         await tell(client, user_id, f"Your stomt was not sent. {vendor_error(exc)}")
         return
     said = "a like" if stomt.positive else "a wish"
+    # link() escapes its label itself: escaping the id here too would show "&amp;amp;".
     reply = f":speech_balloon: <@{user_id}> sent this to STOMT as {said}: " + link(
-        stomt.shortlink, stomt.shortlink or escape(stomt.id or "")
+        stomt.shortlink, stomt.shortlink or stomt.id or ""
     )
     channel, thread_ts = metadata.get("channel"), metadata.get("thread_ts")
     try:

@@ -91,7 +91,7 @@ def test_check_unreachable_flint(slack, tmp_path):
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
         (
             {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CHATOPS_POLICY": "p.yml"},
-            "CHATOPS_POLICY",
+            "CHATOPS_POLICY p.yml: cannot read it",
         ),
         ({"CHATOPS_TIMEZONE": "Mars/Olympus"}, "unknown IANA time zone"),
         ({"CHATOPS_POLL_INTERVAL": "-1"}, "CHATOPS_POLL_INTERVAL"),
@@ -142,3 +142,33 @@ def test_sandbox_command_serves_every_sandbox(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     assert f"FLINT_URL=http://127.0.0.1:{port}/flint" in out
+
+
+BAD_POLICY = """\
+rules:
+  - command: "flint run"
+    target: "prod:*"
+    users: [U0123]
+    alow: false
+"""
+
+
+def test_malformed_policy_stops_serve_and_check_naming_the_line(slack, tmp_path):
+    """A typo in the access policy must not start an app that allows or denies wrongly."""
+    (tmp_path / "policy.yml").write_text(BAD_POLICY)
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.api_url,
+        "CHATOPS_POLICY": "policy.yml",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+    }
+    served = chatops("serve", env=env, cwd=tmp_path)
+    assert served.returncode == 2 and "Traceback" not in served.stderr
+    assert "policy.yml, line 5: unknown key `alow` (did you mean `allow`?)" in served.stderr
+    checked = chatops("check", env=env, cwd=tmp_path)
+    assert checked.returncode == 1 and "Traceback" not in checked.stdout
+    assert "line 5" in checked.stdout and "alow" in checked.stdout
+    (tmp_path / "policy.yml").write_text(BAD_POLICY.replace("alow", "allow"))
+    fixed = chatops("check", env=env, cwd=tmp_path)
+    assert "Access policy" in fixed.stdout and "1 rule from policy.yml" in fixed.stdout

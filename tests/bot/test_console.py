@@ -39,7 +39,7 @@ quit
 """
 
 
-def run_console(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
+def run_console(tmp_path: Path, script: str, *options: str) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "session.txt"
     path.write_text(script, encoding="utf-8")
     # A .env and environment that would break the app if the console read them.
@@ -52,7 +52,7 @@ def run_console(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]
         "FLINT_URL": "http://127.0.0.1:1/flint",
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--script", str(path)],
+        [sys.executable, "-m", "bot", "console", "--script", str(path), *options],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -202,3 +202,29 @@ def test_block_actions_payload_looks_like_slack():
     assert action["action_id"] == "rerun" and action["value"] == "job1"
     assert action["block_id"] == "b4" and action["type"] == "button"
     assert payload["user"]["id"] == USER_ID and payload["response_url"]
+
+
+def test_console_tries_an_access_policy(tmp_path):
+    """An admin tries a policy file: a denial with its reason, and a confirmation click."""
+    policy = tmp_path / "policy.yml"
+    policy.write_text(
+        "rules:\n"
+        "  - command: 'flint run'\n    target: 'demo:fail.rb'\n    allow: false\n"
+        "  - command: 'flint run'\n    confirm: true\n"
+    )
+    result = run_console(
+        tmp_path,
+        "/flint run demo:fail.rb\n/flint run demo:hello.rb\nclick 1\nwait 3\n/mint flows\n",
+        "--policy",
+        str(policy),
+    )
+    out = " ".join(result.stdout.replace("│", " ").split())  # the boxes wrap lines
+    assert result.returncode == 0, result.stderr
+    assert "the rule at line 2 of the access policy denies /flint run on demo:fail.rb" in out
+    assert "Please confirm" in out and "Confirmed: /flint run demo:hello.rb" in out
+    assert "Hello, World!" in out
+    assert "no rule of the access policy allows /mint flows" in out
+    policy.write_text("rules:\n  - command: 'flint run'\n    alow: false\n")
+    broken = run_console(tmp_path, "quit\n", "--policy", str(policy))
+    said = " ".join(broken.stdout.split())
+    assert broken.returncode == 1 and "policy.yml, line 3: unknown key `alow`" in said

@@ -34,6 +34,8 @@ ACTIONS = (
     "stint_fetch",
     "mindstamp_more",
     "mindstamp_video",
+    "chatops_policy_confirm",
+    "chatops_policy_cancel",
 )
 MODALS = ("stomt_wish_modal", "mint_execute_modal", "mint_note_modal")
 FUZZ = settings(

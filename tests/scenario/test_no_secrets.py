@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from starlette.applications import Starlette
@@ -19,7 +22,7 @@ from adapters.stintmint import sandbox as stintmint
 from adapters.stomt import sandbox as stomt
 from tests.fakes.servers import ThreadedServer
 from tests.fakes.slack_api import wait_for
-from tests.scenario.harness import running_app
+from tests.scenario.harness import REPO, running_app
 
 SECRETS = {
     "slack_bot_token": "xoxb-SEKRIT-bot-4f2a9c",
@@ -96,6 +99,8 @@ COMMANDS = [
     ("/mindstamp", "summary"),
     ("/mindstamp", "videos"),
     ("/mindstamp", "video nope"),
+    # a user's own secret-looking parameter: kept out of the audit log
+    ("/flint", "run demo:hello.rb api_token=USERSEKRIT-in-a-param-77"),
 ]
 
 
@@ -135,10 +140,47 @@ def test_no_secret_in_any_log_line_or_slack_call(slack, tmp_path, caplog, creden
         else:
             wait_for(lambda: seen().count("credentials") >= 4, timeout=20)
         everything = seen()
+        # `chatops check` against the same vendors: all ok, or each rejecting credentials.
+        check = chatops("check", env=check_env(slack, base, vendor_secrets, tmp_path))
+        assert check.returncode == (0 if credentials == "right" else 1), check.stdout
+        assert check.stdout.count("error") == (0 if credentials == "right" else 5)
     logs = "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records)
+    env = check_env(slack, base, vendor_secrets, tmp_path)
+    # The audit log: what the app wrote, as `chatops audit` prints it.
+    audit = chatops("audit", "--json", env=env)
+    assert audit.returncode == 0 and '"flint run"' in audit.stdout
+    assert "USERSEKRIT" not in audit.stdout and "[redacted]" in audit.stdout
+    outputs = {
+        "Slack call": everything,
+        "log line": logs,
+        "audit log": audit.stdout + audit.stderr,
+        "check output": check.stdout + check.stderr,
+    }
     for name, value in {**SECRETS, **WRONG}.items():
-        if name == "slack_bot_token":
-            continue  # Slack sees its own token in the Authorization header, never in args
-        assert value not in everything, f"{name} appeared in a Slack call"
-        assert value not in logs, f"{name} appeared in a log line"
+        for where, text in outputs.items():
+            if name == "slack_bot_token" and where == "Slack call":
+                continue  # Slack sees its own token in the Authorization header, never in args
+            assert value not in text, f"{name} appeared in a {where}"
     assert "Traceback" not in everything
+
+
+def check_env(slack, base: str, vendor_secrets: dict[str, str], tmp_path) -> dict[str, str]:
+    return {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "SLACK_SIGNING_SECRET": SECRETS["slack_signing_secret"],
+        "SLACK_BOT_TOKEN": SECRETS["slack_bot_token"],
+        "SLACK_API_URL": slack.api_url,
+        **{k.upper(): v for k, v in settings_for(base, vendor_secrets).items()},
+    }
+
+
+def chatops(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FLINT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env, "COLUMNS": "250"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -3,6 +3,8 @@ server speaking Slack's Socket Mode protocol, acks envelopes and survives a disc
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -15,7 +17,7 @@ from tests.fakes.slack_api import (
     wait_for,
 )
 from tests.fakes.socket_mode import SocketModeFake
-from tests.scenario.harness import blocks_text, running_app
+from tests.scenario.harness import blocks_text, flint_sandbox_app, running_app
 
 
 @pytest.fixture
@@ -92,3 +94,38 @@ def _rerun_value(card: dict) -> str:
             if element.get("action_id") == "flint_rerun":
                 return element["value"]
     raise AssertionError("no Re-run button")
+
+
+def test_redelivered_envelopes_never_repeat_a_vendor_side_effect(
+    socket_mode, slack, sandbox, tmp_path
+):
+    """The same command and the same click delivered twice (a redelivery after a
+    reconnect carries the same trigger id) are acked both times and carried out once."""
+
+    def runs() -> int:
+        return sum(1 for c in flint_sandbox_app(sandbox).state.calls if c.method == "POST")
+
+    with running_app(
+        slack, sandbox.url, tmp_path, slack_app_token="xapp-1-test", slack_signing_secret=""
+    ):
+        socket_mode.wait_connected(1)
+        command = slash_command_payload(
+            "/flint", "run demo:hello.rb", response_url=slack.response_url(), trigger_id="7.7.x"
+        )
+        for _ in range(2):
+            socket_mode.wait_ack(socket_mode.send_envelope("slash_commands", command))
+        card = _card(slack)
+        wait_for(lambda: "complete" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+        click = block_actions_payload(
+            "flint_rerun",
+            _rerun_value(card),
+            message_ts=card["ts"],
+            response_url=slack.response_url(channel_id=card["channel"], message_ts=card["ts"]),
+            trigger_id="8.8.y",
+        )
+        for _ in range(2):
+            socket_mode.wait_ack(socket_mode.send_envelope("interactive", click))
+        wait_for(lambda: len(_cards(slack)) == 2, timeout=10)
+        wait_for(lambda: runs() == 2, timeout=10)
+        time.sleep(0.5)
+        assert runs() == 2 and len(_cards(slack)) == 2

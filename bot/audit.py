@@ -1,0 +1,102 @@
+"""Writing the audit log: redacted parameters, never a reason to fail the user's request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from bot.store import AuditEntry, Store
+
+log = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+# Parameter names whose values are secrets whatever they look like.
+_SECRET_NAME = re.compile(
+    r"pass|secret|token|api.?key|(?:^|[-_.])key$|authoriz|(?:^|[-_.])auth(?:$|[-_.])"
+    r"|credential|session|cookie|signature|private",
+    re.IGNORECASE,
+)
+# Values that look like credentials wherever they appear.
+_SECRET_VALUE = re.compile(
+    r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
+    r"|(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWT
+    r"|(?:sk|pk|rk|ghp|gho|glpat|AKIA)[-_]?[A-Za-z0-9]{16,}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+# Long mixed-case-and-digit runs: API keys, not ids (ids are lower-case hex or short).
+_HIGH_ENTROPY = re.compile(
+    r"\b(?=[A-Za-z0-9_+/=-]*[a-z])(?=[A-Za-z0-9_+/=-]*[A-Z])"
+    r"(?=[A-Za-z0-9_+/=-]*[0-9])[A-Za-z0-9_+/=-]{32,}\b"
+)
+
+
+def redact(value: Any, known_secrets: Iterable[str] = (), *, name: str = "") -> Any:
+    """``value`` with secret-looking parts replaced, recursively through dicts and lists."""
+    if name and _SECRET_NAME.search(name):
+        return REDACTED
+    if isinstance(value, dict):
+        return {str(k): redact(v, known_secrets, name=str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, known_secrets) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, known_secrets)
+    return value
+
+
+def redact_text(text: str, known_secrets: Iterable[str] = ()) -> str:
+    for secret in known_secrets:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, REDACTED)
+    text = _SECRET_VALUE.sub(REDACTED, text)
+    return _HIGH_ENTROPY.sub(REDACTED, text)
+
+
+class Audit:
+    """Records entries in the store; a failure to record is logged, never raised."""
+
+    def __init__(self, store: Store, *, secrets: Iterable[str] = (), retention_days: int = 90):
+        self.store = store
+        self.secrets = tuple(s for s in secrets if s)
+        self.retention_days = retention_days
+
+    async def record(
+        self,
+        *,
+        user_id: str,
+        channel_id: str,
+        command: str,
+        target: str,
+        outcome: str,
+        params: dict[str, Any] | None = None,
+        detail: str = "",
+        vendor_ids: dict[str, Any] | None = None,
+    ) -> None:
+        entry = AuditEntry(
+            user_id=user_id,
+            channel_id=channel_id,
+            command=command,
+            target=redact_text(target, self.secrets),
+            outcome=outcome,
+            params=redact(params or {}, self.secrets),
+            detail=redact_text(detail, self.secrets),
+            vendor_ids={k: str(v) for k, v in (vendor_ids or {}).items() if v is not None},
+        )
+        try:
+            await self.store.audit.add(entry)
+        except Exception:
+            log.exception("could not write the audit log entry for %s by %s", command, user_id)
+        log.info("audit: %s %s %s by %s in %s", command, entry.target, outcome, user_id, channel_id)
+
+    async def prune(self, now: float | None = None) -> int:
+        """Drop entries older than the retention (and stale confirmations / request keys)."""
+        now = time.time() if now is None else now
+        removed = 0
+        if self.retention_days:
+            removed = await self.store.audit.prune(now - self.retention_days * 86400)
+        await self.store.confirmations.prune(now - 86400)
+        await self.store.handled.prune(now - 86400)
+        return removed

@@ -1,0 +1,384 @@
+"""The access policy (``CHATOPS_POLICY``): who may run which command, on what, and where.
+
+A YAML file of rules; the first rule that matches a request decides it. With a policy
+file, a request no rule matches is denied; without one, everything is allowed::
+
+    rules:
+      - command: "flint run"   # "<command> <subcommand>", globs allowed
+        target: "prod:*"       # glob over the request's target; default "*"
+        users: [U0123]         # } none of the three: everyone;
+        usergroups: [S0456]    # } several: matching any one is enough
+        channels: [C0789]      # }
+        allow: true            # default true
+        confirm: true          # default false: ask for a confirmation click first
+
+Loading checks everything and raises ``PolicyError`` naming the line at fault, so a
+mistyped file stops ``serve`` and ``check`` instead of silently allowing or denying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+RULE_KEYS = ("command", "target", "users", "usergroups", "channels", "allow", "confirm")
+_IDS = {
+    "users": (re.compile(r"^[UW][A-Z0-9]+$"), "a Slack user id (U…)"),
+    "usergroups": (re.compile(r"^S[A-Z0-9]+$"), "a Slack user group id (S…)"),
+    "channels": (re.compile(r"^[CGD][A-Z0-9]+$"), "a Slack channel id (C…, G… or D…)"),
+}
+_COMMAND = re.compile(r"^[a-z0-9*?\[\]!_-]+( [a-z0-9*?\[\]!_-]+)?$")
+
+
+class PolicyError(ValueError):
+    """The policy file cannot be used; ``str()`` names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    line: int
+    command: str = "*"
+    target: str = "*"
+    users: frozenset[str] = frozenset()
+    usergroups: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+    allow: bool = True
+    confirm: bool = False
+
+    @property
+    def everyone(self) -> bool:
+        return not (self.users or self.usergroups or self.channels)
+
+    def matches_command(self, command: str) -> bool:
+        return fnmatch.fnmatchcase(command, self.command) or (
+            # "flint" alone covers every /flint subcommand
+            " " not in self.command and fnmatch.fnmatchcase(command.split(" ")[0], self.command)
+        )
+
+    def matches_target(self, target: str) -> bool:
+        return fnmatch.fnmatchcase(target, self.target)
+
+
+@dataclass(frozen=True)
+class Request:
+    command: str  # "flint run": the slash command without "/", and the subcommand
+    target: str  # BOX:BIT, flow id, sfId, stomt id …; "" when the command has none
+    user_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    confirm: bool
+    reason: str  # for the caller: why, in a sentence
+    rule_line: int | None  # None: no rule matched (or no policy)
+
+
+ALLOW_ALL = Decision(True, False, "no access policy is set", None)
+
+# Who belongs to a user group; the wiring gives one backed by Slack's usergroups.users.list.
+Members = Callable[[str], Awaitable[frozenset[str]]]
+
+
+class Policy:
+    def __init__(self, rules: Iterable[Rule], *, source: str | None) -> None:
+        self.rules = tuple(rules)
+        self.source = source  # None: no policy file, everything allowed
+
+    @classmethod
+    def allow_all(cls) -> Policy:
+        return cls((), source=None)
+
+    @classmethod
+    def load(cls, path: str | None) -> Policy:
+        if not path:
+            return cls.allow_all()
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PolicyError(f"CHATOPS_POLICY {path}: cannot read it ({exc.strerror})") from exc
+        except UnicodeDecodeError as exc:
+            raise PolicyError(f"CHATOPS_POLICY {path}: not UTF-8 text") from exc
+        return cls(parse_rules(text, path), source=path)
+
+    @property
+    def enforced(self) -> bool:
+        return self.source is not None
+
+    @property
+    def needs_usergroups(self) -> bool:
+        return any(rule.usergroups for rule in self.rules)
+
+    def decide_now(
+        self, request: Request, known_groups: Callable[[str], frozenset[str] | None]
+    ) -> Decision | None:
+        """The decision, or None when it needs a user group nobody has looked up yet."""
+        if not self.enforced:
+            return ALLOW_ALL
+        for rule in self.rules:
+            if not (rule.matches_command(request.command) and rule.matches_target(request.target)):
+                continue
+            who = _subject_matches(rule, request, known_groups)
+            if who is None:
+                return None
+            if who:
+                return self._decided(rule, request)
+        return Decision(
+            False,
+            False,
+            f"no rule of the access policy allows `/{request.command}`"
+            + (f" on `{request.target}`" if request.target else ""),
+            None,
+        )
+
+    async def decide(self, request: Request, members: Members) -> Decision:
+        cache: dict[str, frozenset[str]] = {}
+
+        def known(group: str) -> frozenset[str] | None:
+            return cache.get(group)
+
+        while True:
+            decision = self.decide_now(request, known)
+            if decision is not None:
+                return decision
+            for group in self._groups_pending(request, known):
+                cache[group] = await members(group)
+
+    def may_run(
+        self,
+        command: str,
+        user_id: str,
+        channel_id: str,
+        known_groups: Callable[[str], frozenset[str] | None],
+    ) -> bool | None:
+        """Whether the user may run ``command`` here on at least some target (for help).
+        None when that depends on a user group not looked up yet."""
+        if not self.enforced:
+            return True
+        request = Request(command, "", user_id, channel_id)
+        for rule in self.rules:
+            if not rule.matches_command(command):
+                continue
+            who = _subject_matches(rule, request, known_groups)
+            if who is None:
+                return None
+            if not who:
+                continue
+            if rule.allow:
+                return True
+            if rule.target == "*":
+                return False  # denied on every target
+        return False
+
+    def _groups_pending(self, request: Request, known) -> list[str]:
+        pending = []
+        for rule in self.rules:
+            if rule.matches_command(request.command) and rule.matches_target(request.target):
+                pending.extend(g for g in sorted(rule.usergroups) if known(g) is None)
+                if pending:
+                    return pending
+        return pending
+
+    def _decided(self, rule: Rule, request: Request) -> Decision:
+        what = f"`/{request.command}`" + (f" on `{request.target}`" if request.target else "")
+        where = f"rule at line {rule.line} of the access policy"
+        if not rule.allow:
+            return Decision(False, False, f"the {where} denies {what}", rule.line)
+        if rule.confirm:
+            return Decision(True, True, f"the {where} asks to confirm {what}", rule.line)
+        return Decision(True, False, f"the {where} allows {what}", rule.line)
+
+
+def _subject_matches(
+    rule: Rule, request: Request, known_groups: Callable[[str], frozenset[str] | None]
+) -> bool | None:
+    if rule.everyone or request.user_id in rule.users or request.channel_id in rule.channels:
+        return True
+    unknown = False
+    for group in sorted(rule.usergroups):
+        members = known_groups(group)
+        if members is None:
+            unknown = True
+        elif request.user_id in members:
+            return True
+    return None if unknown else False
+
+
+class UsergroupMembers:
+    """Members of Slack user groups, looked up through ``fetch`` and cached briefly.
+
+    A lookup that fails counts as "no members" (the rule does not match: fail closed) and
+    is retried after a short while rather than at every request.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[str], Awaitable[Iterable[str]]],
+        *,
+        ttl: float = 60.0,
+        failure_ttl: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._ttl = ttl
+        self._failure_ttl = failure_ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def known(self, group: str) -> frozenset[str] | None:
+        cached = self._cache.get(group)
+        if cached is None or cached[0] < self._clock():
+            return None
+        return cached[1]
+
+    async def members(self, group: str) -> frozenset[str]:
+        found = self.known(group)
+        if found is not None:
+            return found
+        lock = self._locks.setdefault(group, asyncio.Lock())
+        async with lock:  # one lookup per group however many requests wait for it
+            found = self.known(group)
+            if found is not None:
+                return found
+            try:
+                found = frozenset(await self._fetch(group))
+                expires = self._clock() + self._ttl
+            except Exception as exc:
+                log.warning("could not look up the members of user group %s: %s", group, exc)
+                found = frozenset()
+                expires = self._clock() + self._failure_ttl
+            self._cache[group] = (expires, found)
+            return found
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def parse_rules(text: str, source: str) -> list[Rule]:
+    """Every rule in ``text``; raises PolicyError naming ``source`` and the line."""
+
+    def fail(line: int, problem: str) -> PolicyError:
+        return PolicyError(f"CHATOPS_POLICY {source}, line {line}: {problem}")
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise fail(line, f"not valid YAML ({exc.problem or exc.context})") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"CHATOPS_POLICY {source}: not valid YAML ({exc})") from None
+    if root is None:
+        raise fail(1, "the file is empty; it needs a `rules:` list")
+    if not isinstance(root, yaml.MappingNode):
+        raise fail(_line(root), "the file must be a mapping with a `rules:` list")
+    rules_node = None
+    for key, value in root.value:
+        name = _scalar(key)
+        if name != "rules":
+            raise fail(_line(key), f"unknown key `{name}`; the file has only `rules:`")
+        rules_node = value
+    if rules_node is None:
+        raise fail(_line(root), "no `rules:` list")
+    if _is_null(rules_node):
+        return []
+    if not isinstance(rules_node, yaml.SequenceNode):
+        raise fail(_line(rules_node), "`rules:` must be a list of rules (lines starting `- `)")
+    return [_rule(node, fail) for node in rules_node.value]
+
+
+def _rule(node, fail) -> Rule:
+    if not isinstance(node, yaml.MappingNode):
+        raise fail(_line(node), 'a rule must be a mapping such as `- command: "flint run"`')
+    fields: dict[str, object] = {}
+    for key, value in node.value:
+        name = _scalar(key)
+        if name not in RULE_KEYS:
+            close = [k for k in RULE_KEYS if _similar(k, name)]
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+            raise fail(_line(key), f"unknown key `{name}`{hint}; a rule has {', '.join(RULE_KEYS)}")
+        if name in fields:
+            raise fail(_line(key), f"`{name}` appears twice in this rule")
+        fields[name] = _field(name, value, fail)
+    if "command" not in fields:
+        raise fail(_line(node), 'a rule needs `command:` (e.g. "flint run", "flint *" or "*")')
+    allow = fields.get("allow", True)
+    confirm = fields.get("confirm", False)
+    if confirm and not allow:
+        raise fail(_line(node), "`confirm: true` on a rule with `allow: false` means nothing")
+    return Rule(line=_line(node), **fields)  # type: ignore[arg-type]
+
+
+def _field(name: str, node, fail):
+    line = _line(node)
+    if name in ("allow", "confirm"):
+        value = _value(node)
+        if not isinstance(value, bool):
+            raise fail(line, f"`{name}` is true or false, not {_shown(node)}")
+        return value
+    if name in ("command", "target"):
+        value = _value(node)
+        if not isinstance(value, str) or not value.strip():
+            raise fail(line, f"`{name}` must be a non-empty string (quote it)")
+        value = " ".join(value.split())
+        if name == "command":
+            value = value.lstrip("/").lower()
+            if not _COMMAND.match(value):
+                raise fail(
+                    line,
+                    f'`command: "{value}"` is not "<command> <subcommand>" '
+                    '(e.g. "flint run", "mint *", "*")',
+                )
+        return value
+    # users / usergroups / channels: a list of ids (a single id is accepted too)
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    pattern, what = _IDS[name]
+    ids = []
+    for item in items:
+        value = _value(item)
+        if not isinstance(value, str) or not pattern.match(value):
+            raise fail(_line(item), f"`{name}`: {_shown(item)} is not {what}")
+        ids.append(value)
+    return frozenset(ids)
+
+
+def _line(node) -> int:
+    return node.start_mark.line + 1
+
+
+def _scalar(node) -> str:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else "?"
+
+
+def _is_null(node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _value(node):
+    if not isinstance(node, yaml.ScalarNode):
+        return node  # a list or mapping where a single value belongs: the caller says so
+    return yaml.SafeLoader("").construct_object(node)
+
+
+def _shown(node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return f"`{node.value[:40]}`"
+    return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+
+
+def _similar(a: str, b: str) -> bool:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a, b.lower()).ratio() >= 0.7

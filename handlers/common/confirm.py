@@ -1,0 +1,136 @@
+"""The Confirm and Cancel buttons of a request the access policy held for confirmation."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from handlers.common.binding import bind
+from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age
+from handlers.common.replies import ephemeral
+from handlers.common.text import escape
+from handlers.deps import Deps
+
+log = logging.getLogger(__name__)
+
+_ID = re.compile(r"^[0-9a-f]{32}$")
+GONE = ":grey_question: This confirmation was already used, cancelled or is unknown."
+CommandListener = Callable[..., Awaitable[Any]]
+
+
+def register(app: AsyncApp, deps: Deps, commands: dict[str, CommandListener]) -> None:
+    async def on_confirm(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        *,
+        deps: Deps,
+    ) -> None:
+        await ack()
+        await confirm(deps, body, action, respond, commands)
+
+    app.action(CONFIRM)(bind(on_confirm, deps))
+    app.action(CANCEL)(bind(on_cancel, deps))
+
+
+async def confirm(
+    deps: Deps,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    commands: dict[str, CommandListener],
+) -> None:
+    held = await _held(deps, action)
+    if held is None:
+        await respond(**ephemeral(GONE))
+        return
+    clicker = str((body.get("user") or {}).get("id", ""))
+    what = f"{held.command} {held.text}".strip()
+    if clicker != held.user_id:
+        await deps.audit.record(
+            user_id=clicker,
+            channel_id=held.channel_id,
+            command=held.command.lstrip("/"),
+            target="",
+            outcome="confirm refused",
+            detail=f"tried to confirm the request of {held.user_id}",
+        )
+        await respond(
+            **ephemeral(f":no_entry: Only <@{held.user_id}>, who asked for it, can confirm this."),
+            replace_original=False,
+        )
+        return
+    if age(held.created_at) > CONFIRM_WITHIN:
+        await deps.store.confirmations.use(held.id)
+        await respond(
+            text=":hourglass: This confirmation expired after 10 minutes; nothing was run. "
+            "Run the command again if you still want it.",
+            replace_original=True,
+        )
+        return
+    listener = commands.get(held.command)
+    if listener is None or not await deps.store.confirmations.use(held.id):
+        await respond(**ephemeral(GONE))
+        return
+    await deps.audit.record(
+        user_id=held.user_id,
+        channel_id=held.channel_id,
+        command=held.command.lstrip("/"),
+        target="",
+        outcome="confirmed",
+        params={"text": held.text},
+    )
+    await respond(
+        text=f":white_check_mark: Confirmed: `{escape(what[:1000])}`",
+        replace_original=True,
+    )
+
+    async def answer(*args: Any, **kw: Any) -> None:
+        if kw:  # e.g. the policy changed meanwhile and now denies it
+            await respond(**kw, replace_original=False)
+
+    command = {
+        "command": held.command,
+        "text": held.text,
+        "user_id": held.user_id,
+        "channel_id": held.channel_id,
+        "_confirmed": Confirmed(held.id),
+    }
+    await listener(ack=answer, command=command, respond=respond, deps=deps)
+
+
+async def on_cancel(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    deps: Deps,
+) -> None:
+    await ack()
+    held = await _held(deps, action)
+    if held is None:
+        await respond(**ephemeral(GONE))
+        return
+    if str((body.get("user") or {}).get("id", "")) != held.user_id:
+        await respond(
+            **ephemeral(f":no_entry: Only <@{held.user_id}> can cancel this."),
+            replace_original=False,
+        )
+        return
+    if await deps.store.confirmations.use(held.id):
+        await respond(text=":x: Cancelled; nothing was run.", replace_original=True)
+
+
+async def _held(deps: Deps, action: dict[str, Any]):
+    value = str(action.get("value") or "")
+    if not _ID.match(value):
+        return None
+    return await deps.store.confirmations.get(value)

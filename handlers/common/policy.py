@@ -1,0 +1,267 @@
+"""The access policy at Slack's door: decide, tell the caller why not, or ask to confirm.
+
+Commands go through ``acknowledge`` (handlers/common/commands.py), buttons and modals
+through ``permitted``. Both end here, so a denial or a confirmation looks and is audited
+the same way wherever it comes from.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.policy import Decision, Request
+from handlers.common.text import escape
+from handlers.deps import Deps
+
+CONFIRM = "chatops_policy_confirm"
+CANCEL = "chatops_policy_cancel"
+CONFIRM_WITHIN = 600.0  # seconds: the confirmation button works this long
+VENDORS = {
+    "flint": "Flint",
+    "stomt": "STOMT",
+    "mint": "Signicat Mint",
+    "stint": "Stintmint",
+    "mindstamp": "Mindstamp",
+}
+
+# Shows the user a message: ``respond`` for commands and buttons, a DM after a modal.
+Tell = Callable[..., Awaitable[Any]]
+
+
+class Confirmed:
+    """Marks a command carried out after its confirmation click (never from a payload)."""
+
+    def __init__(self, confirmation_id: str) -> None:
+        self.id = confirmation_id
+
+
+def request_for(name: str, target: str | None, user_id: str, channel_id: str) -> Request:
+    return Request(name, target or "", user_id, channel_id)
+
+
+def decide_now(deps: Deps, request: Request) -> Decision | None:
+    return deps.policy.decide_now(request, deps.members.known)
+
+
+async def decide(deps: Deps, request: Request) -> Decision:
+    return await deps.policy.decide(request, deps.members.members)
+
+
+def denied_text(decision: Decision, name: str) -> str:
+    vendor = VENDORS.get(name.split(" ")[0], "the vendor")
+    return (
+        f":no_entry: Not allowed: {decision.reason}. Nothing was sent to {vendor}. "
+        "If you need this, ask a workspace admin to change the access policy."
+    )
+
+
+async def refuse(deps: Deps, request: Request, decision: Decision, tell: Tell) -> None:
+    await tell(response_type="ephemeral", text=denied_text(decision, request.command))
+    await deps.audit.record(
+        user_id=request.user_id,
+        channel_id=request.channel_id,
+        command=request.command,
+        target=request.target,
+        outcome="denied",
+        detail=decision.reason,
+    )
+
+
+async def ask_to_confirm(
+    deps: Deps,
+    request: Request,
+    decision: Decision,
+    *,
+    slash: str,
+    text: str,
+    tell: Tell,
+) -> None:
+    """Hold the request until the same user clicks Confirm (``slash text`` is what runs)."""
+    confirmation_id = await deps.store.confirmations.create(
+        user_id=request.user_id, channel_id=request.channel_id, command=slash, text=text
+    )
+    await deps.audit.record(
+        user_id=request.user_id,
+        channel_id=request.channel_id,
+        command=request.command,
+        target=request.target,
+        outcome="confirm requested",
+        detail=decision.reason,
+    )
+    shown = escape(f"{slash} {text}")
+    if len(shown) > 1500:
+        shown = shown[:1500] + "…"
+    summary = f":raised_hand: *Please confirm* — {escape(decision.reason)}."
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{summary}\n```{shown}```"}},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": CONFIRM,
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Confirm"},
+                    "value": confirmation_id,
+                },
+                {
+                    "type": "button",
+                    "action_id": CANCEL,
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "value": confirmation_id,
+                },
+            ],
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Only <@{request.user_id}> can confirm, within 10 minutes.",
+                }
+            ],
+        },
+    ]
+    await tell(response_type="ephemeral", text=summary, blocks=blocks)
+
+
+async def permitted(
+    deps: Deps,
+    *,
+    user_id: str,
+    channel_id: str,
+    name: str,
+    target: str | None,
+    tell: Tell,
+    redo: tuple[str, str] | None = None,
+) -> bool:
+    """For buttons and modals: may this go ahead now?
+
+    ``redo`` is the equivalent slash command (``("/flint", "run …")``) to hold for a
+    confirmation; without it (reads, or a click that already went through Slack's own
+    confirm dialog) a ``confirm`` rule lets the click through.
+    """
+    request = request_for(name, target, user_id, channel_id)
+    decision = await decide(deps, request)
+    if not decision.allowed:
+        await refuse(deps, request, decision, tell)
+        return False
+    if decision.confirm and redo is not None:
+        await ask_to_confirm(deps, request, decision, slash=redo[0], text=redo[1], tell=tell)
+        return False
+    return True
+
+
+async def may_run_each(
+    deps: Deps, slash: str, subcommands: list[str], user_id: str, channel_id: str
+):
+    """``{subcommand: may run it on some target}`` for the help of ``slash``."""
+    name = slash.lstrip("/")
+    policy = deps.policy
+    result = {}
+    for sub in subcommands:
+        command = f"{name} {sub}"
+        answer = policy.may_run(command, user_id, channel_id, deps.members.known)
+        while answer is None:
+            for rule in policy.rules:
+                for group in rule.usergroups:
+                    await deps.members.members(group)
+            answer = policy.may_run(command, user_id, channel_id, deps.members.known)
+        result[sub] = answer
+    return result
+
+
+def needs_lookup(
+    deps: Deps, slash: str, subcommands: list[str], user_id: str, channel_id: str
+) -> bool:
+    name = slash.lstrip("/")
+    return any(
+        deps.policy.may_run(f"{name} {sub}", user_id, channel_id, deps.members.known) is None
+        for sub in subcommands
+    )
+
+
+_BULLET_SUBCOMMANDS = re.compile(r"(?:^• |· )`/\w+ (\w+)")
+
+
+def subcommands_in(usage_text: str) -> list[str]:
+    found: list[str] = []
+    for line in usage_text.splitlines():
+        for sub in _BULLET_SUBCOMMANDS.findall(line):
+            if sub != "help" and sub not in found:
+                found.append(sub)
+    return found
+
+
+def filter_usage(usage_text: str, allowed: dict[str, bool]) -> str | None:
+    """The usage with only the bullets (and their continuation lines) the caller may run;
+    None when nothing is left to run."""
+    kept: list[str] = []
+    keep = True
+    any_allowed = False
+    for line in usage_text.splitlines():
+        if line.startswith("• "):
+            subs = [s for s in _BULLET_SUBCOMMANDS.findall(line) if s != "help"]
+            keep = not subs or any(allowed.get(s, False) for s in subs)
+            any_allowed = any_allowed or (bool(subs) and keep)
+        elif not line.startswith(" "):
+            keep = True
+        if keep:
+            kept.append(line)
+    return "\n".join(kept) if any_allowed else None
+
+
+def age(created_at: float) -> float:
+    return time.time() - created_at
+
+
+def where(body: dict[str, Any]) -> tuple[str, str]:
+    """(user id, channel id) of an interaction payload."""
+    user_id = str((body.get("user") or {}).get("id", ""))
+    channel_id = str((body.get("channel") or {}).get("id", "") or user_id)
+    return user_id, channel_id
+
+
+async def button_permitted(
+    deps: Deps,
+    body: dict[str, Any],
+    respond: Tell,
+    name: str,
+    target: str | None,
+    *,
+    redo: tuple[str, str] | None = None,
+) -> bool:
+    """``permitted`` for a button: the answer goes beside the card, never over it."""
+    user_id, channel_id = where(body)
+
+    async def tell(**message: Any) -> None:
+        await respond(**message, replace_original=False)
+
+    return await permitted(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        name=name,
+        target=target,
+        tell=tell,
+        redo=redo,
+    )
+
+
+def modal_tell(client: Any, user_id: str, channel_id: str) -> Tell:
+    """After a modal there is no response URL: show it in the channel to the user alone,
+    or in a direct message when the app cannot post there."""
+
+    async def tell(**message: Any) -> None:
+        text, blocks = str(message.get("text", "")), message.get("blocks")
+        try:
+            await client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=text, blocks=blocks
+            )
+        except Exception:
+            await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+    return tell

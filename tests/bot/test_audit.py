@@ -1,0 +1,174 @@
+"""The audit log, confirmations and handled-request keys in the real state store (SQLite
+and PostgreSQL), redaction, retention, and `chatops audit`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.audit import REDACTED, Audit, redact
+from bot.audit_cli import parse_since
+from bot.store import Store
+from tests.scenario.harness import REPO
+
+
+def test_redaction_by_name_and_by_look():
+    params = {
+        "input": {
+            "name": "Ada",
+            "password": "hunter2",
+            "db_token": "abc",
+            "flint-key": "k",
+            "nested": [{"apiKey": "zzz", "note": "Bearer abcdefghijklmnop"}],
+            "slack": "use xoxb-1234-5678-abcdefabcdef please",
+            "id": "0b1e1a5e-0000-4000-8000-000000000001",
+            "blob": "Zm9vYmFyQmF6MTIzNDU2Nzg5MEFCQ0RFRkdISUpLTE1O",
+        },
+        "text": "contains my-known-secret-value here",
+    }
+    out = redact(params, ["my-known-secret-value"])
+    i = out["input"]
+    assert i["name"] == "Ada" and i["id"] == "0b1e1a5e-0000-4000-8000-000000000001"
+    assert i["password"] == i["db_token"] == i["flint-key"] == REDACTED
+    assert i["nested"][0]["apiKey"] == REDACTED
+    assert i["nested"][0]["note"] == REDACTED
+    assert i["slack"] == f"use {REDACTED} please"
+    assert i["blob"] == REDACTED
+    assert out["text"] == f"contains {REDACTED} here"
+
+
+async def test_entries_filters_and_retention(store):
+    audit = Audit(store, secrets=["s3cr3t-value"], retention_days=30)
+    old = time.time() - 40 * 86400
+    await audit.record(
+        user_id="U1",
+        channel_id="C1",
+        command="flint run",
+        target="demo:a",
+        outcome="ok",
+        params={"input": {"token": "x", "v": "s3cr3t-value"}},
+        vendor_ids={"job": "job-1", "none": None},
+    )
+    await audit.record(
+        user_id="U2", channel_id="C1", command="mint publish", target="f", outcome="denied"
+    )
+    async with store.engine.begin() as conn:  # an entry from 40 days ago
+        from bot.store.schema import audit_log
+
+        await conn.execute(
+            audit_log.insert().values(
+                at=old,
+                user_id="U1",
+                channel_id="C1",
+                command="flint run",
+                target="demo:old",
+                params={},
+                outcome="ok",
+                detail="",
+                vendor_ids={},
+            )
+        )
+    everything = await store.audit.entries()
+    assert [e.target for e in everything] == ["demo:old", "demo:a", "f"]  # oldest first
+    first = everything[1]
+    assert first.params == {"input": {"token": REDACTED, "v": REDACTED}}
+    assert first.vendor_ids == {"job": "job-1"}
+    assert [e.target for e in await store.audit.entries(user_id="U1")] == ["demo:old", "demo:a"]
+    assert [e.target for e in await store.audit.entries(since=old + 1)] == ["demo:a", "f"]
+    assert [e.target for e in await store.audit.entries(limit=1)] == ["f"]  # the newest
+    assert await audit.prune() == 1
+    assert [e.target for e in await store.audit.entries()] == ["demo:a", "f"]
+    forever = Audit(store, retention_days=0)
+    assert await forever.prune(now=time.time() + 10 * 365 * 86400) == 0
+
+
+async def test_handled_keys_once_across_concurrent_claims(store):
+    results = await asyncio.gather(*(store.handled.first("trigger:1") for _ in range(8)))
+    assert sorted(results) == [False] * 7 + [True]
+    assert await store.handled.first("trigger:2")
+    assert await store.handled.prune(time.time() + 1) == 2
+    assert await store.handled.first("trigger:1")  # forgotten after a day in real use
+
+
+async def test_confirmation_is_used_once(store):
+    cid = await store.confirmations.create(
+        user_id="U1", channel_id="C1", command="/flint", text="run prod:x"
+    )
+    held = await store.confirmations.get(cid)
+    assert held is not None and (held.user_id, held.command, held.text) == (
+        "U1",
+        "/flint",
+        "run prod:x",
+    )
+    results = await asyncio.gather(*(store.confirmations.use(cid) for _ in range(5)))
+    assert results.count(True) == 1
+    assert await store.confirmations.get(cid) is None
+
+
+def test_parse_since():
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    assert parse_since("7d", now) == datetime(2026, 11, 15, 12, 0, tzinfo=UTC).timestamp()
+    assert parse_since("90m", now) == datetime(2026, 11, 22, 10, 30, tzinfo=UTC).timestamp()
+    assert parse_since("2026-11-01", now) == datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+    assert parse_since("2026-11-01T10:00:00+01:00", now) == (
+        datetime(2026, 11, 1, 9, 0, tzinfo=UTC).timestamp()
+    )
+    with pytest.raises(ValueError, match="--since"):
+        parse_since("last tuesday", now)
+
+
+def chatops(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE"))}
+    env.update({"DATABASE_URL": database_url, "COLUMNS": "250"})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_chatops_audit_prints_the_log(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+
+    async def fill():
+        store = Store(url)
+        await store.start()
+        audit = Audit(store)
+        await audit.record(
+            user_id="U1",
+            channel_id="C1",
+            command="flint run",
+            target="demo:hello.rb",
+            outcome="ok",
+            params={"input": {"name": "Ada", "password": "pw-do-not-show"}},
+            vendor_ids={"job": "job-42"},
+        )
+        await audit.record(
+            user_id="U2", channel_id="C2", command="mint publish", target="f-1", outcome="denied"
+        )
+        await store.close()
+
+    asyncio.run(fill())
+    table = chatops("audit", database_url=url)
+    assert table.returncode == 0, table.stderr
+    for shown in ("flint run", "demo:hello.rb", "job=job-42", "U1", "mint publish", "denied"):
+        assert shown in table.stdout
+    assert "pw-do-not-show" not in table.stdout
+    only_u2 = chatops("audit", "--user", "U2", "--json", database_url=url)
+    [line] = only_u2.stdout.splitlines()
+    assert json.loads(line)["command"] == "mint publish"
+    assert chatops("audit", "--since", "1h", "--json", database_url=url).stdout.count("\n") == 2
+    future = chatops("audit", "--since", "2999-01-01", database_url=url)
+    assert "no entries matching" in future.stdout
+    bad = chatops("audit", "--since", "soon", database_url=url)
+    assert bad.returncode == 2 and "--since" in bad.stderr and "Traceback" not in bad.stderr

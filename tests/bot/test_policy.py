@@ -1,0 +1,141 @@
+"""The access policy file: loading (with the line at fault) and deciding."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.policy import Policy, PolicyError, Request, UsergroupMembers, parse_rules
+
+
+def policy(text: str) -> Policy:
+    return Policy(parse_rules(text, "policy.yml"), source="policy.yml")
+
+
+def decide(p: Policy, command: str, target: str = "", user: str = "U1", channel: str = "C1"):
+    async def members(group: str) -> frozenset[str]:
+        return frozenset({"U7"}) if group == "S1" else frozenset()
+
+    return asyncio.run(p.decide(Request(command, target, user, channel), members))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "says"),
+    [
+        ("", 1, "empty"),
+        ("- command: x\n", 1, "mapping with a `rules:` list"),
+        ("rules:\n  - command: 'flint run'\n    comand: x\n", 3, "did you mean `command`"),
+        ("rules:\n  - target: 'prod:*'\n", 2, "needs `command:`"),
+        ("rules:\n  - command: 'flint run'\n    allow: maybe\n", 3, "true or false"),
+        ("rules:\n  - command: '*'\n    users: [alice]\n", 3, "not a Slack user id"),
+        ("rules:\n  - command: '*'\n    usergroups: U1\n", 3, "not a Slack user group id"),
+        ("rules:\n  - command: '*'\n    channels: [C1, '#general']\n", 3, "not a Slack channel"),
+        ("rules:\n  - command: 'flint run now please'\n", 2, "<command> <subcommand>"),
+        ("rules:\n  - command: '*'\n    allow: false\n    confirm: true\n", 2, "means nothing"),
+        ("rules:\n  - command: '*'\n    command: 'flint'\n", 3, "appears twice"),
+        ("rules:\n  - command: '*'\n  oops: [\n", 3, "not valid YAML"),
+        ("rules:\n  - 'flint run'\n", 2, "a rule must be a mapping"),
+        ("rules: 'everything'\n", 1, "must be a list"),
+        ("rule:\n  - command: '*'\n", 1, "unknown key `rule`"),
+    ],
+)
+def test_malformed_policy_names_the_line(text, line, says):
+    with pytest.raises(PolicyError) as raised:
+        parse_rules(text, "policy.yml")
+    message = str(raised.value)
+    assert f"policy.yml, line {line}:" in message and says in message
+
+
+def test_missing_file_is_an_error_and_no_file_allows_everything(tmp_path):
+    with pytest.raises(PolicyError, match="cannot read it"):
+        Policy.load(str(tmp_path / "nope.yml"))
+    assert decide(Policy.load(None), "flint run", "prod:x").allowed
+
+
+def test_first_match_wins_and_no_match_is_denied():
+    p = policy(
+        "rules:\n"
+        "  - command: 'flint run'\n    target: 'prod:*'\n    allow: false\n"
+        "  - command: 'flint *'\n"
+        "  - command: 'mint'\n    users: [U2]\n"
+    )
+    assert not decide(p, "flint run", "prod:deploy.rb").allowed
+    assert decide(p, "flint run", "demo:hello.rb").allowed
+    assert decide(p, "flint result", "job-1").allowed
+    assert decide(p, "mint execute", "f", user="U2").allowed  # "mint" alone: every /mint
+    denied = decide(p, "mint execute", "f", user="U1")
+    assert not denied.allowed and denied.rule_line is None and "no rule" in denied.reason
+    assert not decide(p, "stomt wish").allowed
+
+
+def test_subjects_any_of_users_groups_channels():
+    p = policy(
+        "rules:\n  - command: '*'\n    users: [U1]\n    usergroups: [S1]\n    channels: [C9]\n"
+    )
+    assert decide(p, "flint run", user="U1").allowed
+    assert decide(p, "flint run", user="U7").allowed  # via S1
+    assert decide(p, "flint run", user="U3", channel="C9").allowed
+    assert not decide(p, "flint run", user="U3").allowed
+
+
+def test_confirm_and_its_reason():
+    p = policy("rules:\n  - command: 'mint publish'\n    confirm: true\n  - command: '*'\n")
+    held = decide(p, "mint publish", "flow-1")
+    assert held.allowed and held.confirm and held.rule_line == 2
+    assert "asks to confirm `/mint publish` on `flow-1`" in held.reason
+    assert not decide(p, "mint unpublish", "flow-1").confirm
+
+
+def test_decide_now_says_when_it_needs_a_group_lookup():
+    p = policy("rules:\n  - command: '*'\n    usergroups: [S1]\n")
+    request = Request("flint run", "x", "U7", "C1")
+    assert p.decide_now(request, lambda _group: None) is None
+    assert p.decide_now(request, lambda _group: frozenset({"U7"})).allowed
+    assert not p.decide_now(request, lambda _group: frozenset()).allowed
+
+
+def test_may_run_for_help():
+    p = policy(
+        "rules:\n"
+        "  - command: 'flint run'\n    target: 'prod:*'\n    allow: false\n"
+        "  - command: 'flint run'\n    users: [U1]\n"
+        "  - command: 'flint result'\n    allow: false\n"
+        "  - command: '*'\n    users: [U2]\n"
+    )
+
+    def known(_group):
+        return frozenset()
+
+    assert p.may_run("flint run", "U1", "C1", known)  # on non-prod targets
+    assert not p.may_run("flint result", "U1", "C1", known)
+    assert not p.may_run("flint result", "U2", "C1", known)  # rule 3 comes first
+    assert p.may_run("mint flows", "U2", "C1", known)
+    assert not p.may_run("mint flows", "U3", "C1", known)
+
+
+async def test_user_group_members_are_cached_and_a_failed_lookup_fails_closed():
+    now = [0.0]
+    calls = []
+
+    async def fetch(group):
+        calls.append(group)
+        if group == "SBAD":
+            raise RuntimeError("missing_scope")
+        await asyncio.sleep(0.01)
+        return ["U1"]
+
+    members = UsergroupMembers(fetch, ttl=60, failure_ttl=10, clock=lambda: now[0])
+    results = await asyncio.gather(*(members.members("S1") for _ in range(5)))
+    assert results == [frozenset({"U1"})] * 5 and calls == ["S1"]  # one lookup for five
+    assert members.known("S1") == frozenset({"U1"})
+    now[0] = 61
+    assert members.known("S1") is None
+    await members.members("S1")
+    assert calls == ["S1", "S1"]
+    assert await members.members("SBAD") == frozenset()
+    now[0] = 65
+    assert await members.members("SBAD") == frozenset() and calls.count("SBAD") == 1
+    now[0] = 72
+    await members.members("SBAD")
+    assert calls.count("SBAD") == 2

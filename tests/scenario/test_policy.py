@@ -1,0 +1,264 @@
+"""The access policy (CHATOPS_POLICY) end to end: signed requests into the running app,
+the Slack fake for user groups and answers, the vendor sandboxes counting what reached
+them, and the audit log in the real state store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from adapters.mint.sandbox import CONTRACT_FLOW_ID
+from bot.store.schema import confirmations
+from tests.fakes.slack_api import sign, slash_command_body, wait_for
+from tests.scenario.harness import blocks_text, flint_sandbox_app, running_app
+
+POLICY = """\
+rules:
+  # the release team may deploy to production, after a confirmation click
+  - command: "flint run"
+    target: "prod:*"
+    usergroups: [S0RELEASE]
+    confirm: true
+  - command: "flint run"
+    target: "prod:*"
+    allow: false
+  - command: "flint *"
+    users: [U1, U2, U5, U6]
+  - command: "flint run"
+    channels: [C0OPS]
+  - command: "mint publish"
+    users: [U1]
+    confirm: true
+  - command: "mint *"
+    users: [U1, U2]
+  - command: "stomt wish"
+  - command: "mindstamp summary"
+    users: [U1]
+"""
+
+
+def flint_runs(sandbox) -> int:
+    return sum(1 for c in flint_sandbox_app(sandbox).state.calls if c.method == "POST")
+
+
+def mint_calls(sandbox, part: str) -> int:
+    mint = next(r.app for r in sandbox.app.routes if getattr(r, "path", "") == "/mint")
+    return sum(1 for c in mint.state.calls if part in c.path and c.method == "POST")
+
+
+@pytest.fixture
+def policy_file(tmp_path) -> Path:
+    path = tmp_path / "policy.yml"
+    path.write_text(POLICY)
+    return path
+
+
+@pytest.fixture
+def app(slack, sandbox, tmp_path, policy_file):
+    slack.fake.usergroups = {"S0RELEASE": ["U5"]}
+    with running_app(slack, sandbox.url, tmp_path, chatops_policy=str(policy_file)) as running:
+        yield running
+
+
+def entries(app, **kw):
+    """The audit log, read through its own store (a second connection)."""
+    from bot.store import Store
+
+    async def read():
+        store = Store(app.runtime.settings.database_url)
+        try:
+            return await store.audit.entries(**kw)
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def answer(response) -> str:
+    assert response.status_code == 200
+    return response.json()["text"] if response.content else ""
+
+
+# -- deciding -------------------------------------------------------------------------
+
+
+def test_denied_request_is_told_why_and_nothing_reaches_the_vendor(app, slack, sandbox):
+    # Rule 1 needs U1's user groups: the ack comes first, the answer after the lookup.
+    assert answer(app.client.command("run prod:deploy.rb", user_id="U1")) == ""
+    text = wait_for(lambda: slack.fake.responses)[-1]["text"]
+    assert "Not allowed" in text and "line 7" in text and "Flint" in text
+    time.sleep(0.3)
+    assert flint_runs(sandbox) == 0 and slack.fake.calls_to("chat.postMessage") == []
+    [entry] = wait_for(lambda: entries(app, user_id="U1"))
+    assert (entry.command, entry.target, entry.outcome) == ("flint run", "prod:deploy.rb", "denied")
+
+
+def test_first_matching_rule_decides_and_no_match_is_denied(app, slack, sandbox):
+    # U1 is in rule 3 ("flint *"): allowed on a non-production target.
+    assert answer(app.client.command("run demo:hello.rb", user_id="U1")) == ""
+    wait_for(lambda: flint_runs(sandbox) == 1)
+    # U9 matches no rule: denied (default deny with a policy file).
+    text = answer(app.client.command("run demo:hello.rb", user_id="U9"))
+    assert "no rule of the access policy allows `/flint run` on `demo:hello.rb`" in text
+    # ...but in the ops channel, rule 4 lets anyone run.
+    assert answer(app.client.command("run demo:hello.rb", user_id="U9", channel_id="C0OPS")) == ""
+    wait_for(lambda: flint_runs(sandbox) == 2)
+    time.sleep(0.3)
+    assert flint_runs(sandbox) == 2
+
+
+def test_user_groups_are_looked_up_in_slack_and_cached(app, slack, sandbox):
+    """U5 is in S0RELEASE (usergroups.users.list), so production needs a confirmation;
+    U6 is not, so rule 2 denies it. One lookup serves both requests."""
+    assert answer(app.client.command("run prod:deploy.rb", user_id="U5")) == ""
+    prompt = wait_for(lambda: slack.fake.responses)[-1]
+    assert "Please confirm" in prompt["text"]
+    # The group is cached now: U6's request is decided in the ack itself.
+    assert "Not allowed" in answer(app.client.command("run prod:deploy.rb", user_id="U6"))
+    assert len(slack.fake.calls_to("usergroups.users.list")) == 1
+    assert flint_runs(sandbox) == 0
+
+
+# -- confirming -----------------------------------------------------------------------
+
+
+def _confirm_button(response: dict) -> str:
+    buttons = [e for b in response["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return next(b["value"] for b in buttons if b["action_id"] == "chatops_policy_confirm")
+
+
+def test_confirmation_only_by_the_same_user_and_only_once(app, slack, sandbox):
+    app.client.command("run prod:deploy.rb env=live", user_id="U5")
+    prompt = wait_for(lambda: slack.fake.responses)[-1]
+    assert "/flint run prod:deploy.rb env=live" in blocks_text(prompt["blocks"])
+    value = _confirm_button(prompt)
+
+    app.client.click("chatops_policy_confirm", value, user_id="U6")
+    wait_for(lambda: len(slack.fake.responses) == 2)
+    assert "Only <@U5>" in slack.fake.responses[-1]["text"]
+    time.sleep(0.3)
+    assert flint_runs(sandbox) == 0
+
+    app.client.click("chatops_policy_confirm", value, user_id="U5")
+    wait_for(lambda: flint_runs(sandbox) == 1)
+    card = wait_for(lambda: slack.fake.calls_to("chat.postMessage"))[0].args
+    assert "prod:deploy.rb" in blocks_text(card["blocks"]) and "U5" in blocks_text(card["blocks"])
+
+    app.client.click("chatops_policy_confirm", value, user_id="U5")  # a second click
+    wait_for(lambda: "already used" in slack.fake.responses[-1]["text"])
+    time.sleep(0.3)
+    assert flint_runs(sandbox) == 1
+    # (the sandbox has no "prod" box: the run itself fails, and the audit log says so)
+    outcomes = [e.outcome for e in entries(app)]
+    assert outcomes == ["confirm requested", "confirm refused", "confirmed", "failed"]
+
+
+def test_confirmation_expires_after_ten_minutes(app, slack, sandbox):
+    app.client.command("run prod:deploy.rb", user_id="U5")
+    value = _confirm_button(wait_for(lambda: slack.fake.responses)[-1])
+
+    async def age_it():
+        from bot.store import Store
+
+        store = Store(app.runtime.settings.database_url)
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.update(confirmations).values(created_at=time.time() - 601))
+        await store.close()
+
+    asyncio.run(age_it())
+    app.client.click("chatops_policy_confirm", value, user_id="U5")
+    wait_for(lambda: "expired" in slack.fake.responses[-1]["text"])
+    time.sleep(0.3)
+    assert flint_runs(sandbox) == 0
+
+
+def test_buttons_go_through_the_policy_too(app, slack, sandbox):
+    """Publish on a flow card asks U1 to confirm (rule 5) and is denied to U9."""
+    app.client.click("mint_publish", CONTRACT_FLOW_ID, user_id="U9")
+    wait_for(lambda: slack.fake.responses)
+    assert "Not allowed" in slack.fake.responses[-1]["text"]
+    app.client.click("mint_publish", CONTRACT_FLOW_ID, user_id="U1")
+    wait_for(lambda: len(slack.fake.responses) == 2)
+    value = _confirm_button(slack.fake.responses[-1])
+    assert mint_calls(sandbox, "/publish") == 0
+    app.client.click("chatops_policy_confirm", value, user_id="U1")
+    wait_for(lambda: mint_calls(sandbox, "/publish") == 1)
+    [*_, published] = wait_for(lambda: entries(app, user_id="U1")[-1:] and entries(app))
+    assert (published.command, published.outcome) == ("mint publish", "ok")
+    assert published.vendor_ids == {"flow": CONTRACT_FLOW_ID}
+
+
+# -- help -----------------------------------------------------------------------------
+
+
+def test_help_lists_only_what_the_caller_may_run(app):
+    everything = answer(app.client.command("help", command="/mint", user_id="U1"))
+    assert "/mint execute" in everything and "/mint publish" in everything
+    mindstamp = answer(app.client.command("help", command="/mindstamp", user_id="U1"))
+    assert "/mindstamp summary" in mindstamp and "/mindstamp videos" not in mindstamp
+    nothing = answer(app.client.command("help", command="/mindstamp", user_id="U2"))
+    assert "lets you run no `/mindstamp` command" in nothing
+    stomt = answer(app.client.command("oops", command="/stomt", user_id="U9"))
+    assert "/stomt wish" in stomt and "/stomt delete" not in stomt and "shortcut" in stomt
+
+
+# -- audit ----------------------------------------------------------------------------
+
+
+def test_audit_log_records_changes_with_secrets_redacted(app, slack, sandbox):
+    app.client.command(
+        'run demo:hello.rb password=hunter2hunter2 name=Ada {"api_key": "k-123456"}',
+        user_id="U1",
+    )
+    [entry] = wait_for(lambda: [e for e in entries(app) if e.outcome == "ok"])
+    assert (entry.user_id, entry.channel_id, entry.command) == ("U1", "C123", "flint run")
+    assert entry.vendor_ids["job"].startswith("job-")
+    shown = json.dumps(entry.params)
+    assert "hunter2hunter2" not in shown and "k-123456" not in shown
+    assert entry.params["input"]["name"] == "Ada"
+    assert entry.params["input"]["password"] == "[redacted]"
+
+
+# -- retries --------------------------------------------------------------------------
+
+
+def test_a_retried_slash_command_runs_once(app, slack, sandbox):
+    """Slack's retry (same trigger id, X-Slack-Retry-Num) is acknowledged, not repeated."""
+    body = slash_command_body(
+        "/flint",
+        "run demo:hello.rb",
+        user_id="U1",
+        trigger_id="1.2.retried",
+        response_url=app.client.response_url,
+    )
+    for attempt in (None, "1", "2"):
+        headers = sign(body, "test-signing-secret")
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if attempt:
+            headers.update({"X-Slack-Retry-Num": attempt, "X-Slack-Retry-Reason": "http_timeout"})
+        assert (
+            app.client.http.post(
+                app.url + "/slack/events", content=body, headers=headers
+            ).status_code
+            == 200
+        )
+    wait_for(lambda: flint_runs(sandbox) == 1)
+    time.sleep(0.5)
+    assert flint_runs(sandbox) == 1
+    assert (
+        len([c for c in slack.fake.calls_to("chat.postMessage") if not c.args.get("thread_ts")])
+        == 1
+    )
+
+
+def test_a_repeated_interaction_payload_is_handled_once(app, slack, sandbox):
+    for _ in range(3):
+        app.client.click("mint_unpublish", CONTRACT_FLOW_ID, user_id="U1", trigger_id="9.9.same")
+    wait_for(lambda: mint_calls(sandbox, "/unpublish") == 1)
+    time.sleep(0.5)
+    assert mint_calls(sandbox, "/unpublish") == 1
