@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.policy import Decision, Request
-from handlers.common.text import escape
+from handlers.common.text import code_block, escape, fit
 from handlers.deps import Deps
 
 CONFIRM = "chatops_policy_confirm"
@@ -53,7 +53,7 @@ async def decide(deps: Deps, request: Request) -> Decision:
 def denied_text(decision: Decision, name: str) -> str:
     vendor = VENDORS.get(name.split(" ")[0], "the vendor")
     return (
-        f":no_entry: Not allowed: {decision.reason}. Nothing was sent to {vendor}. "
+        f":no_entry: Not allowed: {escape(decision.reason)}. Nothing was sent to {vendor}. "
         "If you need this, ask a workspace admin to change the access policy."
     )
 
@@ -91,12 +91,10 @@ async def ask_to_confirm(
         outcome="confirm requested",
         detail=decision.reason,
     )
-    shown = escape(f"{slash} {text}")
-    if len(shown) > 1500:
-        shown = shown[:1500] + "…"
+    shown, _cut = fit(f"{slash} {text}", 2000, code_block)
     summary = f":raised_hand: *Please confirm* — {escape(decision.reason)}."
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{summary}\n```{shown}```"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{summary}\n{shown}"}},
         {
             "type": "actions",
             "elements": [

@@ -6,10 +6,13 @@ import html
 import json
 import re
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
-_BROADCASTS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+# Not \b: "@here" followed by a letter-like symbol (U+02CB, from code()) is broken up too.
+_BROADCASTS = re.compile(r"@(channel|here|everyone)(?![A-Za-z0-9_])", re.IGNORECASE)
+_BACKTICK_RUN = re.compile(r"`(?=`)")
 MAX_COMMAND_TEXT = 8000
 
 
@@ -58,8 +61,11 @@ def split_trailing_json(text: str) -> tuple[str, dict[str, Any] | None]:
 
 
 def escape(text: Any) -> str:
-    """Make vendor text inert in Slack mrkdwn: no mentions, broadcasts or links."""
+    """Make vendor text inert in Slack mrkdwn: no mentions, broadcasts or links, and no
+    code fence that would open (or close) a code block around the text after it."""
     value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # A zero-width space between backticks: ``` shows as typed but is no fence.
+    value = _BACKTICK_RUN.sub("`\u200b", value)
     # A zero-width joiner keeps "@channel" readable but stops it from notifying anyone.
     return _BROADCASTS.sub("@\u2060\\1", value)
 
@@ -75,9 +81,52 @@ def link(url: str | None, label: str) -> str:
     return escape(label)
 
 
+def code(text: Any) -> str:
+    """``text`` as inline code (`` `…` ``), escaped. A backtick would end the span early and
+    turn the rest into live mrkdwn, so backticks become the look-alike U+02CB; a newline
+    (which Slack does not keep inside inline code) becomes a space."""
+    inner = escape(str(text).replace("`", "\u02cb")).replace("\r", " ").replace("\n", " ")
+    return f"`{inner or ' '}`"
+
+
 def code_block(text: str) -> str:
-    """``text`` as a Slack code block, escaped, without letting it close the block early."""
-    return "```" + escape(text).replace("```", "`\u200b``") + "```"
+    """``text`` as a Slack code block, escaped, without letting it close the block early:
+    no two backticks stay next to each other (escape() sees to that, so no ``` fence can
+    form inside), and none touches the fences."""
+    inner = escape(text)
+    if inner.startswith("`"):
+        inner = "\u200b" + inner
+    if inner.endswith("`"):
+        inner += "\u200b"
+    return "```" + inner + "```"
+
+
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+_PARTIAL_LINK = re.compile(r"<[^<>]*$")
+
+
+def clip(mrkdwn: str, limit: int) -> str:
+    """Already-rendered mrkdwn cut to at most ``limit`` characters, never inside an escape
+    (``&am``) or a ``<…>`` link or mention, with … when something was cut."""
+    if len(mrkdwn) <= limit:
+        return mrkdwn
+    cut = mrkdwn[: max(0, limit - 1)]
+    cut = _PARTIAL_LINK.sub("", _PARTIAL_ENTITY.sub("", cut))
+    return cut + "…"
+
+
+def fit(text: str, limit: int, render: Callable[[str], str] = escape) -> tuple[str, bool]:
+    """``render(truncate(text, n))`` for an ``n`` that keeps the result within ``limit``
+    characters: escaping lengthens text (``<`` is ``&lt;``), so cutting the raw text to
+    ``limit`` is not enough. Returns the rendered text and whether anything was cut."""
+    size = limit
+    while True:
+        shown, cut = truncate(text, size)
+        rendered = render(shown)
+        if len(rendered) <= limit or size <= 1:
+            return clip(rendered, limit), cut or len(rendered) > limit
+        base = min(size, len(text))
+        size = max(1, min(base - 1, base * limit // len(rendered)))
 
 
 def truncate(text: str, limit: int) -> tuple[str, bool]:
