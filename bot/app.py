@@ -32,7 +32,7 @@ from bot.store.digests import DigestStore
 from bot.store.kv import KeyValueStore
 from bot.tracking import Tracker
 from bot.vendors import build_clients
-from handlers import register_listeners
+from handlers import policy_commands, register_listeners
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         # Raises PolicyError (naming the line) for a malformed file: better not to start.
-        self.policy = Policy.load(settings.chatops_policy)
+        self.policy = Policy.load(settings.chatops_policy, policy_commands())
         self.metrics = Metrics()
         self.store = Store(settings.database_url)
         self.work = BackgroundWork(limit=settings.chatops_max_inflight)

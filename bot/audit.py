@@ -15,23 +15,34 @@ log = logging.getLogger(__name__)
 REDACTED = "[redacted]"
 # Parameter names whose values are secrets whatever they look like.
 _SECRET_NAME = re.compile(
-    r"pass|secret|token|api.?key|(?:^|[-_.])key$|authoriz|(?:^|[-_.])auth(?:$|[-_.])"
-    r"|credential|session|cookie|signature|private",
+    r"pass|pwd|secret|token|api.?key|access.?key|client.?key|(?:^|[-_.])key$|authoriz"
+    r"|(?:^|[-_.])auth(?:$|[-_.])|credential|session|cookie|signature|private"
+    r"|(?:^|[-_.])(?:pin|otp|sig)$",
     re.IGNORECASE,
 )
 # Values that look like credentials wherever they appear.
 _SECRET_VALUE = re.compile(
     r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
-    r"|(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}"
+    r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"
     r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"  # JWT
     r"|(?:sk|pk|rk|ghp|gho|glpat|AKIA)[-_]?[A-Za-z0-9]{16,}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
 )
-# Long mixed-case-and-digit runs: API keys, not ids (ids are lower-case hex or short).
-_HIGH_ENTROPY = re.compile(
-    r"\b(?=[A-Za-z0-9_+/=-]*[a-z])(?=[A-Za-z0-9_+/=-]*[A-Z])"
-    r"(?=[A-Za-z0-9_+/=-]*[0-9])[A-Za-z0-9_+/=-]{32,}\b"
+# The secret part of a URL's user info (scheme://user:secret@host), and of name=value
+# pairs in query strings and connection strings (token=…&, Password=…;).
+_URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):[^/\s@]+@")
+_SECRET_PAIR = re.compile(
+    r"(?i)\b((?:[a-z_]*(?:pass(?:word)?|pwd|secret|token|api_?key|access_?key|sig|signature)"
+    r"[a-z_]*))=([^&;\s]+)"
 )
+# Long runs of mixed case and digits: API keys, not ids (ids are lower-case hex with
+# dashes, slugs have dashes between words).
+_HIGH_ENTROPY = re.compile(
+    r"\b(?=[A-Za-z0-9_+/=]*[a-z])(?=[A-Za-z0-9_+/=]*[A-Z])"
+    r"(?=[A-Za-z0-9_+/=]*[0-9])[A-Za-z0-9_+/=]{32,}\b"
+)
+# Items shaped {"name": …, "value"|"info"|…: …}, e.g. Stintmint descriptors.
+_NAMED_ITEM_KEYS = ("name", "key", "field")
 
 
 def redact(value: Any, known_secrets: Iterable[str] = (), *, name: str = "") -> Any:
@@ -39,7 +50,14 @@ def redact(value: Any, known_secrets: Iterable[str] = (), *, name: str = "") -> 
     if name and _SECRET_NAME.search(name):
         return REDACTED
     if isinstance(value, dict):
-        return {str(k): redact(v, known_secrets, name=str(k)) for k, v in value.items()}
+        label = next((str(value[k]) for k in _NAMED_ITEM_KEYS if isinstance(value.get(k), str)), "")
+        if label and _SECRET_NAME.search(label):  # {"name": "api_token", "info": "…"}
+            kept = (*_NAMED_ITEM_KEYS, "type")
+            return {str(k): v if k in kept else REDACTED for k, v in value.items()}
+        return {
+            redact_text(str(k), known_secrets): redact(v, known_secrets, name=str(k))
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [redact(v, known_secrets) for v in value]
     if isinstance(value, str):
@@ -52,6 +70,8 @@ def redact_text(text: str, known_secrets: Iterable[str] = ()) -> str:
         if secret and len(secret) >= 6:
             text = text.replace(secret, REDACTED)
     text = _SECRET_VALUE.sub(REDACTED, text)
+    text = _URL_PASSWORD.sub(lambda m: f"{m[1]}:{REDACTED}@", text)
+    text = _SECRET_PAIR.sub(lambda m: f"{m[1]}={REDACTED}", text)
     return _HIGH_ENTROPY.sub(REDACTED, text)
 
 

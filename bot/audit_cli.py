@@ -64,7 +64,14 @@ def main(
     if limit < 1:
         print("chatops audit: --limit must be at least 1", file=sys.stderr)
         return 2
-    entries = asyncio.run(read(settings, since_ts, user, limit))
+    try:
+        entries = asyncio.run(read(settings, since_ts, user, limit))
+    except Exception as exc:  # the database is down, or the URL is wrong
+        print(
+            f"chatops audit: cannot read the audit log from DATABASE_URL ({type(exc).__name__})",
+            file=sys.stderr,
+        )
+        return 1
     if as_json:
         for entry in entries:
             sys.stdout.write(json.dumps(_as_dict(entry), ensure_ascii=False) + "\n")
@@ -101,6 +108,8 @@ def main(
         )
         table.add_row(*(Text(cell) for cell in cells))  # vendor text is not markup
     console.print(table)
+    if len(entries) == limit:
+        console.print(f"(the newest {limit} entries; use --limit or --since to see others)")
     return 0
 
 

@@ -19,6 +19,7 @@ from bot.config import Settings, VendorStatus
 from bot.policy import Policy, PolicyError
 from bot.store import Store
 from bot.vendors import build_clients
+from handlers import policy_commands
 
 OK, NOT_CONFIGURED, ERROR = "ok", "not configured", "error"
 
@@ -45,7 +46,7 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
 def _check_policy(settings: Settings) -> CheckRow:
     name = "Access policy"
     try:
-        policy = Policy.load(settings.chatops_policy)
+        policy = Policy.load(settings.chatops_policy, policy_commands())
     except PolicyError as exc:
         return CheckRow(name, ERROR, str(exc))
     if not policy.enforced:

@@ -23,7 +23,7 @@ import fnmatch
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +66,9 @@ class Rule:
         )
 
     def matches_target(self, target: str) -> bool:
-        return fnmatch.fnmatchcase(target, self.target)
+        # Case-insensitive: vendors treat ids (GUIDs, slugs) without regard to case, so a
+        # rule on "prod:*" must not be side-stepped by typing "PROD:…".
+        return fnmatch.fnmatchcase(target.lower(), self.target.lower())
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ class Decision:
 
 ALLOW_ALL = Decision(True, False, "no access policy is set", None)
 
+
+class _LookupFailed(frozenset):
+    """Members of a user group Slack could not tell us: neither "in" nor "not in"."""
+
+
+LOOKUP_FAILED: frozenset[str] = _LookupFailed()
+
 # Who belongs to a user group; the wiring gives one backed by Slack's usergroups.users.list.
 Members = Callable[[str], Awaitable[frozenset[str]]]
 
@@ -101,7 +110,9 @@ class Policy:
         return cls((), source=None)
 
     @classmethod
-    def load(cls, path: str | None) -> Policy:
+    def load(cls, path: str | None, commands: Collection[str] | None = None) -> Policy:
+        """The policy in ``path`` (none: allow everything). ``commands`` lists every
+        "<command> <subcommand>" the app has, so a rule naming none of them is an error."""
         if not path:
             return cls.allow_all()
         try:
@@ -110,7 +121,7 @@ class Policy:
             raise PolicyError(f"CHATOPS_POLICY {path}: cannot read it ({exc.strerror})") from exc
         except UnicodeDecodeError as exc:
             raise PolicyError(f"CHATOPS_POLICY {path}: not UTF-8 text") from exc
-        return cls(parse_rules(text, path), source=path)
+        return cls(parse_rules(text, path, commands), source=path)
 
     @property
     def enforced(self) -> bool:
@@ -132,6 +143,15 @@ class Policy:
             who = _subject_matches(rule, request, known_groups)
             if who is None:
                 return None
+            if isinstance(who, str):  # the group that could not be looked up
+                # Fail closed: this rule might deny (or be the only allow) for this user.
+                return Decision(
+                    False,
+                    False,
+                    f"the rule at line {rule.line} of the access policy depends on user "
+                    f"group {who}, which Slack could not list just now; try again shortly",
+                    rule.line,
+                )
             if who:
                 return self._decided(rule, request)
         return Decision(
@@ -144,16 +164,25 @@ class Policy:
 
     async def decide(self, request: Request, members: Members) -> Decision:
         cache: dict[str, frozenset[str]] = {}
-
-        def known(group: str) -> frozenset[str] | None:
-            return cache.get(group)
-
         while True:
-            decision = self.decide_now(request, known)
+            decision = self.decide_now(request, cache.get)
             if decision is not None:
                 return decision
-            for group in self._groups_pending(request, known):
+            for group in self._groups_pending(request, cache.get):
                 cache[group] = await members(group)
+
+    async def may_run_with(
+        self, command: str, user_id: str, channel_id: str, members: Members
+    ) -> bool:
+        """``may_run``, looking up the user groups it needs (each once per call)."""
+        cache: dict[str, frozenset[str]] = {}
+        while True:
+            answer = self.may_run(command, user_id, channel_id, cache.get)
+            if answer is not None:
+                return answer
+            for rule in self.rules:
+                for group in sorted(rule.usergroups - cache.keys()):
+                    cache[group] = await members(group)
 
     def may_run(
         self,
@@ -173,6 +202,8 @@ class Policy:
             who = _subject_matches(rule, request, known_groups)
             if who is None:
                 return None
+            if isinstance(who, str):
+                return False  # cannot tell: not offered in help (running it is denied too)
             if not who:
                 continue
             if rule.allow:
@@ -202,24 +233,32 @@ class Policy:
 
 def _subject_matches(
     rule: Rule, request: Request, known_groups: Callable[[str], frozenset[str] | None]
-) -> bool | None:
+) -> bool | str | None:
+    """True/False; None when a group still has to be looked up; the group's id when its
+    lookup failed (so it is not known whether the rule applies)."""
     if rule.everyone or request.user_id in rule.users or request.channel_id in rule.channels:
         return True
     unknown = False
+    failed = None
     for group in sorted(rule.usergroups):
         members = known_groups(group)
         if members is None:
             unknown = True
+        elif isinstance(members, _LookupFailed):
+            failed = failed or group
         elif request.user_id in members:
             return True
-    return None if unknown else False
+    if unknown:
+        return None
+    return failed or False
 
 
 class UsergroupMembers:
     """Members of Slack user groups, looked up through ``fetch`` and cached briefly.
 
-    A lookup that fails counts as "no members" (the rule does not match: fail closed) and
-    is retried after a short while rather than at every request.
+    A lookup that fails gives the last members known for the group if there were any,
+    else ``LOOKUP_FAILED`` (a rule that depends on it then denies: fail closed); it is
+    tried again after a short while rather than at every request.
     """
 
     def __init__(
@@ -257,7 +296,9 @@ class UsergroupMembers:
                 expires = self._clock() + self._ttl
             except Exception as exc:
                 log.warning("could not look up the members of user group %s: %s", group, exc)
-                found = frozenset()
+                previous = self._cache.get(group)
+                stale_ok = previous is not None and not isinstance(previous[1], _LookupFailed)
+                found = previous[1] if stale_ok else LOOKUP_FAILED  # type: ignore[index]
                 expires = self._clock() + self._failure_ttl
             self._cache[group] = (expires, found)
             return found
@@ -266,7 +307,7 @@ class UsergroupMembers:
 # --- loading -------------------------------------------------------------------------
 
 
-def parse_rules(text: str, source: str) -> list[Rule]:
+def parse_rules(text: str, source: str, commands: Collection[str] | None = None) -> list[Rule]:
     """Every rule in ``text``; raises PolicyError naming ``source`` and the line."""
 
     def fail(line: int, problem: str) -> PolicyError:
@@ -289,6 +330,8 @@ def parse_rules(text: str, source: str) -> list[Rule]:
         name = _scalar(key)
         if name != "rules":
             raise fail(_line(key), f"unknown key `{name}`; the file has only `rules:`")
+        if rules_node is not None:
+            raise fail(_line(key), "a second `rules:`; put every rule in one list")
         rules_node = value
     if rules_node is None:
         raise fail(_line(root), "no `rules:` list")
@@ -296,7 +339,17 @@ def parse_rules(text: str, source: str) -> list[Rule]:
         return []
     if not isinstance(rules_node, yaml.SequenceNode):
         raise fail(_line(rules_node), "`rules:` must be a list of rules (lines starting `- `)")
-    return [_rule(node, fail) for node in rules_node.value]
+    rules = [_rule(node, fail) for node in rules_node.value]
+    if commands:
+        known = sorted(commands)
+        for rule in rules:
+            if not any(rule.matches_command(c) for c in known):
+                raise fail(
+                    rule.line,
+                    f'`command: "{rule.command}"` matches none of the app\'s commands '
+                    f"({', '.join(known)})",
+                )
+    return rules
 
 
 def _rule(node, fail) -> Rule:
@@ -344,6 +397,12 @@ def _field(name: str, node, fail):
         return value
     # users / usergroups / channels: a list of ids (a single id is accepted too)
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    if not items or (len(items) == 1 and _is_null(items[0])):
+        raise fail(
+            line,
+            f"`{name}` is empty; leave it out to match everyone, or list ids (a rule "
+            "for nobody is better deleted)",
+        )
     pattern, what = _IDS[name]
     ids = []
     for item in items:
@@ -369,7 +428,10 @@ def _is_null(node) -> bool:
 def _value(node):
     if not isinstance(node, yaml.ScalarNode):
         return node  # a list or mapping where a single value belongs: the caller says so
-    return yaml.SafeLoader("").construct_object(node)
+    try:
+        return yaml.SafeLoader("").construct_object(node)
+    except (yaml.YAMLError, ValueError, TypeError):
+        return node  # e.g. an unknown !tag: reported by the caller as a wrong value
 
 
 def _shown(node) -> str:

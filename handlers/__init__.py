@@ -20,6 +20,29 @@ COMMANDS = (
 SHORTCUTS = (stomt.SHORTCUT,)
 
 
+def policy_commands() -> list[str]:
+    """Every "<command> <subcommand>" an access policy rule can name (from the usages)."""
+    from handlers.common.policy import subcommands_in
+    from handlers.flint.parsing import USAGE as FLINT
+    from handlers.mindstamp.parsing import USAGE as MINDSTAMP
+    from handlers.mint.parsing import USAGE as MINT
+    from handlers.stintmint.parsing import USAGE as STINT
+    from handlers.stomt.parsing import USAGE as STOMT
+
+    usages = {
+        flint.COMMAND: FLINT,
+        stomt.COMMAND: STOMT,
+        mint.COMMAND: MINT,
+        stintmint.COMMAND: STINT,
+        mindstamp.COMMAND: MINDSTAMP,
+    }
+    return [
+        f"{slash.lstrip('/')} {sub}"
+        for slash, usage in usages.items()
+        for sub in subcommands_in(usage)
+    ]
+
+
 def register_listeners(app: AsyncApp, deps: Deps) -> list[BaseRoute]:
     """Register every vendor's listeners; returns the HTTP routes vendors call us on."""
     errors.register(app)

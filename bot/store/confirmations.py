@@ -20,13 +20,24 @@ class Confirmation:
     command: str  # the slash command, e.g. "/flint"
     text: str  # what followed it
     created_at: float
+    action: str = ""  # as the access policy names it, e.g. "flint run"
+    target: str = ""
 
 
 class ConfirmationStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def create(self, *, user_id: str, channel_id: str, command: str, text: str) -> str:
+    async def create(
+        self,
+        *,
+        user_id: str,
+        channel_id: str,
+        command: str,
+        text: str,
+        action: str = "",
+        target: str = "",
+    ) -> str:
         confirmation_id = secrets.token_hex(16)
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -36,6 +47,8 @@ class ConfirmationStore:
                     channel_id=channel_id,
                     command=command,
                     text=text,
+                    action=action[:64],
+                    target=target[:300],
                     created_at=time.time(),
                 )
             )
@@ -57,15 +70,18 @@ class ConfirmationStore:
             command=row["command"],
             text=row["text"],
             created_at=row["created_at"],
+            action=row["action"],
+            target=row["target"],
         )
 
     async def use(self, confirmation_id: str) -> bool:
-        """Mark it used; True for exactly one caller, however many click at once."""
+        """Mark it used; True for exactly one caller, however many click at once. The held
+        text (which may hold a user's parameters) is not kept once used."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 confirmations.update()
                 .where(confirmations.c.id == confirmation_id, confirmations.c.used_at.is_(None))
-                .values(used_at=time.time())
+                .values(used_at=time.time(), text="")
             )
         return result.rowcount == 1
 

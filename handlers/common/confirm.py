@@ -14,7 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from handlers.common.binding import bind
 from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age
 from handlers.common.replies import ephemeral
-from handlers.common.text import escape
+from handlers.common.text import code, normalize
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -52,16 +52,9 @@ async def confirm(
         await respond(**ephemeral(GONE))
         return
     clicker = str((body.get("user") or {}).get("id", ""))
-    what = f"{held.command} {held.text}".strip()
+    what = f"{held.command} {normalize(held.text)}".strip()  # as the user typed it
     if clicker != held.user_id:
-        await deps.audit.record(
-            user_id=clicker,
-            channel_id=held.channel_id,
-            command=held.command.lstrip("/"),
-            target="",
-            outcome="confirm refused",
-            detail=f"tried to confirm the request of {held.user_id}",
-        )
+        await _audit(deps, held, "confirm refused", clicker, f"asked for by {held.user_id}")
         await respond(
             **ephemeral(f":no_entry: Only <@{held.user_id}>, who asked for it, can confirm this."),
             replace_original=False,
@@ -79,18 +72,8 @@ async def confirm(
     if listener is None or not await deps.store.confirmations.use(held.id):
         await respond(**ephemeral(GONE))
         return
-    await deps.audit.record(
-        user_id=held.user_id,
-        channel_id=held.channel_id,
-        command=held.command.lstrip("/"),
-        target="",
-        outcome="confirmed",
-        params={"text": held.text},
-    )
-    await respond(
-        text=f":white_check_mark: Confirmed: `{escape(what[:1000])}`",
-        replace_original=True,
-    )
+    await _audit(deps, held, "confirmed", held.user_id)
+    await respond(text=f":white_check_mark: Confirmed: {code(what[:1000])}", replace_original=True)
 
     async def answer(*args: Any, **kw: Any) -> None:
         if kw:  # e.g. the policy changed meanwhile and now denies it
@@ -126,7 +109,20 @@ async def on_cancel(
         )
         return
     if await deps.store.confirmations.use(held.id):
+        await _audit(deps, held, "cancelled", held.user_id)
         await respond(text=":x: Cancelled; nothing was run.", replace_original=True)
+
+
+async def _audit(deps: Deps, held, outcome: str, user_id: str, detail: str = "") -> None:
+    # The held text is not recorded: the run's own entry has its (redacted) parameters.
+    await deps.audit.record(
+        user_id=user_id,
+        channel_id=held.channel_id,
+        command=held.action or held.command.lstrip("/"),
+        target=held.target,
+        outcome=outcome,
+        detail=detail,
+    )
 
 
 async def _held(deps: Deps, action: dict[str, Any]):

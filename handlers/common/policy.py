@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.policy import Decision, Request
-from handlers.common.text import code_block, escape, fit
+from handlers.common.text import code_block, escape, fit, normalize
 from handlers.deps import Deps
 
 CONFIRM = "chatops_policy_confirm"
@@ -59,15 +59,17 @@ def denied_text(decision: Decision, name: str) -> str:
 
 
 async def refuse(deps: Deps, request: Request, decision: Decision, tell: Tell) -> None:
-    await tell(response_type="ephemeral", text=denied_text(decision, request.command))
-    await deps.audit.record(
-        user_id=request.user_id,
-        channel_id=request.channel_id,
-        command=request.command,
-        target=request.target,
-        outcome="denied",
-        detail=decision.reason,
-    )
+    try:
+        await tell(response_type="ephemeral", text=denied_text(decision, request.command))
+    finally:  # audited even if telling the user failed (after the ack: no DB wait before it)
+        await deps.audit.record(
+            user_id=request.user_id,
+            channel_id=request.channel_id,
+            command=request.command,
+            target=request.target,
+            outcome="denied",
+            detail=decision.reason,
+        )
 
 
 async def ask_to_confirm(
@@ -81,7 +83,12 @@ async def ask_to_confirm(
 ) -> None:
     """Hold the request until the same user clicks Confirm (``slash text`` is what runs)."""
     confirmation_id = await deps.store.confirmations.create(
-        user_id=request.user_id, channel_id=request.channel_id, command=slash, text=text
+        user_id=request.user_id,
+        channel_id=request.channel_id,
+        command=slash,
+        text=text,
+        action=request.command,
+        target=request.target,
     )
     await deps.audit.record(
         user_id=request.user_id,
@@ -91,7 +98,7 @@ async def ask_to_confirm(
         outcome="confirm requested",
         detail=decision.reason,
     )
-    shown, _cut = fit(f"{slash} {text}", 2000, code_block)
+    shown, _cut = fit(f"{slash} {normalize(text)}", 2000, code_block)  # as typed
     summary = f":raised_hand: *Please confirm* — {escape(decision.reason)}."
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{summary}\n{shown}"}},
@@ -148,8 +155,29 @@ async def permitted(
         await refuse(deps, request, decision, tell)
         return False
     if decision.confirm and redo is not None:
-        await ask_to_confirm(deps, request, decision, slash=redo[0], text=redo[1], tell=tell)
+        # Held as Slack would send it (&, < and > escaped): the command parser undoes that.
+        text = redo[1].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        await ask_to_confirm(deps, request, decision, slash=redo[0], text=text, tell=tell)
         return False
+    return True
+
+
+async def clearly_denied(
+    deps: Deps, body: dict[str, Any], respond: Tell, name: str, target: str | None
+) -> bool:
+    """Before opening a modal: True (and the caller told why) when the policy denies it
+    without a user group lookup. The modal's trigger expires in 3 s, so anything that
+    needs a lookup is left to the check when the modal is submitted."""
+    user_id, channel_id = where(body)
+    request = request_for(name, target, user_id, channel_id)
+    decision = decide_now(deps, request)
+    if decision is None or decision.allowed:
+        return False
+
+    async def tell(**message: Any) -> None:
+        await respond(**message, replace_original=False)
+
+    await refuse(deps, request, decision, tell)
     return True
 
 
@@ -158,18 +186,12 @@ async def may_run_each(
 ):
     """``{subcommand: may run it on some target}`` for the help of ``slash``."""
     name = slash.lstrip("/")
-    policy = deps.policy
-    result = {}
-    for sub in subcommands:
-        command = f"{name} {sub}"
-        answer = policy.may_run(command, user_id, channel_id, deps.members.known)
-        while answer is None:
-            for rule in policy.rules:
-                for group in rule.usergroups:
-                    await deps.members.members(group)
-            answer = policy.may_run(command, user_id, channel_id, deps.members.known)
-        result[sub] = answer
-    return result
+    return {
+        sub: await deps.policy.may_run_with(
+            f"{name} {sub}", user_id, channel_id, deps.members.members
+        )
+        for sub in subcommands
+    }
 
 
 def needs_lookup(

@@ -83,13 +83,16 @@ async def on_refresh(
         return
     value = str(action.get("value") or "")
     if value.startswith("job:"):
-        if not await button_permitted(deps, body, respond, "flint result", value[4:]):
+        redo = ("/flint", f"result {value[4:]}")
+        if not await button_permitted(deps, body, respond, "flint result", value[4:], redo=redo):
             return
         await _refresh_fetched(deps, value[4:], respond)
         return
     job = await _tracked_job(deps, action)
     if job is None:
         await respond(**ephemeral(STALE))
+        return
+    if not await button_permitted(deps, body, respond, "flint result", job.vendor_job_id):
         return
     if job.state in (ACTIVE, NOTIFYING):
         if await deps.tracker.refresh(job.id) is None:

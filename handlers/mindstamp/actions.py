@@ -36,7 +36,8 @@ async def on_show(
     except ValueError:
         await respond(**ephemeral(STALE))
         return
-    if not await button_permitted(deps, body, respond, "mindstamp video", video_id):
+    redo = ("/mindstamp", f"video {video_id}")
+    if not await button_permitted(deps, body, respond, "mindstamp video", video_id, redo=redo):
         return
     try:
         await show_video(deps, video_id, respond)

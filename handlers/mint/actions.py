@@ -15,7 +15,13 @@ from adapters.errors import VendorError, VendorNotFound
 from adapters.mint import check_note, validate_definition_id, validate_instance_id
 from bot.store.jobs import ACTIVE, NOTIFYING
 from handlers.common.direct import tell
-from handlers.common.policy import button_permitted, modal_tell, permitted, where
+from handlers.common.policy import (
+    button_permitted,
+    clearly_denied,
+    modal_tell,
+    permitted,
+    where,
+)
 from handlers.common.replies import RESTARTING, ephemeral, not_configured, vendor_error
 from handlers.common.text import escape
 from handlers.deps import Deps
@@ -93,7 +99,7 @@ async def on_execute(
     except ValueError:
         await respond(**ephemeral(STALE))
         return
-    if not await button_permitted(deps, body, respond, "mint execute", definition_id):
+    if await clearly_denied(deps, body, respond, "mint execute", definition_id):
         return
     channel_id, _user = _where(body)
     view = _text_modal(
@@ -230,7 +236,14 @@ async def on_instances(
         return
     try:
         request = Instances(validate_definition_id(str(action.get("value") or "")))
-        if not await button_permitted(deps, body, respond, "mint instances", request.definition_id):
+        if not await button_permitted(
+            deps,
+            body,
+            respond,
+            "mint instances",
+            request.definition_id,
+            redo=("/mint", f"instances {request.definition_id}"),
+        ):
             return
         await commands.show_instances(deps, request, respond)
     except ValueError:
@@ -282,12 +295,15 @@ async def on_refresh(
     try:
         if value.startswith("inst:"):
             instance_id = validate_instance_id(value[5:])
-            if await button_permitted(deps, body, respond, "mint instance", instance_id):
+            redo = ("/mint", f"instance {instance_id}")
+            if await button_permitted(deps, body, respond, "mint instance", instance_id, redo=redo):
                 await commands.show_instance(deps, instance_id, respond, replace=True)
             return
         job = await deps.store.jobs.get(value) if _TRACKED_ID.match(value) else None
         if job is None or job.vendor != VENDOR:
             await respond(**ephemeral(STALE))
+        elif not await button_permitted(deps, body, respond, "mint instance", job.vendor_job_id):
+            return
         elif job.state in (ACTIVE, NOTIFYING):
             if await deps.tracker.refresh(job.id) is None:
                 await respond(**ephemeral(":hourglass: This instance is being updated right now."))
@@ -320,7 +336,7 @@ async def on_note(
     except ValueError:
         await respond(**ephemeral(STALE))
         return
-    if not await button_permitted(deps, body, respond, "mint note", instance_id):
+    if await clearly_denied(deps, body, respond, "mint note", instance_id):
         return
     channel_id, _user = _where(body)
     view = _text_modal(
@@ -387,7 +403,8 @@ async def on_report(
     assert deps.mint is not None
     try:
         instance_id = validate_instance_id(str(action.get("value") or ""))
-        if not await button_permitted(deps, body, respond, "mint instance", instance_id):
+        redo = ("/mint", f"instance {instance_id}")  # a report is only ever for an instance
+        if not await button_permitted(deps, body, respond, "mint instance", instance_id, redo=redo):
             return
         report = await deps.mint.instance_report(instance_id, "csv")
     except ValueError:

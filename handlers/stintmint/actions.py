@@ -41,13 +41,20 @@ async def on_fetch(
             await respond(**ephemeral(STALE))
             return
         if isinstance(request, FetchCommand) and await button_permitted(
-            deps, body, respond, "stint fetch", request.sf_id
+            deps,
+            body,
+            respond,
+            "stint fetch",
+            request.sf_id,
+            redo=("/stint", f"fetch {request.sf_id} {request.identifier}"),
         ):
             await show_fetch(deps, request, respond)
         return
     job = await deps.store.jobs.get(value) if _TRACKED_ID.match(value) else None
     if job is None or job.vendor != VENDOR:
         await respond(**ephemeral(STALE))
+        return
+    if not await button_permitted(deps, body, respond, "stint fetch", job.target):
         return
     if job.state in (ACTIVE, NOTIFYING):
         if await deps.tracker.refresh(job.id) is None:

@@ -10,13 +10,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.stomt import validate_stomt_id, validate_target_id
-from handlers.common.audited import audited
 from handlers.common.policy import button_permitted, where
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.stomt import blocks
-from handlers.stomt.commands import show_list
+from handlers.stomt.commands import delete, show_list
 from handlers.stomt.parsing import KINDS, POLARITIES, ListStomts
 
 STALE = ":grey_question: This button is out of date."
@@ -36,7 +35,8 @@ async def on_show(
         return
     try:
         stomt_id = validate_stomt_id(str(action.get("value") or ""))
-        if not await button_permitted(deps, body, respond, "stomt show", stomt_id):
+        redo = ("/stomt", f"show {stomt_id}")
+        if not await button_permitted(deps, body, respond, "stomt show", stomt_id, redo=redo):
             return
         stomt = await deps.stomt.get_stomt(stomt_id)
         comments = await deps.stomt.comments(stomt_id) if stomt.amount_comments else []
@@ -74,19 +74,11 @@ async def on_delete(
     user_id, channel_id = where(body)
     try:
         stomt_id = validate_stomt_id(str(action.get("value") or ""))
-        # Slack's confirm dialog on the button is the confirmation a `confirm` rule asks.
-        if not await button_permitted(deps, body, respond, "stomt delete", stomt_id):
+        # A `confirm` rule holds the click; once confirmed, `/stomt delete` deletes at once.
+        redo = ("/stomt", f"delete {stomt_id}")
+        if not await button_permitted(deps, body, respond, "stomt delete", stomt_id, redo=redo):
             return
-        stomt = await deps.stomt.get_stomt(stomt_id)
-        async with audited(
-            deps,
-            user_id=user_id,
-            channel_id=channel_id,
-            command="stomt delete",
-            target=stomt_id,
-        ) as outcome:
-            await deps.stomt.delete_stomt(stomt_id)
-            outcome.vendor_ids["stomt"] = stomt_id
+        stomt = await delete(deps, stomt_id, user_id=user_id, channel_id=channel_id)
     except ValueError:
         await respond(**ephemeral(STALE))
         return

@@ -11,6 +11,7 @@ from adapters.errors import VendorError, VendorNotFound
 from handlers.common.audited import audited
 from handlers.common.commands import acknowledge
 from handlers.common.digest import run_digest
+from handlers.common.policy import Confirmed
 from handlers.common.replies import ephemeral, vendor_error
 from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
@@ -68,7 +69,7 @@ def _with_target(request, deps: Deps):
 
 async def _run(deps: Deps, request, command: dict[str, Any], respond: AsyncRespond) -> None:
     assert deps.stomt is not None
-    user_id = command["user_id"]
+    user_id, channel_id = command["user_id"], command["channel_id"]
     if isinstance(request, Post):
         target = request.target or deps.settings.stomt_target
         async with audited(
@@ -97,6 +98,11 @@ async def _run(deps: Deps, request, command: dict[str, Any], respond: AsyncRespo
         comments = await deps.stomt.comments(request.stomt_id) if stomt.amount_comments else []
         message = blocks.stomt_card(stomt, details=True, comments=comments)
         await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+    elif isinstance(request, Delete) and isinstance(command.get("_confirmed"), Confirmed):
+        # Confirmed through the access policy's own button: no second prompt.
+        stomt = await delete(deps, request.stomt_id, user_id=user_id, channel_id=channel_id)
+        message = blocks.stomt_card(stomt, deleted_by=user_id)
+        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
     elif isinstance(request, Delete):
         stomt = await deps.stomt.get_stomt(request.stomt_id)
         message = blocks.delete_prompt(stomt)
@@ -112,6 +118,18 @@ async def _run(deps: Deps, request, command: dict[str, Any], respond: AsyncRespo
             options={"target": deps.settings.stomt_target},
             respond=respond,
         )
+
+
+async def delete(deps: Deps, stomt_id: str, *, user_id: str, channel_id: str):
+    """Delete a stomt (audited); returns it as it was, for the card that says so."""
+    assert deps.stomt is not None
+    stomt = await deps.stomt.get_stomt(stomt_id)
+    async with audited(
+        deps, user_id=user_id, channel_id=channel_id, command="stomt delete", target=stomt_id
+    ) as outcome:
+        await deps.stomt.delete_stomt(stomt_id)
+        outcome.vendor_ids["stomt"] = stomt_id
+    return stomt
 
 
 async def show_list(

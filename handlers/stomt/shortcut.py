@@ -17,7 +17,7 @@ from adapters.errors import VendorError
 from adapters.stomt import MAX_TEXT, validate_target_id
 from handlers.common.audited import audited
 from handlers.common.direct import tell
-from handlers.common.policy import button_permitted, modal_tell, permitted
+from handlers.common.policy import clearly_denied, modal_tell, permitted
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.common.text import link
 from handlers.deps import Deps
@@ -113,9 +113,7 @@ async def on_shortcut(
     if deps.stomt is None:
         await respond(**ephemeral(not_configured(deps.settings.stomt_status())))
         return
-    if not await button_permitted(
-        deps, shortcut, respond, "stomt wish", deps.settings.stomt_target
-    ):
+    if await clearly_denied(deps, shortcut, respond, "stomt wish", deps.settings.stomt_target):
         return
     message = shortcut.get("message") or {}
     metadata = {

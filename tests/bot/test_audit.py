@@ -172,3 +172,33 @@ def test_chatops_audit_prints_the_log(tmp_path):
     assert "no entries matching" in future.stdout
     bad = chatops("audit", "--since", "soon", database_url=url)
     assert bad.returncode == 2 and "--since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_redaction_of_named_items_urls_and_pairs():
+    out = redact(
+        {
+            "descriptors": [
+                {"name": "api_token", "type": "TEXT", "info": "abc"},
+                {"name": "note", "type": "TEXT", "info": "hi"},
+            ],
+            "accessKey": "a",
+            "clientKey": "b",
+            "pwd": "c",
+            "pin": "1234",
+            "otp": "9",
+            "db": "postgres://user:pw-in-url@db/x",
+            "link": "https://x.example/y?token=abc&sig=def&page=2",
+            "conn": "Server=db;Password=hunter2;Database=x",
+            "header": "bearer abcdefghijklmnop",
+            "slug": "My-Product-Feedback-Page-2024-Edition",
+            "author": "Ada",
+        }
+    )
+    assert out["descriptors"][0] == {"name": "api_token", "type": "TEXT", "info": REDACTED}
+    assert out["descriptors"][1]["info"] == "hi"
+    assert all(out[k] == REDACTED for k in ("accessKey", "clientKey", "pwd", "pin", "otp"))
+    assert out["db"] == f"postgres://user:{REDACTED}@db/x"
+    assert out["link"] == f"https://x.example/y?token={REDACTED}&sig={REDACTED}&page=2"
+    assert out["conn"] == f"Server=db;Password={REDACTED};Database=x"
+    assert out["header"] == REDACTED
+    assert out["slug"] == "My-Product-Feedback-Page-2024-Edition" and out["author"] == "Ada"

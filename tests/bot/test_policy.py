@@ -139,3 +139,77 @@ async def test_user_group_members_are_cached_and_a_failed_lookup_fails_closed():
     now[0] = 72
     await members.members("SBAD")
     assert calls.count("SBAD") == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "says"),
+    [
+        ("rules:\n  - command: '*'\n    users: []\n", 3, "`users` is empty"),
+        ("rules:\n  - command: '*'\n    channels:\n", 3, "`channels` is empty"),
+        ("rules: []\nrules:\n  - command: '*'\n", 2, "a second `rules:`"),
+        ("rules:\n  - command: !foo 'x'\n", 2, "`command` must be a non-empty string"),
+        ("rules:\n  - command: '*'\n    allow: !!int 'x'\n", 3, "true or false"),
+        ("rules:\n  - command: 'flint runn'\n", 2, "matches none of the app's commands"),
+        ("rules:\n  - command: 'stintmint *'\n", 2, "matches none of the app's commands"),
+    ],
+)
+def test_more_mistakes_that_must_not_load(text, line, says):
+    from handlers import policy_commands
+
+    with pytest.raises(PolicyError) as raised:
+        parse_rules(text, "policy.yml", policy_commands())
+    assert f"line {line}:" in str(raised.value) and says in str(raised.value)
+
+
+def test_targets_match_without_regard_to_case():
+    p = policy(
+        "rules:\n  - command: 'flint run'\n    target: 'prod:*'\n    allow: false\n"
+        "  - command: '*'\n"
+    )
+    assert not decide(p, "flint run", "PROD:deploy.rb").allowed
+    assert not decide(p, "flint run", "Prod:deploy.rb").allowed
+
+
+async def test_a_failed_group_lookup_denies_instead_of_skipping_a_deny_rule():
+    """A deny on a group must hold when Slack cannot list the group: fail closed."""
+    p = policy(
+        "rules:\n  - command: 'flint *'\n    usergroups: [S1]\n    allow: false\n  - command: '*'\n"
+    )
+    now = [0.0]
+    answers = {"ok": True}
+
+    async def fetch(group):
+        if not answers["ok"]:
+            raise RuntimeError("ratelimited")
+        return ["U7"]
+
+    members = UsergroupMembers(fetch, ttl=60, failure_ttl=10, clock=lambda: now[0])
+    request = Request("flint run", "demo:a", "U8", "C1")
+    answers["ok"] = False
+    denied = await p.decide(request, members.members)
+    assert not denied.allowed and "could not list" in denied.reason
+    assert await p.may_run_with("flint run", "U8", "C1", members.members) is False
+    # Once Slack answers, U8 (not a member) is allowed; later failures keep that answer.
+    now[0] = 11
+    answers["ok"] = True
+    assert (await p.decide(request, members.members)).allowed
+    now[0] = 100
+    answers["ok"] = False
+    assert (await p.decide(request, members.members)).allowed  # the last good list
+    assert not (await p.decide(Request("flint run", "x", "U7", "C1"), members.members)).allowed
+
+
+async def test_help_lookups_end_even_when_every_lookup_fails_slowly():
+    p = policy("rules:\n  - command: 'flint *'\n    usergroups: [S1, S2]\n  - command: 'mint *'\n")
+    calls = []
+
+    async def fetch(group):
+        calls.append(group)
+        raise RuntimeError("timeout")
+
+    members = UsergroupMembers(fetch, ttl=60, failure_ttl=0)  # every failure expires at once
+    assert (
+        await asyncio.wait_for(p.may_run_with("flint run", "U1", "C1", members.members), timeout=2)
+        is False
+    )
+    assert len(calls) == 2

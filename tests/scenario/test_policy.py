@@ -262,3 +262,86 @@ def test_a_repeated_interaction_payload_is_handled_once(app, slack, sandbox):
     wait_for(lambda: mint_calls(sandbox, "/unpublish") == 1)
     time.sleep(0.5)
     assert mint_calls(sandbox, "/unpublish") == 1
+
+
+# -- confirmations on buttons and modals, and cards' own buttons -----------------------
+
+STRICT = """\
+rules:
+  - command: "stomt delete"
+    confirm: true
+  - command: "mint execute"
+    confirm: true
+  - command: "flint result"
+    users: [U1]
+  - command: "flint result"
+    allow: false
+  - command: "*"
+"""
+
+
+@pytest.fixture
+def strict(slack, sandbox, tmp_path):
+    path = tmp_path / "strict.yml"
+    path.write_text(STRICT)
+    with running_app(slack, sandbox.url, tmp_path, chatops_policy=str(path)) as running:
+        yield running
+
+
+def _stomt_app(sandbox):
+    return next(r.app for r in sandbox.app.routes if getattr(r, "path", "") == "/stomt")
+
+
+def test_delete_button_under_a_confirm_rule_asks_first_then_deletes(strict, slack, sandbox):
+    added = _stomt_app(sandbox).state.sandbox.add_stomt("remove me")
+    deletes = lambda: [c for c in _stomt_app(sandbox).state.calls if c.method == "DELETE"]  # noqa: E731
+    strict.client.click("stomt_delete", added["id"], user_id="U3")
+    prompt = wait_for(lambda: slack.fake.responses)[-1]
+    assert f"/stomt delete {added['id']}" in blocks_text(prompt["blocks"])
+    time.sleep(0.3)
+    assert deletes() == []
+    strict.client.click("chatops_policy_confirm", _confirm_button(prompt), user_id="U3")
+    wait_for(deletes)
+    wait_for(lambda: "deleted by" in json.dumps(slack.fake.responses[-1]))
+    outcomes = [(e.command, e.outcome) for e in entries(strict)]
+    assert outcomes == [
+        ("stomt delete", "confirm requested"),
+        ("stomt delete", "confirmed"),
+        ("stomt delete", "ok"),
+    ]
+
+
+def test_modal_submission_under_a_confirm_rule_is_held_until_confirmed(strict, slack, sandbox):
+    from adapters.mint.sandbox import ONBOARD_FLOW_ID
+    from tests.fakes.slack_api import view_submission_body
+
+    strict.client.click("mint_execute", ONBOARD_FLOW_ID, channel_id="CMOD", user_id="U4")
+    [view] = wait_for(lambda: list(slack.fake.views.values()))
+    state = {"text": {"value": '{"a": "<b> & c"}'}}
+    body = view_submission_body("mint_execute_modal", state, view["private_metadata"], "U4")
+    assert strict.client.post(body, "application/x-www-form-urlencoded").status_code == 200
+    [prompt] = wait_for(lambda: slack.fake.ephemeral)
+    assert prompt["channel"] == "CMOD" and prompt["user"] == "U4"
+    shown = blocks_text(prompt["blocks"])
+    assert f"/mint execute {ONBOARD_FLOW_ID}" in shown and "&lt;b&gt; &amp; c" in shown
+    time.sleep(0.3)
+    assert mint_calls(sandbox, "/execute") == 0
+    strict.client.click("chatops_policy_confirm", _confirm_button(prompt), user_id="U4")
+    wait_for(lambda: mint_calls(sandbox, "/execute") == 1)
+    [ok] = wait_for(lambda: [e for e in entries(strict) if e.outcome == "ok"])
+    assert ok.params == {"input": {"a": "<b> & c"}}  # exactly what was confirmed
+
+
+def test_buttons_on_a_tracked_card_follow_the_policy(strict, slack, sandbox):
+    strict.client.command("run demo:hello.rb", user_id="U1")
+    [card] = wait_for(lambda: list(slack.fake.messages.values()))
+    job_id = next(
+        element["value"]
+        for block in card["blocks"]
+        for element in block.get("elements", [])
+        if element.get("action_id") == "flint_refresh"
+    )
+    strict.client.click("flint_refresh", job_id, user_id="U2", message_ts=card["ts"])
+    wait_for(lambda: slack.fake.responses)
+    assert "Not allowed" in slack.fake.responses[-1]["text"]
+    assert "flint result" in slack.fake.responses[-1]["text"]

@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.String(64), nullable=False),
         sa.Column("command", sa.String(64), nullable=False),
         sa.Column("text", sa.Text, nullable=False),
+        sa.Column("action", sa.String(64), nullable=False, server_default=""),
+        sa.Column("target", sa.String(300), nullable=False, server_default=""),
         sa.Column("created_at", sa.Float, nullable=False),
         sa.Column("used_at", sa.Float),
     )
