@@ -235,8 +235,12 @@ def test_stomt_texts_labels_comments_and_targets_are_inert(app, slack, sandbox, 
     said.command(app, f"wish {HOSTILE}", "/stomt", user_id="U44")
     wait_for(lambda: len(slack.fake.responses) >= 3, timeout=10)
     wait_for(lambda: _posted_to(slack, "CSTOMTDIG"), timeout=10)
-    echoed = slack.fake.responses[-1]
-    assert echoed["response_type"] == "in_channel" and INERT in echoed["text"]
+    # The four answers arrive in any order: the wish's is the one posted in the channel.
+    [echoed] = wait_for(
+        lambda: [r for r in slack.fake.responses if r.get("response_type") == "in_channel"],
+        timeout=10,
+    )
+    assert INERT in echoed["text"]
 
     message = {"type": "message", "user": "U1", "ts": "1700000000.000900", "text": HOSTILE}
     body = message_shortcut_body(
