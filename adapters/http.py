@@ -17,6 +17,8 @@ from adapters.errors import (
     VendorResponseInvalid,
     VendorUnavailable,
 )
+from adapters.retries import Retries
+from adapters.retries import call as retried
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # Enough for thousands of concurrent long vendor calls without per-request clients.
@@ -80,15 +82,26 @@ def transport_error(vendor: str, exc: httpx.HTTPError) -> VendorUnavailable:
 async def send(
     vendor: str,
     call: Callable[[], Awaitable[httpx.Response]],
+    *,
+    retries: Retries | None = None,
+    read: bool = False,
+    what: str = "a call",
 ) -> httpx.Response:
-    """Run one HTTP call, turning transport failures into VendorUnavailable.
+    """Run an HTTP call, turning transport failures into VendorUnavailable; with
+    ``retries``, try it again as adapters/retries.py allows for a read or a write.
 
     Status codes are left to the adapter, which knows how its vendor explains errors.
     """
-    try:
-        return await call()
-    except httpx.HTTPError as exc:
-        raise transport_error(vendor, exc) from exc
+
+    async def once() -> httpx.Response:
+        try:
+            return await call()
+        except httpx.HTTPError as exc:
+            raise transport_error(vendor, exc) from exc
+
+    if retries is None or retries.attempts <= 1:
+        return await once()
+    return await retried(vendor, what, once, read=read, retries=retries)
 
 
 def printable(text: str, limit: int = 60) -> str:

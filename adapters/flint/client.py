@@ -19,6 +19,7 @@ from adapters.errors import VendorResponseInvalid
 from adapters.flint import xmldoc
 from adapters.flint.models import FlintbitRef, FlintResult, parse_flintbit, validate_job_id
 from adapters.http import error_for_status, invalid_response, printable, send
+from adapters.retries import DEFAULT_RETRIES, Retries
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +79,12 @@ class FlintClient:
         password: str | None = None,
         key: str | None = None,
         request_format: Literal["json", "xml"] = "json",
+        retries: Retries = DEFAULT_RETRIES,
     ) -> None:
         if request_format not in ("json", "xml"):
             raise ValueError("request_format is 'json' or 'xml'")
         self._http = http
+        self._retries = retries
         self.base_url = _check_base_url(base_url)
         self._auth = FlintAuth(username=username, password=password, key=key)
         self.request_format = request_format
@@ -174,6 +177,9 @@ class FlintClient:
                 auth=self._auth,
                 timeout=timeout,
             ),
+            retries=self._retries,
+            read=method == "GET",  # a run (POST) is retried only when Flint says it did not run
+            what=f"{method} {path}",
         )
         log.debug("flint %s %s -> %s", method, path, response.status_code)
         if check and not response.is_success:

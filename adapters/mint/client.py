@@ -96,6 +96,7 @@ from adapters.mint.models import (
     validate_id,
     validate_instance_id,
 )
+from adapters.retries import DEFAULT_RETRIES, Retries
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -357,8 +358,10 @@ class MintClient:
         client_secret: str,
         scope: str = SCOPE,
         client_auth: Literal["basic", "post"] = "basic",
+        retries: Retries = DEFAULT_RETRIES,
     ) -> None:
         self._http = http
+        self._retries = retries
         self.base_url = _check_url(base_url, "MINT_URL")
         self._auth = MintAuth(
             token_url=token_url,
@@ -674,6 +677,9 @@ class MintClient:
                 auth=self._auth,
                 timeout=timeout,
             ),
+            retries=self._retries,
+            read=method == "GET",  # execute/publish/notes only when Mint says it did not
+            what=f"{method} {path}",
         )
         log.debug("mint %s %s -> %s", method, path, response.status_code)
         if not response.is_success:
@@ -724,7 +730,11 @@ class MintClient:
             "GET", self.base_url + path, params=params, headers={"Accept": accept}, timeout=timeout
         )
         response = await send(
-            VENDOR, lambda: self._http.send(request, auth=self._auth, stream=True)
+            VENDOR,
+            lambda: self._http.send(request, auth=self._auth, stream=True),
+            retries=self._retries,
+            read=True,
+            what=f"GET {path}",
         )
         try:
             if not response.is_success:

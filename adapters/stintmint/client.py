@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from adapters.http import error_for_status, invalid_response, printable, send
+from adapters.retries import DEFAULT_RETRIES, Retries
 from adapters.stintmint.models import (
     FlowResponse,
     PostAnswer,
@@ -57,9 +58,16 @@ class StintmintClient:
     vendor = VENDOR
 
     def __init__(
-        self, http: httpx.AsyncClient, *, base_url: str = DEFAULT_URL, username: str, key: str
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_URL,
+        username: str,
+        key: str,
+        retries: Retries = DEFAULT_RETRIES,
     ) -> None:
         self._http = http
+        self._retries = retries
         self.base_url = _check_base_url(base_url)
         self._auth = _basic_auth(username, key)
         self._key = key
@@ -131,6 +139,8 @@ class StintmintClient:
     async def _request(
         self, path: str, body: dict[str, Any], *, check: bool = True
     ) -> httpx.Response:
+        # /fetch only reads; /post pays for work, so only retried when told it was not done.
+        read = path == FETCH_PATH
         timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
         response = await send(
             VENDOR,
@@ -141,6 +151,9 @@ class StintmintClient:
                 auth=self._auth,
                 timeout=timeout,
             ),
+            retries=self._retries,
+            read=read,
+            what=f"POST {path}",
         )
         log.debug("stintmint POST %s -> %s", path, response.status_code)
         if check and not response.is_success:

@@ -47,6 +47,7 @@ from adapters.errors import (
     VendorRejected,
 )
 from adapters.http import error_for_status, invalid_response, printable, send
+from adapters.retries import DEFAULT_RETRIES, Retries
 from adapters.stomt.models import (
     MAX_TEXT,
     POLARITIES,
@@ -214,8 +215,10 @@ class StomtClient:
         accesstoken: str | None = None,
         username: str | None = None,
         password: str | None = None,
+        retries: Retries = DEFAULT_RETRIES,
     ) -> None:
         self._http = http
+        self._retries = retries
         self.base_url = _check_base_url(base_url)
         self._auth = StomtAuth(
             base_url=self.base_url,
@@ -375,6 +378,9 @@ class StomtClient:
                 auth=self._auth,
                 timeout=timeout,
             ),
+            retries=self._retries,
+            read=method == "GET",  # a post or delete only when STOMT says it did not do it
+            what=f"{method} {path}",
         )
         log.debug("stomt %s %s -> %s", method, path, response.status_code)
         if response.status_code == TOKEN_EXPIRED:
