@@ -202,3 +202,24 @@ def test_redaction_of_named_items_urls_and_pairs():
     assert out["conn"] == f"Server=db;Password={REDACTED};Database=x"
     assert out["header"] == REDACTED
     assert out["slug"] == "My-Product-Feedback-Page-2024-Edition" and out["author"] == "Ada"
+
+
+async def test_a_burst_of_claims_is_one_write_and_each_key_wins_once(store):
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "handled_requests" in statement and statement.lstrip().upper().startswith("INSERT"):
+            statements.append(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        keys = [f"trigger:{n % 40}" for n in range(100)]  # 40 distinct, most repeated
+        results = await asyncio.gather(*(store.handled.first(k) for k in keys))
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+    assert sum(results) == 40
+    assert {k for k, won in zip(keys, results, strict=True) if won} == set(keys)
+    assert len(statements) <= 2  # one batch (maybe two, if the burst straddles a write)
+    assert not any(await asyncio.gather(*(store.handled.first(k) for k in set(keys))))
