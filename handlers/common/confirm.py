@@ -13,7 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from handlers.common.binding import bind
 from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age
-from handlers.common.replies import ephemeral
+from handlers.common.replies import BUSY, RESTARTING, ephemeral
 from handlers.common.text import code, normalize
 from handlers.deps import Deps
 
@@ -67,6 +67,10 @@ async def confirm(
             "Run the command again if you still want it.",
             replace_original=True,
         )
+        return
+    if not deps.work.accepting or not deps.work.has_room:
+        # Not used up: the same button works again in a moment.
+        await respond(**ephemeral(RESTARTING if not deps.work.accepting else BUSY))
         return
     listener = commands.get(held.command)
     if listener is None or not await deps.store.confirmations.use(held.id):
