@@ -50,4 +50,5 @@ class Store:
         return True
 
     async def close(self) -> None:
+        await self.handled.finish()
         await self.engine.dispose()

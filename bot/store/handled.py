@@ -57,6 +57,11 @@ class HandledRequests:
             )
             return set((await conn.execute(statement)).scalars())
 
+    async def finish(self) -> None:
+        """Wait for claims being written (before the engine is disposed)."""
+        if self._writer is not None and not self._writer.done():
+            await asyncio.wait({self._writer}, timeout=5)
+
     async def prune(self, older_than: float) -> int:
         async with self.engine.begin() as conn:
             result = await conn.execute(
