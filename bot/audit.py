@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from bot.logs import REDACTED, SecretRedactor
 from bot.store import AuditEntry, Store
 
 log = logging.getLogger(__name__)
 
-REDACTED = "[redacted]"
 # Parameter names whose values are secrets whatever they look like.
 _SECRET_NAME = re.compile(
     r"pass|pwd|secret|token|api.?key|access.?key|client.?key|(?:^|[-_.])key$|authoriz"
@@ -45,8 +45,12 @@ _HIGH_ENTROPY = re.compile(
 _NAMED_ITEM_KEYS = ("name", "key", "field")
 
 
-def redact(value: Any, known_secrets: Iterable[str] = (), *, name: str = "") -> Any:
+def redact(value: Any, known_secrets: Iterable[str] = ()) -> Any:
     """``value`` with secret-looking parts replaced, recursively through dicts and lists."""
+    return _redact(value, SecretRedactor(known_secrets))
+
+
+def _redact(value: Any, known: Callable[[str], str], name: str = "") -> Any:
     if name and _SECRET_NAME.search(name):
         return REDACTED
     if isinstance(value, dict):
@@ -54,22 +58,16 @@ def redact(value: Any, known_secrets: Iterable[str] = (), *, name: str = "") -> 
         if label and _SECRET_NAME.search(label):  # {"name": "api_token", "info": "…"}
             kept = (*_NAMED_ITEM_KEYS, "type")
             return {str(k): v if k in kept else REDACTED for k, v in value.items()}
-        return {
-            redact_text(str(k), known_secrets): redact(v, known_secrets, name=str(k))
-            for k, v in value.items()
-        }
+        return {_redact_text(str(k), known): _redact(v, known, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact(v, known_secrets) for v in value]
+        return [_redact(v, known) for v in value]
     if isinstance(value, str):
-        return redact_text(value, known_secrets)
+        return _redact_text(value, known)
     return value
 
 
-def redact_text(text: str, known_secrets: Iterable[str] = ()) -> str:
-    for secret in known_secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, REDACTED)
-    text = _SECRET_VALUE.sub(REDACTED, text)
+def _redact_text(text: str, known: Callable[[str], str]) -> str:
+    text = _SECRET_VALUE.sub(REDACTED, known(text))  # the app's own secrets, as logs do
     text = _URL_PASSWORD.sub(lambda m: f"{m[1]}:{REDACTED}@", text)
     text = _SECRET_PAIR.sub(lambda m: f"{m[1]}={REDACTED}", text)
     return _HIGH_ENTROPY.sub(REDACTED, text)
@@ -80,7 +78,7 @@ class Audit:
 
     def __init__(self, store: Store, *, secrets: Iterable[str] = (), retention_days: int = 90):
         self.store = store
-        self.secrets = tuple(s for s in secrets if s)
+        self._known = SecretRedactor(secrets)
         self.retention_days = retention_days
 
     async def record(
@@ -99,10 +97,10 @@ class Audit:
             user_id=user_id,
             channel_id=channel_id,
             command=command,
-            target=redact_text(target, self.secrets),
+            target=_redact_text(target, self._known),
             outcome=outcome,
-            params=redact(params or {}, self.secrets),
-            detail=redact_text(detail, self.secrets),
+            params=_redact(params or {}, self._known),
+            detail=_redact_text(detail, self._known),
             vendor_ids={k: str(v) for k, v in (vendor_ids or {}).items() if v is not None},
         )
         try:

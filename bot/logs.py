@@ -72,7 +72,7 @@ def _safe_str(value: object) -> str:
             return f"<unprintable {type(value).__name__}>"
 
 
-class _Redactor:
+class SecretRedactor:
     """Replaces each secret, also as a JSON string or a one-line escape would spell it."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
@@ -98,7 +98,7 @@ class _Formatter(logging.Formatter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.redact = _Redactor(secrets)
+        self.redact = SecretRedactor(secrets)
 
     @staticmethod
     def timestamp(record: logging.LogRecord) -> str:
