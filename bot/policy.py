@@ -26,10 +26,12 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RULE_KEYS = ("command", "target", "users", "usergroups", "channels", "allow", "confirm")
 _IDS = {
@@ -163,26 +165,16 @@ class Policy:
         )
 
     async def decide(self, request: Request, members: Members) -> Decision:
-        cache: dict[str, frozenset[str]] = {}
-        while True:
-            decision = self.decide_now(request, cache.get)
-            if decision is not None:
-                return decision
-            for group in self._groups_pending(request, cache.get):
-                cache[group] = await members(group)
+        """``decide_now``, looking up the user groups it needs (each once per call)."""
+        return await _with_groups(lambda known: self.decide_now(request, known), members)
 
     async def may_run_with(
         self, command: str, user_id: str, channel_id: str, members: Members
     ) -> bool:
         """``may_run``, looking up the user groups it needs (each once per call)."""
-        cache: dict[str, frozenset[str]] = {}
-        while True:
-            answer = self.may_run(command, user_id, channel_id, cache.get)
-            if answer is not None:
-                return answer
-            for rule in self.rules:
-                for group in sorted(rule.usergroups - cache.keys()):
-                    cache[group] = await members(group)
+        return await _with_groups(
+            lambda known: self.may_run(command, user_id, channel_id, known), members
+        )
 
     def may_run(
         self,
@@ -212,15 +204,6 @@ class Policy:
                 return False  # denied on every target
         return False
 
-    def _groups_pending(self, request: Request, known) -> list[str]:
-        pending = []
-        for rule in self.rules:
-            if rule.matches_command(request.command) and rule.matches_target(request.target):
-                pending.extend(g for g in sorted(rule.usergroups) if known(g) is None)
-                if pending:
-                    return pending
-        return pending
-
     def _decided(self, rule: Rule, request: Request) -> Decision:
         what = f"`/{request.command}`" + (f" on `{request.target}`" if request.target else "")
         where = f"rule at line {rule.line} of the access policy"
@@ -229,6 +212,28 @@ class Policy:
         if rule.confirm:
             return Decision(True, True, f"the {where} asks to confirm {what}", rule.line)
         return Decision(True, False, f"the {where} allows {what}", rule.line)
+
+
+async def _with_groups(
+    ask: Callable[[Callable[[str], frozenset[str] | None]], T | None], members: Members
+) -> T:
+    """Ask until there is an answer, looking up the groups the last try found missing."""
+    cache: dict[str, frozenset[str]] = {}
+    missing: list[str] = []
+
+    def known(group: str) -> frozenset[str] | None:
+        found = cache.get(group)
+        if found is None:
+            missing.append(group)
+        return found
+
+    while True:
+        missing.clear()
+        answer = ask(known)
+        if answer is not None:
+            return answer
+        for group in dict.fromkeys(missing):
+            cache[group] = await members(group)
 
 
 def _subject_matches(

@@ -96,12 +96,21 @@ async def _usage(
     if not deps.policy.enforced:
         await ack(**usage(usage_text, error))
         return
-    subcommands = policy.subcommands_in(usage_text)
+    name, members = slash.lstrip("/"), deps.members
+    allowed = {
+        sub: deps.policy.may_run(f"{name} {sub}", user_id, channel_id, members.known)
+        for sub in policy.subcommands_in(usage_text)
+    }
     send: policy.Tell = ack
-    if policy.needs_lookup(deps, slash, subcommands, user_id, channel_id):
+    if None in allowed.values():  # a user group to look up first: answer Slack now
         await ack()
         send = respond
-    allowed = await policy.may_run_each(deps, slash, subcommands, user_id, channel_id)
+        for sub, answer in allowed.items():
+            if answer is None:
+                command = f"{name} {sub}"
+                allowed[sub] = await deps.policy.may_run_with(
+                    command, user_id, channel_id, members.members
+                )
     shown = policy.filter_usage(usage_text, allowed)
     if shown is None:
         await send(

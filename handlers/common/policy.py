@@ -181,29 +181,6 @@ async def clearly_denied(
     return True
 
 
-async def may_run_each(
-    deps: Deps, slash: str, subcommands: list[str], user_id: str, channel_id: str
-):
-    """``{subcommand: may run it on some target}`` for the help of ``slash``."""
-    name = slash.lstrip("/")
-    return {
-        sub: await deps.policy.may_run_with(
-            f"{name} {sub}", user_id, channel_id, deps.members.members
-        )
-        for sub in subcommands
-    }
-
-
-def needs_lookup(
-    deps: Deps, slash: str, subcommands: list[str], user_id: str, channel_id: str
-) -> bool:
-    name = slash.lstrip("/")
-    return any(
-        deps.policy.may_run(f"{name} {sub}", user_id, channel_id, deps.members.known) is None
-        for sub in subcommands
-    )
-
-
 _BULLET_SUBCOMMANDS = re.compile(r"(?:^• |· )`/\w+ (\w+)")
 
 
