@@ -12,7 +12,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from handlers.common.binding import bind
-from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age
+from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age, where
 from handlers.common.replies import BUSY, RESTARTING, ephemeral
 from handlers.common.text import code, normalize
 from handlers.deps import Deps
@@ -51,7 +51,7 @@ async def confirm(
     if held is None:
         await respond(**ephemeral(GONE))
         return
-    clicker = str((body.get("user") or {}).get("id", ""))
+    clicker, _channel = where(body)
     what = f"{held.command} {normalize(held.text)}".strip()  # as the user typed it
     if clicker != held.user_id:
         await _audit(deps, held, "confirm refused", clicker, f"asked for by {held.user_id}")
@@ -106,7 +106,7 @@ async def on_cancel(
     if held is None:
         await respond(**ephemeral(GONE))
         return
-    if str((body.get("user") or {}).get("id", "")) != held.user_id:
+    if where(body)[0] != held.user_id:
         await respond(
             **ephemeral(f":no_entry: Only <@{held.user_id}> can cancel this."),
             replace_original=False,

@@ -62,14 +62,18 @@ async def refuse(deps: Deps, request: Request, decision: Decision, tell: Tell) -
     try:
         await tell(response_type="ephemeral", text=denied_text(decision, request.command))
     finally:  # audited even if telling the user failed (after the ack: no DB wait before it)
-        await deps.audit.record(
-            user_id=request.user_id,
-            channel_id=request.channel_id,
-            command=request.command,
-            target=request.target,
-            outcome="denied",
-            detail=decision.reason,
-        )
+        await _audit(deps, request, "denied", decision)
+
+
+async def _audit(deps: Deps, request: Request, outcome: str, decision: Decision) -> None:
+    await deps.audit.record(
+        user_id=request.user_id,
+        channel_id=request.channel_id,
+        command=request.command,
+        target=request.target,
+        outcome=outcome,
+        detail=decision.reason,
+    )
 
 
 async def ask_to_confirm(
@@ -90,14 +94,7 @@ async def ask_to_confirm(
         action=request.command,
         target=request.target,
     )
-    await deps.audit.record(
-        user_id=request.user_id,
-        channel_id=request.channel_id,
-        command=request.command,
-        target=request.target,
-        outcome="confirm requested",
-        detail=decision.reason,
-    )
+    await _audit(deps, request, "confirm requested", decision)
     shown, _cut = fit(f"{slash} {normalize(text)}", 2000, code_block)  # as typed
     summary = f":raised_hand: *Please confirm* — {escape(decision.reason)}."
     blocks = [
