@@ -1,27 +1,37 @@
-"""``chatops check``: validate settings, reach every configured vendor, print a table."""
+"""``chatops check``: validate settings, reach every configured vendor, print a table.
+
+Each row is ok, not configured, a warning (works, but will surprise: exit code 0) or an
+error (will fail later: exit code 1), and says which variable or line to fix. Settings
+that are malformed (a URL that is not one, HOST=999.1.1.1, an xoxb- token where an xapp-
+one belongs) stop it before any row, as they stop ``serve``: exit code 2.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.errors import VendorError
+from adapters.errors import VendorError, VendorNotFound
 from adapters.http import DEFAULT_TIMEOUT
-from bot.config import Settings, VendorStatus
+from bot.config import Settings, VendorStatus, describe_errors
 from bot.policy import Policy, PolicyError
+from bot.socket_mode import SocketModeError, verify_app_token
 from bot.store import Store
 from bot.vendors import build_clients
 from handlers import policy_commands
 
-OK, NOT_CONFIGURED, ERROR = "ok", "not configured", "error"
+OK, NOT_CONFIGURED, WARNING, ERROR = "ok", "not configured", "warning", "error"
 
 
 @dataclass
@@ -32,7 +42,11 @@ class CheckRow:
 
 
 async def run_checks(settings: Settings) -> list[CheckRow]:
-    rows = [await _check_database(settings), await _check_slack(settings), _check_policy(settings)]
+    slack = _slack_client(settings)
+    rows = [await _check_database(settings), await _check_slack(settings, slack)]
+    if settings.socket_mode:
+        rows.append(await _check_socket_mode(settings))
+    rows.append(await _check_policy(settings, slack))
     async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as http:
         clients = build_clients(settings, lambda _vendor: http)
         rows.append(await _check_vendor(settings.flint_status(), clients.flint, settings))
@@ -40,10 +54,22 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
         rows.append(await _check_vendor(settings.stintmint_status(), clients.stintmint, settings))
         rows.append(await _check_vendor(settings.mint_status(), clients.mint, settings))
         rows.append(await _check_vendor(settings.mindstamp_status(), clients.mindstamp, settings))
+    if settings.public_url:
+        rows.append(_check_public_url(settings))
     return rows
 
 
-def _check_policy(settings: Settings) -> CheckRow:
+def _slack_client(settings: Settings) -> AsyncWebClient | None:
+    if settings.slack_problems():
+        return None
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),  # type: ignore[union-attr]
+        base_url=settings.slack_api_url,
+        timeout=10,
+    )
+
+
+async def _check_policy(settings: Settings, slack: AsyncWebClient | None) -> CheckRow:
     name = "Access policy"
     try:
         policy = Policy.load(settings.chatops_policy, policy_commands())
@@ -57,12 +83,63 @@ def _check_policy(settings: Settings) -> CheckRow:
     detail = f"{count} rule{'s' if count != 1 else ''} from {policy.source}; no match is denied"
     if not count:
         detail += " (so every command is denied)"
-    if policy.needs_usergroups:
-        detail += "; uses user groups (the app needs the usergroups:read scope)"
+    # Rules that load but surely do not do what their author meant (bot/policy.py).
+    doubts = list(policy.warnings)
+    errors: list[str] = []
+    if policy.needs_usergroups and slack is None:
+        doubts.append("user groups not checked (Slack is not set up)")
+    elif policy.needs_usergroups:
+        errors, unsure = await _usergroup_problems(policy, slack)
+        doubts += unsure
+        detail += "; every user group exists" if not unsure else ""
+    if errors:
+        return CheckRow(name, ERROR, "; ".join(errors))
+    if doubts:
+        return CheckRow(name, WARNING, detail + "; " + "; ".join(doubts))
     return CheckRow(name, OK, detail)
 
 
+async def _usergroup_problems(policy: Policy, slack: AsyncWebClient) -> tuple[list[str], list[str]]:
+    """(errors, doubts) about the user groups the rules name, as Slack answers for each.
+
+    A group Slack does not know would leave every request that depends on it denied with
+    "try again shortly", for ever: an error naming the rule's line.
+    """
+    answers: dict[str, str | None] = {}  # group → Slack's error code, None when it exists
+    errors: list[str] = []
+    doubts: list[str] = []
+    for rule in policy.rules:
+        for group in sorted(rule.usergroups):
+            if group not in answers:
+                answers[group] = await _usergroup_error(slack, group)
+            error = answers[group]
+            where = f"CHATOPS_POLICY {policy.source}, line {rule.line}"
+            if error == "no_such_subteam":
+                errors.append(f"{where}: user group {group} does not exist in this workspace")
+            elif error == "missing_scope":
+                errors.append(
+                    f"{where}: the app may not read user groups (add the usergroups:read "
+                    "scope, as manifest.yml does, and reinstall the app)"
+                )
+            elif error is not None:
+                doubts.append(f"could not look up user group {group} ({error})")
+    return list(dict.fromkeys(errors)), list(dict.fromkeys(doubts))
+
+
+async def _usergroup_error(slack: AsyncWebClient, group: str) -> str | None:
+    try:
+        await slack.usergroups_users_list(usergroup=group)
+    except SlackApiError as exc:
+        return str(exc.response.get("error") or "an error")
+    except Exception as exc:  # transport failures of any kind
+        return f"Slack API not reachable: {type(exc).__name__}"
+    return None
+
+
 async def _check_database(settings: Settings) -> CheckRow:
+    problem = settings.database_problem()
+    if problem:
+        return CheckRow("State store", ERROR, problem)
     try:
         store = Store(settings.database_url)
     except Exception as exc:  # a malformed URL
@@ -74,15 +151,9 @@ async def _check_database(settings: Settings) -> CheckRow:
     return CheckRow("State store", OK if ok else ERROR, "" if ok else "database did not answer")
 
 
-async def _check_slack(settings: Settings) -> CheckRow:
-    problems = settings.serve_problems()
-    if problems:
-        return CheckRow("Slack", ERROR, "; ".join(problems))
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),  # type: ignore[union-attr]
-        base_url=settings.slack_api_url,
-        timeout=10,
-    )
+async def _check_slack(settings: Settings, client: AsyncWebClient | None) -> CheckRow:
+    if client is None:
+        return CheckRow("Slack", ERROR, "; ".join(settings.slack_problems()))
     try:
         auth = await client.auth_test()
     except SlackApiError as exc:
@@ -93,18 +164,68 @@ async def _check_slack(settings: Settings) -> CheckRow:
     return CheckRow("Slack", OK, f"{mode}, bot {auth.get('user', '?')} in {auth.get('team', '?')}")
 
 
+async def _check_socket_mode(settings: Settings) -> CheckRow:
+    """The app-level token, asked of Slack the way the app asks when it connects."""
+    token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+    try:
+        await verify_app_token(settings.slack_api_url, token)
+    except SocketModeError as exc:
+        return CheckRow("Socket Mode", ERROR, f"SLACK_APP_TOKEN: {_safe(exc, settings)}")
+    return CheckRow("Socket Mode", OK, "SLACK_APP_TOKEN accepted (apps.connections.open)")
+
+
 async def _check_vendor(status: VendorStatus, client: Any, settings: Settings) -> CheckRow:
     """A cheap authenticated call (each adapter's ``ping``) to a configured vendor."""
+    if status.partial:
+        # Half-configured is a mistake, not a choice: the commands would say "not configured".
+        return CheckRow(status.name, ERROR, f"{status.partial}; set {status.missing}")
     if client is None:
         return CheckRow(status.name, NOT_CONFIGURED, f"set {status.missing}")
+    target = settings.stomt_target if status.name == "STOMT" else None
     try:
-        await client.ping()
+        await (client.ping(target) if target else client.ping())
+    except VendorNotFound as exc:
+        if target:  # the one thing ping reads that comes from our settings
+            return CheckRow(
+                status.name, ERROR, f"STOMT_TARGET: STOMT has no target {target!r} ({exc})"
+            )
+        return CheckRow(status.name, ERROR, _safe(exc, settings))
     except VendorError as exc:
         return CheckRow(status.name, ERROR, _safe(exc, settings))
+    except ValueError as exc:  # a STOMT_TARGET that is not a slug at all
+        return CheckRow(status.name, ERROR, f"STOMT_TARGET: {exc}")
     detail = client.base_url if hasattr(client, "base_url") else ""
+    if target:
+        detail += f" (target {target})"
     if status.name == "Stintmint":
         detail += f" (results by {'callback' if settings.public_url else 'polling'})"
     return CheckRow(status.name, OK, detail)
+
+
+def _check_public_url(settings: Settings) -> CheckRow:
+    url = str(settings.public_url)
+    if not settings.stintmint_status().configured:
+        return CheckRow(
+            "PUBLIC_URL", WARNING, "set, but only Stintmint callbacks use it and it is not set up"
+        )
+    host = urlsplit(url).hostname or ""
+    if urlsplit(url).scheme == "http" and not _is_loopback(host):
+        return CheckRow(
+            "PUBLIC_URL",
+            WARNING,
+            f"{url} is plain http: Stintmint callbacks would cross the network unencrypted; "
+            "use https://",
+        )
+    return CheckRow("PUBLIC_URL", OK, f"Stintmint calls back at {url.rstrip('/')}/hooks/stintmint")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _safe(exc: BaseException, settings: Settings) -> str:
@@ -125,17 +246,17 @@ def main(console: Console | None = None) -> int:
         settings = Settings()
     except ValidationError as exc:
         console.print("[bold red]Configuration is invalid:[/]")
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]).upper()
-            console.print(f"  {field}: {error['msg']}")
+        for line in describe_errors(exc):
+            console.print(f"  {escape(line)}")
         return 2
     rows = asyncio.run(run_checks(settings))
     table = Table(title="chatops-hub check")
     table.add_column("Component")
     table.add_column("Status")
     table.add_column("Detail")
-    colours = {OK: "green", NOT_CONFIGURED: "yellow", ERROR: "red"}
+    colours = {OK: "green", NOT_CONFIGURED: "yellow", WARNING: "yellow", ERROR: "red"}
     for row in rows:
-        table.add_row(row.name, f"[{colours[row.state]}]{row.state}[/]", row.detail)
+        # escape: details quote URLs and vendor text, which must not read as rich markup
+        table.add_row(row.name, f"[{colours[row.state]}]{row.state}[/]", escape(row.detail))
     console.print(table)
     return 1 if any(row.state == ERROR for row in rows) else 0

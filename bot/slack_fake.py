@@ -14,9 +14,10 @@ It reads requests exactly as ``slack_sdk.web.async_client.AsyncWebClient`` sends
 
 The token comes from ``Authorization: Bearer`` (or a ``token`` form field, as Slack still
 accepts): none gives ``not_authed``; a bot token must start with ``bot_token_prefix`` and
-apps.connections.open wants an app-level ``xapp-`` token. Blocks are checked against Block
-Kit's documented limits (50 blocks a message, 3000 characters a section, 24 a modal
-title...) and rejected with ``invalid_blocks`` like Slack does.
+apps.connections.open wants an app-level ``xapp-`` token (one of ``app_tokens`` when set:
+any other gets ``invalid_auth``). Blocks are checked against Block Kit's documented limits
+(50 blocks a message, 3000 characters a section, 24 a modal title...) and rejected with
+``invalid_blocks`` like Slack does.
 
 What it saw and what users would see:
 
@@ -162,6 +163,9 @@ class SlackFake:
 
     bot_token_prefix: str = "xoxb-"  # noqa: S105 - a prefix, not a secret
     socket_mode_url: str | Callable[[], str] | None = None
+    # The app-level tokens Slack knows; None: any xapp- token. Another xapp- token gets
+    # invalid_auth from apps.connections.open, as a revoked or mistyped one does.
+    app_tokens: set[str] | None = None
     bot_user_id: str = "UBOTFAKE"
     team_id: str = "T00000001"
     team_domain: str = "chatops-fake"
@@ -378,6 +382,8 @@ class SlackFake:
             raise SlackError("not_authed")
         if method == "apps.connections.open":
             if token.startswith("xapp-"):
+                if self.app_tokens is not None and token not in self.app_tokens:
+                    raise SlackError("invalid_auth")
                 return
             if token.startswith(("xoxb-", "xoxp-")):
                 raise SlackError("not_allowed_token_type")

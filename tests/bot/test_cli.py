@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import socket
 import subprocess
 import sys
 
@@ -10,11 +12,14 @@ import httpx
 import pytest
 
 from adapters import sandboxes
+from bot.__main__ import main
 from tests.fakes.servers import free_port
 from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import running_sandboxes
 
 SECRET = "sup3r-s3cret-flint-pw"
+# Enough for `serve` to start in HTTP mode (on a port of its own, PORT=0).
+SERVABLE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "0"}
 
 
 def chatops(*args, env=None, cwd, timeout=60):
@@ -95,14 +100,20 @@ def test_check_unreachable_flint(slack, tmp_path):
         ),
         ({"CHATOPS_TIMEZONE": "Mars/Olympus"}, "unknown IANA time zone"),
         ({"CHATOPS_POLL_INTERVAL": "-1"}, "CHATOPS_POLL_INTERVAL"),
+        # These three once got past the settings: a traceback from the Flint client, one
+        # from uvicorn's log set-up, and a start-up that never ended (Socket Mode).
+        ({**SERVABLE, "FLINT_URL": "not-a-url", "FLINT_KEY": SECRET}, "FLINT_URL: expected an"),
+        ({**SERVABLE, "CHATOPS_LOG_LEVEL": "LOUD"}, "CHATOPS_LOG_LEVEL: expected one of DEBUG"),
+        ({**SERVABLE, "SLACK_APP_TOKEN": f"xoxb-{SECRET}"}, "SLACK_APP_TOKEN: this is a bot token"),
     ],
 )
 def test_serve_refuses_to_start_with_a_readable_reason(tmp_path, env, expected):
     """Missing or invalid settings stop `serve` with a sentence, not a traceback."""
-    result = chatops("serve", env=env, cwd=tmp_path)
+    result = chatops("serve", env=env, cwd=tmp_path, timeout=30)
     assert result.returncode == 2
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+    assert SECRET not in result.stderr
 
 
 def test_env_file_in_working_directory_is_read(tmp_path):
@@ -172,3 +183,43 @@ def test_malformed_policy_stops_serve_and_check_naming_the_line(slack, tmp_path)
     (tmp_path / "policy.yml").write_text(BAD_POLICY.replace("alow", "allow"))
     fixed = chatops("check", env=env, cwd=tmp_path)
     assert "Access policy" in fixed.stdout and "1 rule from policy.yml" in fixed.stdout
+
+
+def test_version(tmp_path, capsys):
+    """`chatops --version` (and `python -m bot --version`) names the installed version."""
+    expected = f"chatops-hub {importlib.metadata.version('chatops-hub')}"
+    result = chatops("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == expected, result.stderr
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == expected
+
+
+@pytest.fixture
+def busy_port():
+    """A port another program listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_sandbox_on_a_busy_port_says_so_before_printing_settings(tmp_path, busy_port):
+    """Settings printed for a port that is not ours would point the app at someone else."""
+    result = chatops("sandbox", "--port", str(busy_port), cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
+    assert result.stdout == ""  # no "Vendor sandboxes on …", no FLINT_URL=…
+    assert result.stderr.strip() == (
+        f"chatops sandbox: cannot listen on 127.0.0.1:{busy_port}: address already in use"
+    )
+
+
+def test_serve_on_a_busy_port_says_so_before_announcing_anything(tmp_path, busy_port):
+    """No "started" (nor any other line) before the port turns out to be taken."""
+    env = {**SERVABLE, "PORT": str(busy_port), "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    result = chatops("serve", env=env, cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"chatops serve: cannot listen on 127.0.0.1:{busy_port}: address already in use"
+    )
+    assert not (tmp_path / "s.db").exists()  # nothing was started, not even the store

@@ -4,13 +4,19 @@ lose no notice, and two processes sharing one database deliver each notice exact
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 
 import pytest
 
+from tests.fakes.servers import free_port
 from tests.fakes.slack_api import wait_for
-from tests.scenario.harness import app_process, running_sandboxes
+from tests.scenario.harness import REPO, app_env, app_process, running_sandboxes
 
 
 @pytest.fixture
@@ -78,3 +84,42 @@ def test_two_processes_on_one_database_deliver_each_notice_once(
     finally:
         for replica in replicas:
             replica.stop()
+
+
+def test_sigterm_during_a_start_up_that_hangs_still_stops_serve(slack, tmp_path):
+    """A database that takes connections but never answers holds the start-up for as long
+    as its driver waits (asyncpg: 60 s; other hangs: for ever). uvicorn noted a SIGTERM
+    then but waited for the start-up to end; now the start-up is abandoned a few seconds
+    after the signal, and the signal takes its course."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        env = app_env(
+            slack_api_url=slack.api_url,
+            sandbox_url=None,
+            database_url=f"postgresql://chatops:pw@127.0.0.1:{silent.getsockname()[1]}/chatops",
+            host="127.0.0.1",
+            port=free_port(),
+        )
+        log_path = tmp_path / "serve.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve"],
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
+        try:
+            wait_for(lambda: "Waiting for application startup" in log_path.read_text(), timeout=20)
+            time.sleep(0.5)  # into the database connection
+            proc.send_signal(signal.SIGTERM)
+            stopping = time.monotonic()
+            code = proc.wait(timeout=70)
+        finally:
+            proc.kill()
+    took = time.monotonic() - stopping
+    text = log_path.read_text()
+    assert took < 8, f"SIGTERM took {took:.1f} s: {text[-2000:]}"
+    assert code == -signal.SIGTERM, text[-2000:]
+    assert "stop requested during start-up: abandoning the start-up" in text
