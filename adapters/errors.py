@@ -13,6 +13,7 @@ vendor-provided text only.
     ├── VendorNotFound           404: the thing asked for does not exist
     ├── VendorRejected           other 4xx, with the vendor's own message
     └── VendorResponseInvalid    the answer could not be understood
+        └── AnswerTooLarge       the answer was over the size we read (adapters/http.py)
 """
 
 from __future__ import annotations
@@ -72,3 +73,11 @@ class VendorRejected(VendorError):
 
 class VendorResponseInvalid(VendorError):
     """The vendor answered something we cannot parse or validate."""
+
+
+class AnswerTooLarge(VendorResponseInvalid):
+    """The vendor's answer was longer than ``limit`` bytes: we stopped reading it."""
+
+    def __init__(self, vendor: str, message: str, *, limit: int, **kw) -> None:
+        super().__init__(vendor, message, **kw)
+        self.limit = limit

@@ -120,7 +120,7 @@ async def call(
 
     async def one_attempt() -> httpx.Response:
         if previous:
-            await previous.pop().aclose()  # an answer (maybe streamed) we will not read
+            await previous.pop().aclose()  # an answer we will not use: free its connection
         response = await attempt()
         previous.append(response)
         return response

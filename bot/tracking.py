@@ -15,6 +15,7 @@ it started, polls due jobs with back-off, and delivers each completion notice on
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import socket
@@ -80,7 +81,11 @@ class JobKind:
     # A reply in the card's thread when the job ends (None: no reply), e.g. a failure
     # mentioning whoever started it.
     thread_notice: Callable[[TrackedJob], Message | None]
-    attachments: Callable[[TrackedJob], list[FileUpload]] = field(default=lambda job: [])
+    # Files for the thread when the job ends (e.g. an output too long for the card); may
+    # be a coroutine function, to read what the store does not keep from the vendor.
+    attachments: Callable[[TrackedJob], list[FileUpload] | Awaitable[list[FileUpload]]] = field(
+        default=lambda job: []
+    )
     # True for jobs the vendor will call back about: polling is then only a safety net,
     # at the longest interval.
     callback_backed: Callable[[TrackedJob], bool] = field(default=lambda job: False)
@@ -258,10 +263,17 @@ class Tracker:
         if self._closing:
             return 0
         await self._refresh_gauges()
-        free = self.max_inflight - len(self._inflight)
-        jobs = await self.store.claim_due(self.owner, lease_seconds=self.lease_seconds, limit=free)
-        for job in jobs:
-            self._spawn(self._process_guarded(job))
+        # Under the lock stop_claiming takes: a claim under way spawns its work before
+        # shutdown drains it, so no job is left leased with nobody working on it.
+        async with self._ticking:
+            if self._closing:
+                return 0
+            free = self.max_inflight - len(self._inflight)
+            jobs = await self.store.claim_due(
+                self.owner, lease_seconds=self.lease_seconds, limit=free
+            )
+            for job in jobs:
+                self._spawn(self._process_guarded(job))
         return len(jobs)
 
     async def stop_claiming(self) -> None:
@@ -462,7 +474,10 @@ class Tracker:
                     unfurl_links=False,
                     unfurl_media=False,
                 )
-            for upload in kind.attachments(job):
+            uploads = kind.attachments(job)
+            if inspect.isawaitable(uploads):
+                uploads = await uploads
+            for upload in uploads:
                 await self.slack.files_upload_v2(
                     channel=job.channel_id,
                     thread_ts=job.message_ts,

@@ -167,16 +167,14 @@ class FlintClient:
         # Flint wants a Content-Type on every call; it also tells it how to answer.
         headers = {"Content-Type": self._content_type, "Accept": self._content_type}
         timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=read_timeout)
+        request = self._http.build_request(
+            method, self.base_url + path, content=body, headers=headers, timeout=timeout
+        )
         response = await send(
             VENDOR,
-            lambda: self._http.request(
-                method,
-                self.base_url + path,
-                content=body,
-                headers=headers,
-                auth=self._auth,
-                timeout=timeout,
-            ),
+            self._http,
+            request,
+            auth=self._auth,
             retries=self._retries,
             read=method == "GET",  # a run (POST) is retried only when Flint says it did not run
             what=f"{method} {path}",

@@ -8,7 +8,8 @@ same headers, and runs seeded demo flintbits in the box ``demo``:
     slow.rb    runs for ``seconds`` (default 8)
     fail.rb    ends in status error, exit-code 1, after about a second
     echo.rb    returns its input
-    big.rb     returns about 300 lines of text (``lines`` to change it)
+    big.rb     returns about 300 lines of text (``lines`` to change it, up to 5,000), or
+               ``size`` characters of them (up to 128 MiB), streamed as they are made
     abort.rb   ends aborted after about a second
 
 A job's life (submitted → running → complete/error/aborted) is computed from the time
@@ -26,15 +27,16 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from adapters.flint import xmldoc
@@ -53,6 +55,9 @@ DEFAULT_SYNC_MS = 6000
 MAX_SYNC_MS = 3_600_000
 QUEUED_SECONDS = 0.2  # how long a job stays "submitted" before it runs
 MAX_JOBS = 10_000
+MAX_BIG_SIZE = 128 * 1024 * 1024  # characters big.rb makes at most (``size``)
+BIG_CHUNK = 64 * 1024  # characters per piece of a streamed big output
+BIG_LINE = "line {:07d}: the quick brown fox jumps over the lazy dog\n"
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,32 @@ def _echo(data: Any) -> Plan:
     return Plan(0.5, "complete", 0, "success", data)
 
 
+@dataclass(frozen=True)
+class BigText:
+    """``size`` characters of numbered lines, made piece by piece as they are answered, so
+    a huge output costs the sandbox no memory (and tests can flood a client with it)."""
+
+    size: int
+
+    def pieces(self) -> Iterator[str]:
+        number, left, carry = 1, self.size, ""
+        while left > 0:
+            lines = [carry]
+            made = len(carry)
+            while made < BIG_CHUNK:
+                line = BIG_LINE.format(number)
+                lines.append(line)
+                made += len(line)
+                number += 1
+            text = "".join(lines)
+            piece, carry = text[: min(BIG_CHUNK, left)], text[min(BIG_CHUNK, left) :]
+            left -= len(piece)
+            yield piece
+
+
 def _big(data: Any) -> Plan:
+    if _field(data, "size") is not None:
+        return _big_size(_field(data, "size"))
     raw = _field(data, "lines")
     try:
         count = max(1, min(5000, int(raw))) if raw is not None else 300
@@ -110,6 +140,17 @@ def _big(data: Any) -> Plan:
         f"line {i:04d}: the quick brown fox jumps over the lazy dog" for i in range(1, count + 1)
     ]
     return Plan(1.0, "complete", 0, "success", {"message": "\n".join(lines)})
+
+
+def _big_size(raw: Any) -> Plan:
+    try:
+        size = int(raw)
+    except (TypeError, ValueError):
+        size = 0
+    if not 1 <= size <= MAX_BIG_SIZE:
+        error = f"size must be a whole number of characters from 1 to {MAX_BIG_SIZE}"
+        return Plan(0.1, "error", 1, f"big.rb failed: {error}", {"error": error})
+    return Plan(1.0, "complete", 0, "success", {"message": BigText(size)})
 
 
 def _abort(_data: Any) -> Plan:
@@ -345,10 +386,41 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Stands in for a BigText while the rest of the document is rendered.
+_BIG_MARK = "@@flint-sandbox-big-output@@"
+
+
 def _answer(status_code: int, document: dict[str, Any], as_xml: bool) -> Response:
+    output = document.get("output")
+    big = output.get("message") if isinstance(output, dict) else None
+    if isinstance(big, BigText):
+        return _streamed(status_code, document, big, as_xml)
     if as_xml:
         return Response(xmldoc.render("flint", document), status_code, media_type=XML)
     return JSONResponse(document, status_code)
+
+
+def _streamed(status_code: int, document: dict[str, Any], big: BigText, as_xml: bool) -> Response:
+    """The document as Flint would answer it, its big output streamed in pieces."""
+    marked = {**document, "output": {**document["output"], "message": _BIG_MARK}}
+    if as_xml:
+        rendered = xmldoc.render("flint", marked).decode()
+        escape: Callable[[str], str] = xml_escape
+    else:
+        rendered = json.dumps(marked, ensure_ascii=False, separators=(",", ":"))
+
+        def escape(piece: str) -> str:
+            return json.dumps(piece, ensure_ascii=False)[1:-1]
+
+    head, tail = rendered.split(_BIG_MARK)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head.encode()
+        for piece in big.pieces():
+            yield escape(piece).encode()
+        yield tail.encode()
+
+    return StreamingResponse(body(), status_code, media_type=XML if as_xml else JSON)
 
 
 def create_app(

@@ -32,16 +32,22 @@ from adapters.mindstamp.models import (
     validate_period,
 )
 from adapters.mindstamp.ratelimit import (
+    CALLER_SHARE,
     DEFAULT_LIMITER,
     DEFAULT_RATES,
     MAX_WAIT_S,
     PER_HOUR,
     PER_MINUTE,
+    RESERVE_SHARE,
     Rate,
     RateLimiter,
+    Shares,
+    acting_for,
+    current_caller,
 )
 
 __all__ = [
+    "CALLER_SHARE",
     "DEFAULT_LIMIT",
     "DEFAULT_LIMITER",
     "DEFAULT_RATES",
@@ -51,6 +57,7 @@ __all__ = [
     "PERIODS",
     "PER_HOUR",
     "PER_MINUTE",
+    "RESERVE_SHARE",
     "VENDOR",
     "AccessList",
     "Count",
@@ -65,6 +72,7 @@ __all__ = [
     "Rate",
     "RateLimiter",
     "Series",
+    "Shares",
     "Summary",
     "TopVideos",
     "User",
@@ -73,6 +81,8 @@ __all__ = [
     "VideoCounts",
     "View",
     "Viewer",
+    "acting_for",
+    "current_caller",
     "numeric_fields",
     "period_start",
     "readable_name",

@@ -10,7 +10,9 @@ Where the document is silent, these are our choices:
 
 - Rate limits. Every call first takes a slot from a ``RateLimiter`` (100 a minute and
   1,000 an hour, the document's numbers), shared by every client in the process; a slot
-  more than 10 s away is VendorRateLimited at once (see ``ratelimit.py``).
+  more than 10 s away is VendorRateLimited at once. The slot is taken on behalf of the
+  caller set with ``acting_for`` (None: background work): one caller gets at most a share
+  of the budget and a reserve is kept for background work (see ``ratelimit.py``).
 - 503 is Mindstamp's "Rate Limit Exceeded" (429 is read the same). A read (GET) is tried
   again up to ``retries`` times (3), waiting as ``Retry-After`` says when it is there and
   at most ``max_retry_wait`` (10 s; a longer Retry-After is reported at once), else
@@ -90,7 +92,12 @@ from adapters.mindstamp.models import (
     validate_id,
     validate_period,
 )
-from adapters.mindstamp.ratelimit import DEFAULT_LIMITER, RateLimiter, rate_limited
+from adapters.mindstamp.ratelimit import (
+    DEFAULT_LIMITER,
+    RateLimiter,
+    current_caller,
+    rate_limited,
+)
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -546,19 +553,21 @@ class MindstampClient:
         params: dict[str, str] | None = None,
         json_body: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        url = self.base_url + path
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+        request = self._http.build_request(
+            method,
+            self.base_url + path,
+            params=params,
+            json=json_body,
+            headers=headers,
+            timeout=timeout,
+        )
         retries = self.retries if method == "GET" else 0
         attempt = 0
         while True:
-            await self.limiter.acquire()
-            response = await send(
-                VENDOR,
-                lambda: self._http.request(
-                    method, url, params=params, json=json_body, headers=headers, timeout=timeout
-                ),
-            )
+            await self.limiter.acquire(current_caller())
+            response = await send(VENDOR, self._http, request)
             log.debug("mindstamp %s %s -> %s", method, path, response.status_code)
             if response.status_code not in RATE_LIMIT_CODES:
                 break

@@ -44,7 +44,8 @@ Where the document is silent, these are our choices (the contract fixes the firs
   (or, for publish, just the link as a JSON string): the result is then built from what
   we asked, so callers always get a Flow or a Note.
 - Reports keep Mint's file name (Content-Disposition) when it gives one, else
-  ``mint-instance-{id}.csv``/``.pdf``; a PDF must start with ``%PDF-``; at most 50 MB.
+  ``mint-instance-{id}.csv``/``.pdf``; a PDF must start with ``%PDF-``; at most 50 MiB
+  (every other answer: at most ``http.MAX_ANSWER_BYTES``, 8 MiB).
 - ``ping`` lists one flow: an authenticated read that changes nothing.
 """
 
@@ -70,7 +71,13 @@ from adapters.errors import (
     VendorRateLimited,
     VendorResponseInvalid,
 )
-from adapters.http import error_for_status, parse_retry_after, send, transport_error
+from adapters.http import (
+    MAX_ANSWER_BYTES,
+    error_for_status,
+    parse_retry_after,
+    read_capped,
+    send,
+)
 from adapters.mint.models import (
     INT32_MAX,
     ExecutionLogEntry,
@@ -238,7 +245,7 @@ class MintAuth(httpx.Auth):
                         if stale is not None:
                             self.refreshes += 1
                         token_response = yield self._token_request(request)
-                        await token_response.aread()
+                        await read_capped(VENDOR, token_response, MAX_ANSWER_BYTES)
                         self._accept_token(token_response)
             token = self._token
             assert token is not None
@@ -246,6 +253,8 @@ class MintAuth(httpx.Auth):
             response = yield request
             if response.status_code != 401 or attempt == 2:
                 return
+            # httpx reads an answer the flow moves past in full: read it capped first.
+            await read_capped(VENDOR, response, MAX_ANSWER_BYTES)
             log.info("mint: the access token was refused (401); fetching a new one")
             stale = token
 
@@ -666,17 +675,19 @@ class MintClient:
         read_timeout: float = REQUEST_TIMEOUT_S,
     ) -> httpx.Response:
         timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=read_timeout)
+        request = self._http.build_request(
+            method,
+            self.base_url + path,
+            params=dict(params or {}),
+            json=json,
+            headers={"Accept": JSON},
+            timeout=timeout,
+        )
         response = await send(
             VENDOR,
-            lambda: self._http.request(
-                method,
-                self.base_url + path,
-                params=dict(params or {}),
-                json=json,
-                headers={"Accept": JSON},
-                auth=self._auth,
-                timeout=timeout,
-            ),
+            self._http,
+            request,
+            auth=self._auth,
             retries=self._retries,
             read=method == "GET",  # execute/publish/notes only when Mint says it did not
             what=f"{method} {path}",
@@ -731,22 +742,17 @@ class MintClient:
         )
         response = await send(
             VENDOR,
-            lambda: self._http.send(request, auth=self._auth, stream=True),
+            self._http,
+            request,
+            auth=self._auth,
+            max_bytes=MAX_REPORT_BYTES,  # a report is a file, larger than any other answer
             retries=self._retries,
             read=True,
             what=f"GET {path}",
         )
-        try:
-            if not response.is_success:
-                await response.aread()
-                raise self._error(response)
-            content = await _read_capped(response, MAX_REPORT_BYTES)
-        except httpx.HTTPError as exc:
-            raise transport_error(VENDOR, exc) from exc
-        finally:
-            await response.aclose()
-        if content is None:
-            raise _invalid(response, f"the report is larger than {MAX_REPORT_BYTES} bytes")
+        if not response.is_success:
+            raise self._error(response)
+        content = response.content
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if fmt == "pdf" and not content.startswith(b"%PDF-"):
             raise _invalid(response, "the PDF report is not a PDF")
@@ -923,16 +929,6 @@ def _seconds(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return max(0.0, float(value))
-
-
-async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _filename(disposition: str | None, fmt: str) -> str | None:

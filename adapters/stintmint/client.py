@@ -142,15 +142,18 @@ class StintmintClient:
         # /fetch only reads; /post pays for work, so only retried when told it was not done.
         read = path == FETCH_PATH
         timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+        request = self._http.build_request(
+            "POST",
+            self.base_url + path,
+            json=body,
+            headers={"Accept": "application/json"},
+            timeout=timeout,
+        )
         response = await send(
             VENDOR,
-            lambda: self._http.post(
-                self.base_url + path,
-                json=body,
-                headers={"Accept": "application/json"},
-                auth=self._auth,
-                timeout=timeout,
-            ),
+            self._http,
+            request,
+            auth=self._auth,
             retries=self._retries,
             read=read,
             what=f"POST {path}",

@@ -46,7 +46,14 @@ from adapters.errors import (
     VendorError,
     VendorRejected,
 )
-from adapters.http import error_for_status, invalid_response, printable, send
+from adapters.http import (
+    MAX_ANSWER_BYTES,
+    error_for_status,
+    invalid_response,
+    printable,
+    read_capped,
+    send,
+)
 from adapters.retries import DEFAULT_RETRIES, Retries
 from adapters.stomt.models import (
     MAX_TEXT,
@@ -155,7 +162,7 @@ class StomtAuth(httpx.Auth):
                     # Whoever waited here may find the token another request just got.
                     if self._token is None or self._token == stale:
                         login_response = yield self._login_request(request)
-                        await login_response.aread()
+                        await read_capped(VENDOR, login_response, MAX_ANSWER_BYTES)
                         self._accept_login(login_response)
             token = self._token
             assert token is not None
@@ -163,6 +170,8 @@ class StomtAuth(httpx.Auth):
             response = yield request
             if response.status_code != TOKEN_EXPIRED or attempt == 2:
                 return
+            # httpx reads an answer the flow moves past in full: read it capped first.
+            await read_capped(VENDOR, response, MAX_ANSWER_BYTES)
             log.info("stomt: the access token expired; logging in again")
             stale = token
 
@@ -367,17 +376,19 @@ class StomtClient:
         params: dict[str, str] | None = None,
     ) -> tuple[httpx.Response, Any]:
         timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+        request = self._http.build_request(
+            method,
+            self.base_url + path,
+            json=json,
+            params=params,
+            headers={"Accept": JSON},
+            timeout=timeout,
+        )
         response = await send(
             VENDOR,
-            lambda: self._http.request(
-                method,
-                self.base_url + path,
-                json=json,
-                params=params,
-                headers={"Accept": JSON},
-                auth=self._auth,
-                timeout=timeout,
-            ),
+            self._http,
+            request,
+            auth=self._auth,
             retries=self._retries,
             read=method == "GET",  # a post or delete only when STOMT says it did not do it
             what=f"{method} {path}",

@@ -7,11 +7,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.http import byte_size
 from bot.messages import FileUpload, Message
 from bot.store.jobs import NOT_STARTED, SUCCEEDED, TIMED_OUT, UNKNOWN, TrackedJob
 from handlers.common.text import clip, code, code_block, duration, escape, fit
 
 OUTPUT_ON_CARD = 2500  # characters; Slack allows 3000 per section
+# The file of a job's output attached in its thread holds at most this much of it (UTF-8);
+# a longer output is cut there, and the file's title says so.
+OUTPUT_FILE_BYTES = 1024 * 1024
 SECTION = 3000
 FIELD = 2000
 MESSAGE_ON_CARD = 1000  # Flint's message and errors, escaped
@@ -29,6 +33,7 @@ _STATUS_ICON = {
     "timed out": ":alarm_clock:",
     "unknown": ":grey_question:",
     "not started": ":warning:",
+    "output too large": ":warning:",
 }
 
 
@@ -48,6 +53,8 @@ class FlintView:
     mode: str
     tracked_id: str | None
     final: bool
+    # The whole output's length in characters when ``output`` is only its first part.
+    output_length: int | None = None
 
 
 def view_from_job(job: TrackedJob) -> FlintView:
@@ -78,7 +85,13 @@ def view_from_job(job: TrackedJob) -> FlintView:
         mode=mode,
         tracked_id=job.id,
         final=job.final,
+        output_length=_output_length(job),
     )
+
+
+def _output_length(job: TrackedJob) -> int | None:
+    length = (job.result or {}).get("output_length")
+    return length if isinstance(length, int) else None
 
 
 def view_from_result(result: dict[str, Any], flintbit: str | None = None) -> FlintView:
@@ -171,10 +184,8 @@ def card(view: FlintView) -> Message:
         # Slack's limit once escaped, not merely before.
         shown, cut = fit(text, OUTPUT_ON_CARD, code_block)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shown}})
-        if cut:
-            note = f"Output truncated ({len(text):,} characters)"
-            note += "; the full output is attached in the thread." if view.tracked_id else "."
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        if cut or view.output_length is not None:
+            blocks.append(_cut_note(view.output_length or len(text), tracked=bool(view.tracked_id)))
     buttons = []
     if view.tracked_id:
         buttons.append(_button("Re-run", RERUN, view.tracked_id))
@@ -188,6 +199,17 @@ def card(view: FlintView) -> Message:
     if view.job_id:
         fallback += f" ({escape(view.job_id)})"
     return Message(text=clip(fallback, SECTION), blocks=blocks)
+
+
+def _cut_note(length: int, *, tracked: bool) -> dict[str, Any]:
+    note = f"Output truncated ({length:,} characters)"
+    if not tracked:
+        note += "."
+    elif length > OUTPUT_FILE_BYTES:
+        note += f"; its first {byte_size(OUTPUT_FILE_BYTES)} is attached in the thread."
+    else:
+        note += "; the full output is attached in the thread."
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
 
 
 def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
@@ -219,8 +241,28 @@ def thread_notice(job: TrackedJob) -> Message | None:
 
 
 def full_output(job: TrackedJob) -> list[FileUpload]:
+    """The stored output as a file, when the card could not show all of it."""
     text = readable_output((job.result or {}).get("output"))
     if not text or not fit(text, OUTPUT_ON_CARD, code_block)[1]:
         return []  # all of it is on the card
+    return output_file(job, text)
+
+
+def output_file(job: TrackedJob, text: str, length: int | None = None) -> list[FileUpload]:
+    """``text`` as the output's file, cut to OUTPUT_FILE_BYTES; ``length`` is the whole
+    output's (when ``text`` is only its start). The title says when the file is cut."""
+    content = _first_bytes(text, OUTPUT_FILE_BYTES)
+    length = max(length or 0, len(text))
+    title = f"{job.target} output"
+    if len(content) < length:
+        title += f" (cut: its first {len(content):,} of {length:,} characters)"
     name = (job.vendor_job_id or job.id).replace("/", "_")
-    return [FileUpload(filename=f"{name}-output.txt", content=text, title=f"{job.target} output")]
+    return [FileUpload(filename=f"{name}-output.txt", content=content, title=title)]
+
+
+def _first_bytes(text: str, limit: int) -> str:
+    """The longest start of ``text`` that is at most ``limit`` bytes in UTF-8."""
+    if len(text) * 4 <= limit:
+        return text  # even all 4-byte characters would fit
+    head = text[:limit].encode()[:limit]
+    return head.decode(errors="ignore")  # a character cut in half is dropped

@@ -1,13 +1,44 @@
-"""How the tracker follows a Flint job: poll its result, render its card and notices."""
+"""How the tracker follows a Flint job: poll its result, render its card and notices.
+
+What the state store keeps of a job (``jobs.result``) is capped: Flint's meta with its
+texts cut to ``STORED_TEXT`` characters, and the output whole only up to
+``STORED_OUTPUT`` characters. A longer output is kept as its first ``STORED_OUTPUT``
+characters (as text) and its length (``output_length``): enough for the card, which shows
+far less. The file attached in the thread is then made from a fresh read of the job's
+result, cut to ``blocks.OUTPUT_FILE_BYTES``, so no row ever holds a runaway output.
+"""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from adapters.errors import AnswerTooLarge, VendorError
 from adapters.flint import FlintClient, FlintResult
+from bot.messages import FileUpload
 from bot.store.jobs import FAILED, SUCCEEDED, TrackedJob
 from bot.tracking import JobKind, PollResult
 from handlers.flint import blocks
 
+log = logging.getLogger(__name__)
+
 VENDOR = "flint"
+# Characters of a job's output the state store keeps (the card shows 2,500 of them).
+STORED_OUTPUT = 16_000
+# Characters of each text in Flint's meta the state store keeps (the card shows 1,000).
+STORED_TEXT = 1_000
+# The meta fields Flint documents; anything else it sends is not kept.
+META_FIELDS = (
+    "job-id",
+    "exit-code",
+    "context",
+    "message",
+    "timeout",
+    "timestamp",
+    "status",
+    "content-type",
+)
+TOO_LARGE = "output too large"
 
 
 def to_poll(result: FlintResult) -> PollResult:
@@ -18,19 +49,76 @@ def to_poll(result: FlintResult) -> PollResult:
         status=result.meta.status_text or "unknown",
         outcome=outcome,
         vendor_job_id=result.job_id,
-        result=result.as_dict(),
+        result=stored(result),
+    )
+
+
+def stored(result: FlintResult) -> dict[str, Any]:
+    """What the state store keeps of one answer: its meta and at most STORED_OUTPUT
+    characters of its output (then as text, with the whole output's ``output_length``)."""
+    meta = result.as_dict()["meta"]
+    record: dict[str, Any] = {
+        "meta": {key: _clip(meta[key]) for key in META_FIELDS if key in meta},
+        "output": result.output,
+    }
+    text = blocks.readable_output(result.output)
+    if len(text) > STORED_OUTPUT:
+        record["output"] = text[:STORED_OUTPUT]
+        record["output_length"] = len(text)
+    return record
+
+
+def _clip(value: Any) -> Any:
+    return value[:STORED_TEXT] if isinstance(value, str) else value
+
+
+def too_large(job: TrackedJob, error: AnswerTooLarge) -> PollResult:
+    """Flint's answer about a job was more than we read: the job has ended (a running
+    job has no output yet), but neither its status nor its output can be shown."""
+    # A synchronous run's first answer is the one too large: its job id was in it.
+    look = f"Look at job {job.vendor_job_id} in Flint." if job.vendor_job_id else "Look in Flint."
+    message = f"{error.message}, so its output cannot be shown here. {look}"
+    return PollResult(
+        status=TOO_LARGE,
+        outcome=FAILED,
+        vendor_job_id=job.vendor_job_id,
+        result={"meta": {"job-id": job.vendor_job_id, "message": message}, "output": None},
     )
 
 
 def job_kind(flint: FlintClient) -> JobKind:
     async def poll(job: TrackedJob) -> PollResult:
         assert job.vendor_job_id, "an active Flint job always has its job id"
-        return to_poll(await flint.result(job.vendor_job_id))
+        try:
+            return to_poll(await flint.result(job.vendor_job_id))
+        except AnswerTooLarge as exc:
+            if exc.status_code is None or not 200 <= exc.status_code < 300:
+                raise  # a flood that is not the job's answer: try again later
+            return too_large(job, exc)
+
+    async def attachments(job: TrackedJob) -> list[FileUpload]:
+        return await output_file(flint, job)
 
     return JobKind(
         vendor=VENDOR,
         poll=poll,
         card=blocks.job_card,
         thread_notice=blocks.thread_notice,
-        attachments=blocks.full_output,
+        attachments=attachments,
     )
+
+
+async def output_file(flint: FlintClient, job: TrackedJob) -> list[FileUpload]:
+    """The output as a file for the thread, when the card could not show all of it."""
+    record = job.result or {}
+    length = record.get("output_length")
+    if not isinstance(length, int):
+        return blocks.full_output(job)  # the store holds all of it
+    try:
+        assert job.vendor_job_id
+        result = await flint.result(job.vendor_job_id)
+    except VendorError as exc:
+        # The excerpt the store kept is better than nothing; the title says what it is.
+        log.warning("flint job %s: output not read again for its file: %s", job.id, exc.message)
+        return blocks.output_file(job, blocks.readable_output(record.get("output")), length)
+    return blocks.output_file(job, blocks.readable_output(result.output))

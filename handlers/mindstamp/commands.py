@@ -8,7 +8,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
-from adapters.mindstamp import numeric_fields
+from adapters.mindstamp import acting_for, numeric_fields
 from handlers.common.commands import acknowledge
 from handlers.common.digest import run_digest
 from handlers.common.replies import ephemeral, vendor_error
@@ -44,7 +44,10 @@ async def mindstamp_command(
     if request is None:
         return
     try:
-        await _run(deps, request, command, respond)
+        # On the user's behalf: their calls are held to a share of Mindstamp's budget (a
+        # digest, even `digest now`, is background work: see digest.py).
+        with acting_for(command["user_id"]):
+            await _run(deps, request, command, respond)
     except VendorNotFound as exc:
         await respond(**ephemeral(f":mag: {escape(exc.message)}"))
     except VendorError as exc:

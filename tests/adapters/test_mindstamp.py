@@ -25,14 +25,20 @@ from adapters.errors import (
     VendorUnavailable,
 )
 from adapters.mindstamp import (
+    CALLER_SHARE,
     DEFAULT_LIMITER,
+    DEFAULT_RATES,
     MAX_LIMIT,
+    RESERVE_SHARE,
     MindstampClient,
     Rate,
     RateLimiter,
+    Shares,
     Summary,
     Video,
     View,
+    acting_for,
+    current_caller,
     numeric_fields,
     period_start,
     readable_name,
@@ -492,6 +498,127 @@ async def test_limiter_waits_a_short_wait():
     with pytest.raises(VendorRateLimited):
         await slow.acquire()
     assert 4 < slow.delay() <= 5
+
+
+# -- fair shares of the budget -----------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_default_shares_are_a_quarter_per_caller_and_a_fifth_kept():
+    """With the document's rates: 25 a minute and 250 an hour per caller, 80 and 800 for
+    all callers together, the rest (20 and 200) kept for background work."""
+    shares = DEFAULT_LIMITER.shares
+    assert (shares.caller, shares.reserve) == (CALLER_SHARE, RESERVE_SHARE) == (0.25, 0.20)
+    assert [shares.caller_calls(rate) for rate in DEFAULT_RATES] == [25, 250]
+    assert [shares.interactive_calls(rate) for rate in DEFAULT_RATES] == [80, 800]
+
+
+async def test_a_caller_past_their_share_is_refused_while_others_go_on():
+    """8 a second (2 per caller): a caller's 3rd call in the second is refused at once with
+    retry_after, costing nothing; another caller and background work go at once; a second
+    later the caller's share is back."""
+    clock = FakeClock()
+    limiter = RateLimiter([Rate(8, 1.0)], clock=clock)
+    for _ in range(2):
+        await limiter.acquire("U1")
+    with pytest.raises(VendorRateLimited, match=r"share .* try again in 1 s") as caught:
+        await limiter.acquire("U1")
+    assert caught.value.retry_after == 1.0 and caught.value.vendor == "Mindstamp"
+    assert limiter.delay("U1") == pytest.approx(1.0)
+    assert limiter.delay("U2") == limiter.delay(None) == 0
+    await limiter.acquire("U2")
+    await limiter.acquire(None)
+    clock.now += 1.0
+    await limiter.acquire("U1")
+
+
+async def test_callers_together_leave_the_reserve_to_background_work():
+    """20 a minute: 5 per caller, 16 for callers together. Once four callers used 16, a
+    fifth is refused, yet background work still gets the 4 kept for it at once."""
+    clock = FakeClock()
+    limiter = RateLimiter([Rate(20, 60.0)], clock=clock)
+    for user in ("U1", "U2", "U3", "U4"):
+        for _ in range(4):
+            await limiter.acquire(user)
+    with pytest.raises(VendorRateLimited, match="kept for background work") as caught:
+        await limiter.acquire("U5")
+    assert caught.value.retry_after == 60.0
+    for _ in range(4):
+        await limiter.acquire(None)  # the reserve
+    with pytest.raises(VendorRateLimited, match="rate limit is reached"):
+        await limiter.acquire(None)  # the whole budget is spent now
+
+
+async def test_each_rate_has_its_shares():
+    """Shares hold for every rate: with 1,000 a minute but 8 an hour, a caller gets 2 an
+    hour, refused with retry_after of about an hour."""
+    clock = FakeClock()
+    limiter = RateLimiter([Rate(1000, 60.0), Rate(8, 3600.0)], clock=clock)
+    await limiter.acquire("U1")
+    clock.now += 120
+    await limiter.acquire("U1")
+    clock.now += 120
+    with pytest.raises(VendorRateLimited) as caught:
+        await limiter.acquire("U1")
+    assert caught.value.retry_after == 3600 - 240
+
+
+async def test_idle_callers_are_forgotten():
+    """A caller none of whose calls count any more is dropped, so the table stays small."""
+    clock = FakeClock()
+    limiter = RateLimiter([Rate(100, 60.0)], clock=clock)
+    for n in range(50):
+        await limiter.acquire(f"U{n}")
+    assert limiter.callers == 50
+    clock.now += 61
+    await limiter.acquire("U0")
+    assert limiter.callers == 1
+
+
+@pytest.mark.parametrize(
+    "shares", [{"caller": 0}, {"caller": 1.5}, {"reserve": 1}, {"reserve": -0.1}]
+)
+def test_impossible_shares_are_refused(shares):
+    with pytest.raises(ValueError):
+        Shares(**shares)
+
+
+async def test_client_calls_are_made_on_behalf_of_the_caller_set_around_them(make_client, sandbox):
+    """`acting_for` decides on whose behalf the client's calls go, through real HTTP: the
+    caller past their share is refused before anything is sent; the same code in a block
+    acting for nobody (a digest) goes; leaving a block restores the caller before it."""
+    client = make_client(limiter=RateLimiter([Rate(8, 60.0)]))
+    assert current_caller() is None
+    with acting_for("U1"):
+        await client.user()
+        await client.user()
+        with pytest.raises(VendorRateLimited, match="try again in"):
+            await client.user()
+        with acting_for(None):
+            await client.user()
+        assert current_caller() == "U1"
+    with acting_for("U2"):
+        await client.user()
+    assert current_caller() is None
+    assert sandbox.count("/user/me") == 4
+
+
+async def test_concurrent_tasks_keep_their_own_caller():
+    """The caller is per task: two commands running at once never see each other's."""
+
+    async def one(user: str) -> str | None:
+        with acting_for(user):
+            await asyncio.sleep(0.01)
+            return current_caller()
+
+    assert await asyncio.gather(one("U1"), one("U2")) == ["U1", "U2"]
 
 
 # -- other errors ------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from bot.store.jobs import DONE
+from handlers.flint.blocks import OUTPUT_FILE_BYTES
+from handlers.flint.jobs import STORED_OUTPUT
 from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import blocks_text, flint_sandbox_app, running_app, running_sandboxes
 
@@ -130,6 +132,66 @@ def test_large_output_is_truncated_and_uploaded_in_full(app, slack):
     card = blocks_text(_message(slack, ts)["blocks"])
     assert "truncated" in card and len(card) < 8000
     assert len(upload["content"]) > 2500
+
+
+def _result_bytes(app) -> int:
+    """How many bytes the only job's ``result`` takes in the state store."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(str(app.runtime.settings.database_url))
+    with engine.connect() as conn:
+        [size] = conn.execute(text("SELECT length(CAST(result AS BLOB)) FROM jobs")).one()
+    engine.dispose()
+    return size
+
+
+def test_big_output_leaves_a_small_row_and_a_capped_file(app, slack):
+    """A 3 MB output: the card shows its start and says it was cut; the jobs row keeps at
+    most STORED_OUTPUT characters of it; the file in the thread holds its first 1 MiB, read
+    from Flint again, and its title says it was cut."""
+    size = 3_000_000
+    app.client.command(f"run demo:big.rb size={size}")
+    ts = _card_ts(slack)
+    wait_for(lambda: slack.fake.files, timeout=20)
+    [upload] = slack.fake.files
+    assert upload["thread_ts"] == ts
+    assert OUTPUT_FILE_BYTES - 100 < len(upload["content"]) <= OUTPUT_FILE_BYTES
+    assert upload["content"].startswith(b"line 0000001: the quick brown fox")
+    assert f"of {size:,} characters" in upload["title"]
+    card = blocks_text(_message(slack, ts)["blocks"])
+    assert f"Output truncated ({size:,} characters)" in card and "first 1 MiB" in card
+    job = _only_job(app)
+    assert job.result["output_length"] == size
+    assert len(job.result["output"]) == STORED_OUTPUT
+    assert _result_bytes(app) < STORED_OUTPUT + 4096
+
+
+def test_output_past_the_read_cap_is_refused_and_said(app, slack):
+    """A 40 MiB output is not read past 8 MiB: the card ends "output too large" saying so,
+    the runner is told in the thread, nothing is attached and the row stays small."""
+    app.client.command(f"run demo:big.rb size={40 * 1024 * 1024}", user_id="U40")
+    ts = _card_ts(slack)
+    wait_for(lambda: _final_updates(slack, ts, "output too large"), timeout=20)
+    card = blocks_text(_message(slack, ts)["blocks"])
+    assert "Flint answered more than 8 MiB" in card
+    wait_for(lambda: len(slack.fake.calls_to("chat.postMessage")) == 2, timeout=10)
+    reply = slack.fake.calls_to("chat.postMessage")[1].args
+    assert reply["thread_ts"] == ts and "<@U40>" in reply["text"]
+    assert "more than 8 MiB" in reply["text"]
+    assert slack.fake.files == []
+    assert _only_job(app).state == DONE
+    assert _result_bytes(app) < 2048
+
+
+def test_a_synchronous_answer_past_the_read_cap_ends_the_run_not_unstarted(app, slack):
+    """With --sync the first answer carries the 40 MiB output: Flint did run it, so the card
+    ends "output too large" (not "not started") and says to look in Flint."""
+    app.client.command(f"run demo:big.rb size={40 * 1024 * 1024} --sync", user_id="U41")
+    ts = _card_ts(slack)
+    wait_for(lambda: _final_updates(slack, ts, "output too large"), timeout=20)
+    card = blocks_text(_message(slack, ts)["blocks"])
+    assert "more than 8 MiB" in card and "Look in Flint" in card
+    assert _only_job(app).state == DONE
 
 
 def test_flint_down_is_reported_on_the_card(slack, tmp_path):

@@ -4,6 +4,7 @@ Slack fake recording what people see (response URLs, buttons, scheduled digests)
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -63,7 +64,12 @@ def _fields(blocks) -> dict[str, str]:
 
 
 def _posts(slack, channel):
-    return [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == channel]
+    """Digests posted in ``channel`` (not the text-only subscription announcement)."""
+    return [
+        c
+        for c in slack.fake.calls_to("chat.postMessage")
+        if c.args["channel"] == channel and c.args.get("blocks")
+    ]
 
 
 @pytest.fixture
@@ -182,6 +188,31 @@ def test_rate_limit_spent_is_told_plainly(app, sandbox, last):
     assert "rate limiting" in card["text"] and "Try again in" in card["text"]
     assert "Traceback" not in card["text"] and "reference" not in card["text"]
     assert state.count("/views/summary/week") == 4
+
+
+def test_one_users_burst_is_held_to_their_share_while_others_go_on(app, slack, sandbox):
+    """30 `/mindstamp summary` from one user in a row: 25 (their quarter of the 100 a
+    minute) are answered, the other 5 are told when to try again without Mindstamp being
+    called; another user's summary and a `digest now` — even that user's — still go."""
+    state = _sandbox_state(sandbox)
+    for n in range(1, 31):
+        app.client.command("summary", command=COMMAND, user_id="UBURST")
+        wait_for(lambda n=n: len(slack.fake.responses) >= n, timeout=15)
+    answers = [blocks_text(r.get("blocks")) + r.get("text", "") for r in slack.fake.responses]
+    refused = [a for a in answers if re.search(r"rate limiting us\. Try again in \d+ s", a)]
+    assert len(refused) == 5 and all("Total views" not in a for a in refused)
+    assert sum("Total views" in a for a in answers) == 25
+    assert state.count("/views/summary/week") == 25
+
+    app.client.command("summary", command=COMMAND, user_id="UOTHER")
+    wait_for(lambda: len(slack.fake.responses) == 31, timeout=15)
+    assert "Total views" in blocks_text(slack.fake.responses[-1]["blocks"])
+
+    app.client.command("digest now", command=COMMAND, user_id="UBURST", channel_id="CMSB")
+    wait_for(lambda: _posts(slack, "CMSB"), timeout=15)
+    [posted] = _posts(slack, "CMSB")
+    assert "Mindstamp digest" in blocks_text(posted.args["blocks"])
+    assert state.count("/views/summary/week") == 27
 
 
 def test_unconfigured_says_which_variable_to_set(slack, tmp_path):
