@@ -9,13 +9,12 @@ from typing import Any
 
 import aiohttp
 import httpx
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
-from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.http import DEFAULT_LIMITS, DEFAULT_TIMEOUT
 from bot.audit import Audit
@@ -23,10 +22,12 @@ from bot.background import BackgroundWork
 from bot.callbacks import CallbackSigner
 from bot.config import Settings
 from bot.digests import Digests
-from bot.logs import secret_values
+from bot.logs import SecretRedactor, secret_values
 from bot.metrics import Metrics, MetricsTransport
+from bot.outbound import Outbound, RedactingWebClient
 from bot.policy import Policy, UsergroupMembers
 from bot.scheduler import Scheduler
+from bot.socket_mode import SocketModeLink
 from bot.store import Store
 from bot.store.digests import DigestStore
 from bot.store.kv import KeyValueStore
@@ -54,8 +55,13 @@ class Runtime:
         self.policy = Policy.load(settings.chatops_policy, policy_commands())
         self.metrics = Metrics()
         self.store = Store(settings.database_url)
-        self.work = BackgroundWork(limit=settings.chatops_max_inflight)
-        self.slack = AsyncWebClient(
+        self.work = BackgroundWork(
+            limit=settings.chatops_max_inflight, per_user=settings.chatops_max_inflight_per_user
+        )
+        # Every string bound for Slack loses the app's own secrets first (bot/outbound.py).
+        self.redact = SecretRedactor(secret_values(settings))
+        self.slack = RedactingWebClient(
+            redact=self.redact,
             token=_secret(settings.slack_bot_token),
             base_url=settings.slack_api_url,
             retry_handlers=[
@@ -63,14 +69,19 @@ class Runtime:
                 AsyncRateLimitErrorRetryHandler(max_retry_count=2),
             ],
         )
-        self.bolt = AsyncApp(
+        self.bolt = MeasuredApp(
+            self.metrics,
             client=self.slack,
             signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
-            request_verification_enabled=not settings.socket_mode,
+            # HTTP requests are verified (and bounded) before Bolt sees them: bot/inbound.py.
+            request_verification_enabled=False,
             # Listeners return to Bolt the moment they ack (handlers/common/binding.py).
             process_before_response=True,
+            # Bolt gives each of its loggers the root logger's level unless given a base;
+            # "slack_bolt" has the quieter level bot/logs.py sets for it.
+            logger=logging.getLogger("slack_bolt"),
         )
-        self.bolt.use(self._measure)
+        self.bolt.use(Outbound(settings.response_url_hosts, self.redact).middleware)
         self.tracker = Tracker(
             self.store.jobs,
             self.slack,
@@ -96,6 +107,7 @@ class Runtime:
             digests=self.digests,
             **vars(build_clients(settings, self._http_client)),
             policy=self.policy,
+            redact=self.redact,
             members=UsergroupMembers(self._usergroup_members),
             audit=Audit(
                 self.store,
@@ -105,7 +117,7 @@ class Runtime:
         )
         # Vendor endpoints beside /slack/events (e.g. callbacks), served in both modes.
         self.routes = register_listeners(self.bolt, self.deps)
-        self.socket_mode: AsyncSocketModeHandler | None = None
+        self.socket_mode: SocketModeLink | None = None
         self._session: aiohttp.ClientSession | None = None
 
     # -- vendor clients -----------------------------------------------------------------
@@ -140,13 +152,14 @@ class Runtime:
         self.scheduler.every(3600, self.deps.audit.prune, "audit-prune")
         self.scheduler.start()
         if self.settings.socket_mode:
-            self.socket_mode = AsyncSocketModeHandler(
-                self.bolt, _secret(self.settings.slack_app_token)
-            )
-            await self.socket_mode.connect_async()
+            # Never waits for Slack: the link connects in the background, trying again with
+            # back-off, and /healthz says 503 and why until it is open (bot/socket_mode.py).
+            app_token = str(_secret(self.settings.slack_app_token))
+            self.socket_mode = SocketModeLink(self.bolt, app_token)
+            self.socket_mode.start()
         log.info(
-            "chatops-hub started in %s mode in %.2f s",
-            "Socket Mode" if self.settings.socket_mode else "HTTP",
+            "chatops-hub started in %s in %.2f s",
+            "Socket Mode" if self.settings.socket_mode else "HTTP mode",
             time.perf_counter() - started,
         )
 
@@ -154,7 +167,7 @@ class Runtime:
         log.info("shutting down: no new work; finishing what is in flight")
         self.work.accepting = False
         if self.socket_mode is not None:
-            await self.socket_mode.close_async()
+            await self.socket_mode.close()  # also stops a connection attempt in progress
         # Before the scheduler goes: its shutdown cancels a poll cycle that is mid-query.
         await self.tracker.stop_claiming()
         self.scheduler.shutdown()
@@ -167,32 +180,48 @@ class Runtime:
         await self.store.close()
         log.info("stopped")
 
-    # -- metrics middleware -------------------------------------------------------------
 
-    async def _measure(self, body: dict[str, Any], next) -> Any:
-        kind, name = _request_name(body)
-        self.metrics.slack_requests.labels(kind, name).inc()
+class MeasuredApp(AsyncApp):
+    """Bolt's app, counting and timing each request from arrival to ack (listeners return
+    to Bolt the moment they ack). Metric labels name only what a listener of this app
+    handled: the ids in a request are the sender's to choose, and each new label value
+    would be a new time series kept for the life of the process."""
+
+    def __init__(self, metrics: Metrics, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.metrics = metrics
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         started = time.perf_counter()
-        try:
-            return await next()
-        finally:
-            # Bolt returns from next() once the listener has acked.
-            self.metrics.slack_request_seconds.labels(kind, name).observe(
-                time.perf_counter() - started
-            )
+        response = await super().async_dispatch(req)
+        kind, name = request_name(req.body)
+        if response.status == 404:  # Bolt's answer when no listener took the request
+            name = OTHER
+        self.metrics.slack_requests.labels(kind, name).inc()
+        self.metrics.slack_request_seconds.labels(kind, name).observe(time.perf_counter() - started)
+        return response
 
 
-def _request_name(body: dict[str, Any]) -> tuple[str, str]:
-    if "command" in body:
-        return "command", str(body["command"])[:40]
+OTHER = "other"
+
+
+def request_name(body: dict[str, Any]) -> tuple[str, str]:
+    """(kind, name) of a Slack request: its command, action id, callback id or event type."""
     kind = body.get("type")
-    if kind == "block_actions":
-        actions = body.get("actions") or [{}]
-        return "action", str(actions[0].get("action_id", "?"))[:60]
-    if kind in ("view_submission", "view_closed"):
-        return "view", str((body.get("view") or {}).get("callback_id", "?"))[:60]
-    if kind in ("shortcut", "message_action"):
-        return "shortcut", str(body.get("callback_id", "?"))[:60]
-    if kind == "event_callback":
-        return "event", str((body.get("event") or {}).get("type", "?"))[:60]
-    return "other", str(kind)[:40]
+    if "command" in body:
+        kind, name = "command", body["command"]
+    elif kind == "block_actions":
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions else {}
+        kind, name = "action", first.get("action_id") if isinstance(first, dict) else None
+    elif kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        kind, name = "view", view.get("callback_id") if isinstance(view, dict) else None
+    elif kind in ("shortcut", "message_action"):
+        kind, name = "shortcut", body.get("callback_id")
+    elif kind == "event_callback":
+        event = body.get("event")
+        kind, name = "event", event.get("type") if isinstance(event, dict) else None
+    else:
+        return OTHER, OTHER
+    return kind, str(name)[:60] if isinstance(name, str) and name else OTHER

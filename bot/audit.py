@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -73,8 +74,16 @@ def _redact_text(text: str, known: Callable[[str], str]) -> str:
     return _HIGH_ENTROPY.sub(REDACTED, text)
 
 
+class AuditUnavailable(Exception):
+    """The entry for a call that changes something could not be written: the call must
+    not be made."""
+
+
 class Audit:
-    """Records entries in the store; a failure to record is logged, never raised."""
+    """Records entries in the store. A call that changes something is written before it
+    is made (``begin``, which raises ``AuditUnavailable`` when it cannot be) and completed
+    after (``finish``); other entries (denials, confirmations) are written with ``record``,
+    whose failure is logged, never raised."""
 
     def __init__(self, store: Store, *, secrets: Iterable[str] = (), retention_days: int = 90):
         self.store = store
@@ -93,21 +102,70 @@ class Audit:
         detail: str = "",
         vendor_ids: dict[str, Any] | None = None,
     ) -> None:
-        entry = AuditEntry(
-            user_id=user_id,
-            channel_id=channel_id,
-            command=command,
-            target=_redact_text(target, self._known),
-            outcome=outcome,
-            params=_redact(params or {}, self._known),
-            detail=_redact_text(detail, self._known),
-            vendor_ids={k: str(v) for k, v in (vendor_ids or {}).items() if v is not None},
-        )
+        with contextlib.suppress(AuditUnavailable):  # logged by begin; a denial stands
+            await self.begin(
+                user_id=user_id,
+                channel_id=channel_id,
+                command=command,
+                target=target,
+                outcome=outcome,
+                params=params,
+                detail=detail,
+                vendor_ids=vendor_ids,
+            )
+
+    async def begin(
+        self,
+        *,
+        user_id: str,
+        channel_id: str,
+        command: str,
+        target: str,
+        outcome: str = "started",
+        params: dict[str, Any] | None = None,
+        detail: str = "",
+        vendor_ids: dict[str, Any] | None = None,
+    ) -> int:
+        """Write an entry (by default "started", before the call it is for); its id."""
         try:
-            await self.store.audit.add(entry)
-        except Exception:
+            entry = AuditEntry(
+                user_id=user_id,
+                channel_id=channel_id,
+                command=command,
+                target=_redact_text(target, self._known),
+                outcome=outcome,
+                params=_redact(params or {}, self._known),
+                detail=_redact_text(detail, self._known),
+                vendor_ids=_ids(vendor_ids),
+            )
+            entry_id = await self.store.audit.add(entry)
+        except Exception as exc:
             log.exception("could not write the audit log entry for %s by %s", command, user_id)
+            raise AuditUnavailable(command) from exc
         log.info("audit: %s %s %s by %s in %s", command, entry.target, outcome, user_id, channel_id)
+        return entry_id
+
+    async def finish(
+        self,
+        entry_id: int,
+        *,
+        outcome: str,
+        detail: str = "",
+        vendor_ids: dict[str, Any] | None = None,
+    ) -> None:
+        """Complete an entry written by ``begin``; a failure is logged (the call was made,
+        and its entry says "started")."""
+        try:
+            await self.store.audit.complete(
+                entry_id,
+                outcome=outcome,
+                detail=_redact_text(detail, self._known),
+                vendor_ids=_ids(vendor_ids),
+            )
+        except Exception:
+            log.exception("could not complete audit log entry %s (%s)", entry_id, outcome)
+            return
+        log.info("audit: entry %s %s", entry_id, outcome)
 
     async def prune(self, now: float | None = None) -> int:
         """Drop entries older than the retention (and stale confirmations / request keys)."""
@@ -118,3 +176,7 @@ class Audit:
         await self.store.confirmations.prune(now - 86400)
         await self.store.handled.prune(now - 86400)
         return removed
+
+
+def _ids(vendor_ids: dict[str, Any] | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (vendor_ids or {}).items() if v is not None}

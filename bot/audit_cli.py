@@ -15,7 +15,7 @@ from rich.text import Text
 from bot.config import Settings
 from bot.store import AuditEntry, Store
 
-_RELATIVE = re.compile(r"^(\d+)\s*([dhm])$")
+_RELATIVE = re.compile(r"(\d+)\s*([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
@@ -23,7 +23,7 @@ def parse_since(value: str, now: datetime | None = None) -> float:
     """``7d``, ``12h``, ``30m``, ``2026-11-01`` or an ISO date-time (UTC unless it says)."""
     now = now or datetime.now(UTC)
     text = value.strip().lower()
-    match = _RELATIVE.match(text)
+    match = _RELATIVE.fullmatch(text)
     if match:
         return (now - timedelta(**{_UNITS[match[2]]: int(match[1])})).timestamp()
     try:

@@ -35,7 +35,8 @@ FREQUENCIES = ("daily", "weekly")
 PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 DEFAULT_AT = "09:00"
 WEEKLY_ON = 0  # Monday
-_GONE = {"channel_not_found", "is_archived", "not_in_channel", "account_inactive"}
+# Slack's answers that mean no digest can be posted in that channel until someone acts.
+CANNOT_POST = frozenset({"channel_not_found", "is_archived", "not_in_channel", "account_inactive"})
 
 
 def parse_at(text: str) -> str:
@@ -246,7 +247,7 @@ class Digests:
             await self._post(sub, message)
         except SlackApiError as exc:
             error = exc.response.get("error")
-            if error in _GONE:
+            if error in CANNOT_POST:
                 log.warning("removing %s digest of %s: %s", sub.vendor, sub.channel_id, error)
                 await self.store.delete(sub.vendor, sub.channel_id)
                 return

@@ -27,6 +27,12 @@ from typing import Any, TextIO
 from pydantic import SecretStr
 
 REDACTED = "[redacted]"
+# The longest a message, a field value or a traceback may be in one line: a vendor's 40 MiB
+# answer or an attacker's body must neither fill the disk nor block the event loop while
+# it is escaped and redacted. Cut a little further out first, so a secret across the cut
+# is still redacted whole before the final cut.
+MAX_PART = 8_000
+_CUT_MARGIN = 1_024
 # Shorter values are not redacted: they would match ordinary words and numbers.
 MIN_SECRET_LENGTH = 6
 # Third-party chatter that would drown our own lines at INFO.
@@ -93,12 +99,23 @@ class SecretRedactor:
         return self._pattern.sub(REDACTED, text) if self._pattern else text
 
 
+def cut(text: str, limit: int = MAX_PART) -> str:
+    """``text`` of at most about ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters]"
+
+
 class _Formatter(logging.Formatter):
     """Shared parts of the text and JSON formats: message, extras, exception, redaction."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self.redact = SecretRedactor(secrets)
+
+    def bounded(self, text: str) -> str:
+        """``text`` redacted and cut to ``MAX_PART`` (it was cut wider before redacting)."""
+        return cut(self.redact(cut(text, MAX_PART + _CUT_MARGIN)))
 
     @staticmethod
     def timestamp(record: logging.LogRecord) -> str:
@@ -141,7 +158,7 @@ class _Formatter(logging.Formatter):
         except Exception as exc:  # the formatter must never raise, nor break a line
             line = f"{self.timestamp(record)} {record.levelname} {record.name}: "
             line += f"{_safe_str(record.msg)} (log formatting failed: {type(exc).__name__})"
-            return one_line(self.redact(line))
+            return one_line(self.bounded(line))
 
     def render(self, record: logging.LogRecord) -> str:
         raise NotImplementedError
@@ -151,15 +168,15 @@ class TextFormatter(_Formatter):
     """``TS LEVEL logger: message key=value … | Traceback … (newlines escaped)``."""
 
     def render(self, record: logging.LogRecord) -> str:
-        redact = self.redact
+        bounded = self.bounded
         line = f"{self.timestamp(record)} {record.levelname} {record.name}: "
-        line += one_line(redact(self.message(record)))
+        line += one_line(bounded(self.message(record)))
         for key, value in self.extras(record).items():
-            line += f" {one_line(redact(_safe_str(key)))}={_text_value(redact(_safe_str(value)))}"
+            line += f" {one_line(bounded(_safe_str(key)))}={_text_value(bounded(_safe_str(value)))}"
         for trace in (self.exception(record), self.stack(record)):
             if trace:
-                line += " | " + one_line(redact(trace))
-        return redact(line)
+                line += " | " + one_line(bounded(trace))
+        return self.redact(line)
 
 
 def _text_value(value: str) -> str:
@@ -172,21 +189,21 @@ class JsonFormatter(_Formatter):
     """One JSON object per line: ts, level, logger, msg, the extras, "exc" and "stack" if any."""
 
     def render(self, record: logging.LogRecord) -> str:
-        redact = self.redact
+        bounded = self.bounded
         event: dict[str, Any] = {
             "ts": self.timestamp(record),
             "level": record.levelname,
             "logger": record.name,
-            "msg": redact(self.message(record)),
+            "msg": bounded(self.message(record)),
         }
         for key, value in self.extras(record).items():
             name = f"extra_{key}" if key in _JSON_FIELDS else key
-            event[name] = _jsonable(redact(value) if isinstance(value, str) else value)
+            event[name] = _jsonable(bounded(value) if isinstance(value, str) else value)
         for field, trace in (("exc", self.exception(record)), ("stack", self.stack(record))):
             if trace:
-                event[field] = redact(trace)
+                event[field] = bounded(trace)
         line = json.dumps(event, ensure_ascii=False, allow_nan=False, default=_safe_str)
-        return redact(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
+        return self.redact(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line))
 
 
 def _jsonable(value: object) -> object:

@@ -23,7 +23,7 @@ import fnmatch
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -35,11 +35,11 @@ T = TypeVar("T")
 
 RULE_KEYS = ("command", "target", "users", "usergroups", "channels", "allow", "confirm")
 _IDS = {
-    "users": (re.compile(r"^[UW][A-Z0-9]+$"), "a Slack user id (U…)"),
-    "usergroups": (re.compile(r"^S[A-Z0-9]+$"), "a Slack user group id (S…)"),
-    "channels": (re.compile(r"^[CGD][A-Z0-9]+$"), "a Slack channel id (C…, G… or D…)"),
+    "users": (re.compile(r"[UW][A-Z0-9]+"), "a Slack user id (U…)"),
+    "usergroups": (re.compile(r"S[A-Z0-9]+"), "a Slack user group id (S…)"),
+    "channels": (re.compile(r"[CGD][A-Z0-9]+"), "a Slack channel id (C…, G… or D…)"),
 }
-_COMMAND = re.compile(r"^[a-z0-9*?\[\]!_-]+( [a-z0-9*?\[\]!_-]+)?$")
+_COMMAND = re.compile(r"[a-z0-9*?\[\]!_-]+( [a-z0-9*?\[\]!_-]+)?")
 
 
 class PolicyError(ValueError):
@@ -103,9 +103,13 @@ Members = Callable[[str], Awaitable[frozenset[str]]]
 
 
 class Policy:
-    def __init__(self, rules: Iterable[Rule], *, source: str | None) -> None:
+    def __init__(
+        self, rules: Iterable[Rule], *, source: str | None, warnings: Iterable[str] = ()
+    ) -> None:
         self.rules = tuple(rules)
         self.source = source  # None: no policy file, everything allowed
+        # Rules that load but surely do not do what their author meant (chatops check).
+        self.warnings = tuple(warnings)
 
     @classmethod
     def allow_all(cls) -> Policy:
@@ -123,7 +127,8 @@ class Policy:
             raise PolicyError(f"CHATOPS_POLICY {path}: cannot read it ({exc.strerror})") from exc
         except UnicodeDecodeError as exc:
             raise PolicyError(f"CHATOPS_POLICY {path}: not UTF-8 text") from exc
-        return cls(parse_rules(text, path, commands), source=path)
+        rules = parse_rules(text, path, commands)
+        return cls(rules, source=path, warnings=moot_restrictions(rules, commands or (), path))
 
     @property
     def enforced(self) -> bool:
@@ -312,6 +317,40 @@ class UsergroupMembers:
 # --- loading -------------------------------------------------------------------------
 
 
+def moot_restrictions(rules: Sequence[Rule], commands: Collection[str], source: str) -> list[str]:
+    """Warnings for allow rules that name who or where, followed by a rule that allows
+    everyone the same commands and targets before anything denies them: whoever the first
+    rule leaves out falls through to the second and is allowed anyway.
+
+    (The README's own example once had ``mint publish users: [U0123ABCD]`` followed by
+    ``command: "*"``, which lets everyone publish.)"""
+    warnings = []
+    for index, rule in enumerate(rules):
+        if not rule.allow or rule.everyone:
+            continue
+        covered = [c for c in commands if rule.matches_command(c)] or [rule.command]
+        for later in rules[index + 1 :]:
+            if not later.everyone or not _covers(later, covered, rule.target):
+                continue
+            if later.allow:
+                warnings.append(
+                    f"CHATOPS_POLICY {source}, line {rule.line}: this rule limits who may run "
+                    f"`{rule.command}`, but the rule at line {later.line} lets everyone run "
+                    f"it, so the limit has no effect. Add a rule denying everyone else "
+                    f'right after it (`- command: "{rule.command}"`'
+                    + (f', `target: "{rule.target}"`' if rule.target != "*" else "")
+                    + ", `allow: false`)."
+                )
+            break
+    return warnings
+
+
+def _covers(rule: Rule, commands: Iterable[str], target: str) -> bool:
+    """Whether ``rule`` matches every one of ``commands`` on every target ``target`` does."""
+    same_target = rule.target == "*" or rule.target.lower() == target.lower()
+    return same_target and all(rule.matches_command(c) for c in commands)
+
+
 def parse_rules(text: str, source: str, commands: Collection[str] | None = None) -> list[Rule]:
     """Every rule in ``text``; raises PolicyError naming ``source`` and the line."""
 
@@ -393,7 +432,7 @@ def _field(name: str, node, fail):
         value = " ".join(value.split())
         if name == "command":
             value = value.lstrip("/").lower()
-            if not _COMMAND.match(value):
+            if not _COMMAND.fullmatch(value):
                 raise fail(
                     line,
                     f'`command: "{value}"` is not "<command> <subcommand>" '
@@ -412,7 +451,7 @@ def _field(name: str, node, fail):
     ids = []
     for item in items:
         value = _value(item)
-        if not isinstance(value, str) or not pattern.match(value):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
             raise fail(_line(item), f"`{name}`: {_shown(item)} is not {what}")
         ids.append(value)
     return frozenset(ids)

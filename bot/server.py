@@ -5,26 +5,31 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import Runtime
+from bot.inbound import slack_endpoint
 
 
 def create_server(runtime: Runtime) -> Starlette:
-    slack_handler = AsyncSlackRequestHandler(runtime.bolt)
-
-    async def slack_events(request: Request) -> Response:
-        return await slack_handler.handle(request)
-
     async def healthz(_request: Request) -> Response:
-        if await runtime.store.ping(within=2.0):
-            mode = "socket" if runtime.settings.socket_mode else "http"
-            return JSONResponse({"status": "ok", "mode": mode, "database": "ok"})
-        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        mode = "socket" if runtime.settings.socket_mode else "http"
+        database = await runtime.store.ping(within=2.0)
+        body = {"status": "ok", "mode": mode, "database": "ok" if database else "unreachable"}
+        healthy = database
+        if runtime.settings.socket_mode:
+            # Not connected to Slack means no Slack request reaches this process: a
+            # deployment should see that here, with the reason (bot/socket_mode.py).
+            link = runtime.socket_mode
+            problem = await link.status() if link is not None else "not started"
+            body["socket_mode"] = "connected" if problem is None else f"not connected: {problem}"
+            healthy = healthy and problem is None
+        if not healthy:
+            body["status"] = "error"
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     async def metrics(_request: Request) -> Response:
         return Response(runtime.metrics.render(), media_type=runtime.metrics.content_type)
@@ -43,5 +48,8 @@ def create_server(runtime: Runtime) -> Starlette:
         *runtime.routes,
     ]
     if not runtime.settings.socket_mode:
-        routes.insert(0, Route("/slack/events", slack_events, methods=["POST"]))
+        secret = runtime.settings.slack_signing_secret
+        assert secret is not None, "serve_problems() requires it in HTTP mode"
+        events = slack_endpoint(runtime.bolt, secret.get_secret_value())
+        routes.insert(0, Route("/slack/events", events, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)

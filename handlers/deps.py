@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.flint import FlintClient
@@ -37,6 +38,8 @@ class Deps:
     policy: Policy = field(default_factory=Policy.allow_all)
     members: UsergroupMembers = field(default_factory=lambda: UsergroupMembers(_no_members))
     audit: Audit = None  # type: ignore[assignment]  # set by the wiring with the store
+    # Takes the app's own secrets out of a string bound for Slack (bot/outbound.py).
+    redact: Callable[[str], str] = str
 
     def __post_init__(self) -> None:
         if self.audit is None:

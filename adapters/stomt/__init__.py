@@ -1,6 +1,8 @@
 """STOMT: post wishes and likes, list, read and delete stomts (client), typed answers, a sandbox."""
 
 from adapters.stomt.client import (
+    MAX_LABEL,
+    MAX_LABELS,
     PING_TARGET,
     VENDOR,
     StomtAuth,
@@ -25,6 +27,8 @@ from adapters.stomt.models import (
 )
 
 __all__ = [
+    "MAX_LABEL",
+    "MAX_LABELS",
     "MAX_TEXT",
     "PING_TARGET",
     "VENDOR",

@@ -18,7 +18,9 @@ class AuditEntry:
     channel_id: str
     command: str  # "flint run", "mint publish", …
     target: str
-    outcome: str  # "ok", "failed", "denied", "confirm requested", "confirmed", …
+    # "started" (written before a vendor call; a crash leaves it so), "ok", "failed",
+    # "denied", "confirm requested", "confirmed", …
+    outcome: str
     params: dict[str, Any] = field(default_factory=dict)  # already redacted
     detail: str = ""
     vendor_ids: dict[str, str] = field(default_factory=dict)
@@ -29,10 +31,12 @@ class AuditStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def add(self, entry: AuditEntry) -> None:
+    async def add(self, entry: AuditEntry) -> int:
+        """Write ``entry``; returns its id (for ``complete``)."""
         async with self.engine.begin() as conn:
-            await conn.execute(
-                audit_log.insert().values(
+            result = await conn.execute(
+                audit_log.insert()
+                .values(
                     at=entry.at or time.time(),
                     user_id=entry.user_id[:64],
                     channel_id=entry.channel_id[:64],
@@ -43,6 +47,19 @@ class AuditStore:
                     detail=entry.detail[:2000],
                     vendor_ids=entry.vendor_ids,
                 )
+                .returning(audit_log.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def complete(
+        self, entry_id: int, *, outcome: str, detail: str, vendor_ids: dict[str, str]
+    ) -> None:
+        """Say how the call an entry was written for ended."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                audit_log.update()
+                .where(audit_log.c.id == entry_id)
+                .values(outcome=outcome[:32], detail=detail[:2000], vendor_ids=vendor_ids)
             )
 
     async def entries(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,10 +19,11 @@ class Confirmation:
     user_id: str
     channel_id: str
     command: str  # the slash command, e.g. "/flint"
-    text: str  # what followed it
+    text: str  # what followed it, as shown to the user
     created_at: float
     action: str = ""  # as the access policy names it, e.g. "flint run"
     target: str = ""
+    request: dict[str, Any] | None = None  # the parsed request itself: what runs
 
 
 class ConfirmationStore:
@@ -37,6 +39,7 @@ class ConfirmationStore:
         text: str,
         action: str = "",
         target: str = "",
+        request: dict[str, Any] | None = None,
     ) -> str:
         confirmation_id = secrets.token_hex(16)
         async with self.engine.begin() as conn:
@@ -50,6 +53,7 @@ class ConfirmationStore:
                     action=action[:64],
                     target=target[:300],
                     created_at=time.time(),
+                    request=request,
                 )
             )
         return confirmation_id
@@ -72,16 +76,17 @@ class ConfirmationStore:
             created_at=row["created_at"],
             action=row["action"],
             target=row["target"],
+            request=row["request"],
         )
 
     async def use(self, confirmation_id: str) -> bool:
         """Mark it used; True for exactly one caller, however many click at once. The held
-        text (which may hold a user's parameters) is not kept once used."""
+        text and request (which may hold a user's parameters) are not kept once used."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 confirmations.update()
                 .where(confirmations.c.id == confirmation_id, confirmations.c.used_at.is_(None))
-                .values(used_at=time.time(), text="")
+                .values(used_at=time.time(), text="", request=None)
             )
         return result.rowcount == 1
 

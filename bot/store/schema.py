@@ -86,8 +86,8 @@ audit_log = sa.Table(
     sa.Column("vendor_ids", sa.JSON, nullable=False),
 )
 
-# A request the access policy wants confirmed: the exact command to carry out once the
-# same user clicks Confirm (within the time limit, once).
+# A request the access policy wants confirmed: the exact request to carry out once the
+# same user clicks Confirm (within the time limit, once), and the command it shows as.
 confirmations = sa.Table(
     "confirmations",
     metadata,
@@ -100,6 +100,8 @@ confirmations = sa.Table(
     sa.Column("target", sa.String(300), nullable=False, server_default=""),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("used_at", sa.Float),
+    # The parsed request, typed and serialised (handlers/common/held.py): what runs.
+    sa.Column("request", sa.JSON, nullable=True),
 )
 
 # Slack requests already taken on (by trigger id or event id), so a retried or

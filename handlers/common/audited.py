@@ -1,4 +1,5 @@
-"""Writing a vendor call that changes something to the audit log, however it ends."""
+"""Writing a vendor call that changes something to the audit log: before it is made (no
+entry, no call) and completed after, however it ends."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.errors import VendorError
+from bot.audit import AuditUnavailable
+from handlers.common.policy import VENDORS
 from handlers.deps import Deps
+
+
+class NotAudited(VendorError):
+    """The call was not made because its audit entry could not be written. A VendorError
+    so that every caller already says "not sent" to the user the way it does for a vendor
+    that could not be reached."""
 
 
 @dataclass
@@ -29,16 +38,26 @@ async def audited(
     params: dict[str, Any] | None = None,
 ) -> AsyncIterator[Outcome]:
     outcome = Outcome()
-    where = {"user_id": user_id, "channel_id": channel_id, "command": command, "target": target}
+    try:
+        entry = await deps.audit.begin(
+            user_id=user_id, channel_id=channel_id, command=command, target=target, params=params
+        )
+    except AuditUnavailable:
+        vendor = VENDORS.get(command.split(" ")[0], "the vendor")
+        raise NotAudited(
+            vendor,
+            f"Nothing was sent to {vendor}: the audit log could not be written. "
+            "Try again in a moment",
+        ) from None
     try:
         yield outcome
     except VendorError as exc:
-        await deps.audit.record(
-            **where,
-            outcome="failed",
-            params=params,
-            detail=exc.message,
-            vendor_ids=outcome.vendor_ids,
+        await deps.audit.finish(
+            entry, outcome="failed", detail=exc.message, vendor_ids=outcome.vendor_ids
         )
         raise
-    await deps.audit.record(**where, outcome="ok", params=params, vendor_ids=outcome.vendor_ids)
+    except BaseException:
+        # Cancelled or crashed mid-call: whether the vendor acted is not known.
+        await deps.audit.finish(entry, outcome="unknown", vendor_ids=outcome.vendor_ids)
+        raise
+    await deps.audit.finish(entry, outcome="ok", vendor_ids=outcome.vendor_ids)

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.outbound import redact_deep
 from handlers.deps import Deps
 
 log = logging.getLogger("handlers.errors")
@@ -41,6 +42,16 @@ def request_key(body: Any) -> str | None:
     if body.get("trigger_id"):
         return f"trigger:{body['trigger_id']}"
     return None
+
+
+def user_of(body: Any) -> str | None:
+    """Who a Slack request is from: a command's user_id, an interaction's user."""
+    if not isinstance(body, dict):
+        return None
+    user = body.get("user_id") or body.get("user")
+    if isinstance(user, dict):
+        user = user.get("id")
+    return user if isinstance(user, str) and user else None
 
 
 APOLOGY = (
@@ -66,7 +77,7 @@ def bind(listener: Callable[..., Awaitable[Any]], deps: Deps) -> Callable[..., A
 
         async def ack_now(*args: Any, **kw: Any) -> Any:
             try:
-                answer = await ack(*args, **kw)
+                answer = await ack(*redact_deep(args, deps.redact), **redact_deep(kw, deps.redact))
             finally:
                 acked.set()
             # A bare ack means "now to work": claim the request first (after Slack has
@@ -88,7 +99,7 @@ def bind(listener: Callable[..., Awaitable[Any]], deps: Deps) -> Callable[..., A
                 await _apologise({**kwargs, "body": body}, ack_now if not acked.is_set() else None)
 
         task = asyncio.create_task(run(), name=f"listener-{listener.__name__}")
-        deps.work.adopt(task)
+        deps.work.adopt(task, user_of(body))
         signal = asyncio.create_task(acked.wait())
         await asyncio.wait({task, signal}, return_when=asyncio.FIRST_COMPLETED)
         signal.cancel()

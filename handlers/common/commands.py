@@ -12,7 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.config import VendorStatus
 from handlers.common import policy
-from handlers.common.replies import BUSY, RESTARTING, ephemeral, not_configured, usage
+from handlers.common.replies import ephemeral, no_room, not_configured, usage
 from handlers.common.text import UsageError
 from handlers.deps import Deps
 
@@ -44,8 +44,10 @@ async def acknowledge(
     text = command.get("text")
     slash = str(command.get("command") or "")
     user_id, channel_id = str(command.get("user_id", "")), str(command.get("channel_id", ""))
+    confirmed = command.get("_confirmed")
     try:
-        request = parse(text)
+        # A confirmed request runs exactly as it was held, never parsed again.
+        request = confirmed.request if isinstance(confirmed, policy.Confirmed) else parse(text)
     except UsageError as exc:
         await _usage(ack, respond, deps, slash, usage_text, user_id, channel_id, str(exc))
         return None
@@ -55,11 +57,9 @@ async def acknowledge(
     if client is None:
         await ack(**ephemeral(not_configured(status())))
         return None
-    if not deps.work.accepting:
-        await ack(**ephemeral(RESTARTING))
-        return None
-    if not deps.work.has_room:
-        await ack(**ephemeral(BUSY))
+    busy = deps.work.why_not(user_id)
+    if busy is not None:
+        await ack(**ephemeral(no_room(busy, deps.work)))
         return None
     sub, target = action(request)
     wanted = policy.request_for(f"{slash.lstrip('/')} {sub}", target, user_id, channel_id)
@@ -74,9 +74,9 @@ async def acknowledge(
         return None
     if tell is ack:
         await ack()
-    if decision.confirm and not isinstance(command.get("_confirmed"), policy.Confirmed):
+    if decision.confirm and not isinstance(confirmed, policy.Confirmed):
         await policy.ask_to_confirm(
-            deps, wanted, decision, slash=slash, text=str(text or ""), tell=respond
+            deps, wanted, decision, slash=slash, text=str(text or ""), held=request, tell=respond
         )
         return None
     return request

@@ -12,14 +12,15 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from handlers.common.binding import bind
+from handlers.common.held import load
 from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age, where
-from handlers.common.replies import BUSY, RESTARTING, ephemeral
+from handlers.common.replies import ephemeral, no_room
 from handlers.common.text import code, normalize
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
 
-_ID = re.compile(r"^[0-9a-f]{32}$")
+_ID = re.compile(r"[0-9a-f]{32}")
 GONE = ":grey_question: This confirmation was already used, cancelled or is unknown."
 CommandListener = Callable[..., Awaitable[Any]]
 
@@ -68,12 +69,14 @@ async def confirm(
             replace_original=True,
         )
         return
-    if not deps.work.accepting or not deps.work.has_room:
+    busy = deps.work.why_not(clicker)
+    if busy is not None:
         # Not used up: the same button works again in a moment.
-        await respond(**ephemeral(RESTARTING if not deps.work.accepting else BUSY))
+        await respond(**ephemeral(no_room(busy, deps.work)))
         return
     listener = commands.get(held.command)
-    if listener is None or not await deps.store.confirmations.use(held.id):
+    request = load(held.request)
+    if listener is None or request is None or not await deps.store.confirmations.use(held.id):
         await respond(**ephemeral(GONE))
         return
     await _audit(deps, held, "confirmed", held.user_id)
@@ -88,7 +91,7 @@ async def confirm(
         "text": held.text,
         "user_id": held.user_id,
         "channel_id": held.channel_id,
-        "_confirmed": Confirmed(held.id),
+        "_confirmed": Confirmed(held.id, request),
     }
     await listener(ack=answer, command=command, respond=respond, deps=deps)
 
@@ -131,6 +134,6 @@ async def _audit(deps: Deps, held, outcome: str, user_id: str, detail: str = "")
 
 async def _held(deps: Deps, action: dict[str, Any]):
     value = str(action.get("value") or "")
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         return None
     return await deps.store.confirmations.get(value)

@@ -9,7 +9,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from adapters.errors import VendorError
-from bot.digests import DEFAULT_AT, FREQUENCIES, parse_at
+from bot.digests import CANNOT_POST, DEFAULT_AT, FREQUENCIES, parse_at
 from handlers.common.replies import cannot_post, ephemeral, vendor_error
 from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
@@ -81,7 +81,11 @@ async def run_digest(
         except VendorError as exc:
             await respond(**ephemeral(vendor_error(exc)))
         except SlackApiError as exc:
-            await respond(**ephemeral(cannot_post(str(exc.response.get("error", "error")))))
+            error = str(exc.response.get("error", "error"))
+            # A subscription here could never be posted either: it goes, and we say so.
+            stopped = error in CANNOT_POST and await digests.unsubscribe(vendor, channel_id)
+            note = f" The {title} digest for this channel is off." if stopped else ""
+            await respond(**ephemeral(cannot_post(error) + note))
         return
     sub = await digests.subscribe(
         vendor,
@@ -91,6 +95,19 @@ async def run_digest(
         user_id=user_id,
         options=options,
     )
+    announcement = (
+        f":bell: <@{user_id}> subscribed this channel to the {title} digest: "
+        f"{escape(digests.describe(sub))}. `/{vendor} digest off` stops it."
+    )
+    try:
+        # Said in the channel, so everyone there knows where digests come from; and the
+        # proof that the app can post here before anyone waits for a digest that cannot come.
+        await deps.digests.slack.chat_postMessage(channel=channel_id, text=announcement)
+    except SlackApiError as exc:
+        await digests.unsubscribe(vendor, channel_id)
+        error = str(exc.response.get("error", "error"))
+        await respond(**ephemeral(cannot_post(error) + " The digest was not set up."))
+        return
     await respond(
         **ephemeral(
             f":bell: This channel gets the {title} digest {escape(digests.describe(sub))}. "

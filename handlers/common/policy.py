@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.policy import Decision, Request
+from handlers.common.held import dump
+from handlers.common.replies import no_room
 from handlers.common.text import code_block, escape, fit, normalize
 from handlers.deps import Deps
 
@@ -32,10 +35,22 @@ Tell = Callable[..., Awaitable[Any]]
 
 
 class Confirmed:
-    """Marks a command carried out after its confirmation click (never from a payload)."""
+    """Marks a command carried out after its confirmation click (never from a payload),
+    with the request it held: that request runs, not the text parsed again."""
 
-    def __init__(self, confirmation_id: str) -> None:
+    def __init__(self, confirmation_id: str, request: Any) -> None:
         self.id = confirmation_id
+        self.request = request
+
+
+@dataclass(frozen=True)
+class Redo:
+    """What a button or a form stands for, to hold for a confirmation: the slash command,
+    the command text it is shown as, and the parsed request that runs once confirmed."""
+
+    slash: str
+    text: str
+    request: Any
 
 
 def request_for(name: str, target: str | None, user_id: str, channel_id: str) -> Request:
@@ -83,9 +98,11 @@ async def ask_to_confirm(
     *,
     slash: str,
     text: str,
+    held: Any,
     tell: Tell,
 ) -> None:
-    """Hold the request until the same user clicks Confirm (``slash text`` is what runs)."""
+    """Hold the parsed request ``held`` until the same user clicks Confirm (it is shown
+    as ``slash text``; ``held`` is what runs)."""
     confirmation_id = await deps.store.confirmations.create(
         user_id=request.user_id,
         channel_id=request.channel_id,
@@ -93,6 +110,7 @@ async def ask_to_confirm(
         text=text,
         action=request.command,
         target=request.target,
+        request=dump(held),
     )
     await _audit(deps, request, "confirm requested", decision)
     shown, _cut = fit(f"{slash} {normalize(text)}", 2000, code_block)  # as typed
@@ -138,23 +156,29 @@ async def permitted(
     name: str,
     target: str | None,
     tell: Tell,
-    redo: tuple[str, str] | None = None,
+    redo: Redo | None = None,
 ) -> bool:
     """For buttons and modals: may this go ahead now?
 
-    ``redo`` is the equivalent slash command (``("/flint", "run …")``) to hold for a
-    confirmation; without it (reads, or a click that already went through Slack's own
-    confirm dialog) a ``confirm`` rule lets the click through.
+    ``redo`` is the parsed request the click or form stands for, to hold for a
+    confirmation; without it (a click that already went through Slack's own confirm
+    dialog) a ``confirm`` rule lets the click through.
     """
+    busy = deps.work.why_not(user_id)
+    if busy is not None:  # the same limits as typed commands: per process and per user
+        await tell(response_type="ephemeral", text=no_room(busy, deps.work))
+        return False
     request = request_for(name, target, user_id, channel_id)
     decision = await decide(deps, request)
     if not decision.allowed:
         await refuse(deps, request, decision, tell)
         return False
     if decision.confirm and redo is not None:
-        # Held as Slack would send it (&, < and > escaped): the command parser undoes that.
-        text = redo[1].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        await ask_to_confirm(deps, request, decision, slash=redo[0], text=text, tell=tell)
+        # Shown as Slack would send it (&, < and > escaped), like a typed command.
+        text = redo.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        await ask_to_confirm(
+            deps, request, decision, slash=redo.slash, text=text, held=redo.request, tell=tell
+        )
         return False
     return True
 
@@ -226,7 +250,7 @@ async def button_permitted(
     name: str,
     target: str | None,
     *,
-    redo: tuple[str, str] | None = None,
+    redo: Redo | None = None,
 ) -> bool:
     """``permitted`` for a button: the answer goes beside the card, never over it."""
     user_id, channel_id = where(body)

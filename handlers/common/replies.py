@@ -14,6 +14,7 @@ from adapters.errors import (
     VendorResponseInvalid,
     VendorUnavailable,
 )
+from bot.background import CLOSING, USER_FULL, BackgroundWork
 from bot.config import VendorStatus
 from handlers.common.text import escape
 
@@ -21,6 +22,19 @@ RESTARTING = ":arrows_counterclockwise: The app is restarting. Try again in a fe
 BUSY = (
     ":hourglass: chatops-hub is very busy right now, so nothing was started. Try again in a minute."
 )
+USER_BUSY = (
+    ":hourglass: You already have {} commands in progress, so nothing was started. "
+    "Try again when one of them has finished."
+)
+
+
+def no_room(reason: str, work: BackgroundWork) -> str:
+    """What to tell a user whose request ``BackgroundWork.why_not`` turned away."""
+    if reason == CLOSING:
+        return RESTARTING
+    if reason == USER_FULL:
+        return USER_BUSY.format(work.per_user)
+    return BUSY
 
 
 def cannot_post(error: str) -> str:

@@ -9,6 +9,8 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
+from bot import bounded_json
+
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 # Not \b: "@here" followed by a letter-like symbol (U+02CB, from code()) is broken up too.
 _BROADCASTS = re.compile(r"@(channel|here|everyone)(?![A-Za-z0-9_])", re.IGNORECASE)
@@ -46,18 +48,30 @@ def split_trailing_json(text: str) -> tuple[str, dict[str, Any] | None]:
         start = match.end() - 1
         candidate = text[start:]
         try:
-            value = json.loads(candidate)
-        except json.JSONDecodeError as exc:
+            value = json_object(candidate, what="The object at the end")
+        except UsageError:
             before = text[:start]
             if before.count('"') % 2 or before.count("'") % 2:
                 continue  # the brace is inside a quoted argument
-            raise UsageError(
-                f"The JSON at the end is not valid: {exc.msg} (at character {exc.pos + 1})."
-            ) from exc
-        if not isinstance(value, dict):
-            raise UsageError('The JSON must be an object, like {"key": "value"}.')
+            raise
         return text[:start].rstrip(), value
     return text, None
+
+
+def json_object(text: str, *, what: str = "The JSON") -> dict[str, Any]:
+    """A JSON object typed by a user, within the app's bounds (bot/bounded_json.py), or a
+    UsageError saying what is wrong with it."""
+    try:
+        value = bounded_json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{what} is not valid JSON: {exc.msg} (at character {exc.pos + 1})."
+        ) from exc
+    except bounded_json.JsonLimitError as exc:
+        raise UsageError(f"{what} is refused: {exc}.") from exc
+    if not isinstance(value, dict):
+        raise UsageError(f'{what} must be an object, like {{"key": "value"}}.')
+    return value
 
 
 def escape(text: Any) -> str:
@@ -70,13 +84,13 @@ def escape(text: Any) -> str:
     return _BROADCASTS.sub("@\u2060\\1", value)
 
 
-_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+_SAFE_URL = re.compile(r"https?://[^\s<>|]+")
 
 
 def link(url: str | None, label: str) -> str:
     """A Slack link to a vendor URL, or just the label when the URL is not a plain http(s)
     one (so a vendor cannot smuggle in a mention or another link)."""
-    if url and _SAFE_URL.match(url):
+    if url and _SAFE_URL.fullmatch(url):
         return f"<{url}|{escape(label)}>"
     return escape(label)
 

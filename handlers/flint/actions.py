@@ -12,15 +12,15 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from adapters.errors import VendorError
 from adapters.flint import parse_flintbit, validate_job_id
 from bot.store.jobs import ACTIVE, NOTIFYING
-from handlers.common.policy import button_permitted
+from handlers.common.policy import Redo, button_permitted
 from handlers.common.replies import RESTARTING, ephemeral, not_configured, vendor_error
 from handlers.deps import Deps
 from handlers.flint import blocks
 from handlers.flint.commands import start_run
 from handlers.flint.jobs import VENDOR
-from handlers.flint.parsing import RunRequest
+from handlers.flint.parsing import ResultRequest, RunRequest
 
-_TRACKED_ID = re.compile(r"^[0-9a-f]{32}$")
+_TRACKED_ID = re.compile(r"[0-9a-f]{32}")
 STALE = ":grey_question: This button belongs to a job I no longer know about."
 
 
@@ -50,7 +50,7 @@ async def on_rerun(
         sync=bool(params.get("sync")),
         timeout_ms=params.get("timeout_ms"),
     )
-    redo = ("/flint", as_command_text(request))
+    redo = Redo("/flint", as_command_text(request), request)
     if not await button_permitted(deps, body, respond, "flint run", job.target, redo=redo):
         return
     channel = (body.get("channel") or {}).get("id") or job.channel_id
@@ -83,7 +83,7 @@ async def on_refresh(
         return
     value = str(action.get("value") or "")
     if value.startswith("job:"):
-        redo = ("/flint", f"result {value[4:]}")
+        redo = Redo("/flint", f"result {value[4:]}", ResultRequest(value[4:]))
         if not await button_permitted(deps, body, respond, "flint result", value[4:], redo=redo):
             return
         await _refresh_fetched(deps, value[4:], respond)
@@ -121,7 +121,7 @@ async def _refresh_fetched(deps: Deps, job_id: str, respond: AsyncRespond) -> No
 
 async def _tracked_job(deps: Deps, action: dict[str, Any]):
     value = str(action.get("value") or "")
-    if not _TRACKED_ID.match(value):
+    if not _TRACKED_ID.fullmatch(value):
         return None
     job = await deps.store.jobs.get(value)
     if job is None or job.vendor != VENDOR:

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from adapters.errors import VendorError, VendorNotFound
+from adapters.errors import AnswerTooLarge, VendorError, VendorNotFound
 from bot.store import NewJob
 from bot.tracking import CardNotPosted
 from handlers.common.audited import audited
@@ -21,7 +21,7 @@ from handlers.common.replies import (
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.flint import blocks
-from handlers.flint.jobs import VENDOR, to_poll
+from handlers.flint.jobs import VENDOR, to_poll, too_large
 from handlers.flint.parsing import USAGE, ResultRequest, RunRequest, action, parse
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,10 @@ async def start_run(
     """Record the job and post its card, then call Flint, then hand the job to the tracker."""
     assert deps.flint is not None
     timeout_ms = request.timeout_ms or FLINT_DEFAULT_SYNC_MS
+    # A command holds its slot (of CHATOPS_MAX_INFLIGHT) at most CHATOPS_COMMAND_SECONDS:
+    # Flint is asked to wait no longer, and a run not finished by then is followed in the
+    # background like any other, its result arriving on the card all the same.
+    wait_ms = min(timeout_ms, int(deps.settings.chatops_command_seconds * 1000))
     params = {"input": request.input, "sync": request.sync, "timeout_ms": request.timeout_ms}
     try:
         job = await deps.tracker.begin(
@@ -74,7 +78,7 @@ async def start_run(
                 user_id=user_id,
                 params=params,
             ),
-            expected_seconds=timeout_ms / 1000 if request.sync else 0.0,
+            expected_seconds=wait_ms / 1000 if request.sync else 0.0,
         )
     except CardNotPosted as exc:
         await respond(**ephemeral(cannot_post(exc.error)))
@@ -89,9 +93,19 @@ async def start_run(
             params=params,
         ) as outcome:
             result = await deps.flint.run(
-                request.flintbit, request.input, sync=request.sync, timeout_ms=request.timeout_ms
+                request.flintbit,
+                request.input,
+                sync=request.sync,
+                timeout_ms=wait_ms if request.sync and wait_ms < timeout_ms else request.timeout_ms,
             )
             outcome.vendor_ids["job"] = result.job_id
+    except AnswerTooLarge as exc:
+        if exc.status_code is None or not 200 <= exc.status_code < 300:
+            await deps.tracker.could_not_start(job.id, exc.message)
+            return
+        # Flint ran it and answered with more output than the app reads: the run ended.
+        await deps.tracker.started(job.id, too_large(job, exc))
+        return
     except VendorError as exc:
         log.info("flint run %s not started: %s", request.flintbit, exc.message)
         await deps.tracker.could_not_start(job.id, exc.message)

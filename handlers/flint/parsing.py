@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.flint import FlintbitRef, parse_flintbit, validate_job_id
 from handlers.common.commands import Help
+from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
 
 USAGE = """*Flint* — run automation from Slack
@@ -19,9 +20,10 @@ the result when it finishes. `--timeout MS` waits at most MS milliseconds (impli
 • `/flint help` — this message"""
 
 MAX_TIMEOUT_MS = 3_600_000
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 
 
+@holdable
 @dataclass(frozen=True)
 class RunRequest:
     flintbit: FlintbitRef
@@ -30,6 +32,7 @@ class RunRequest:
     timeout_ms: int | None = None
 
 
+@holdable
 @dataclass(frozen=True)
 class ResultRequest:
     job_id: str
@@ -93,7 +96,7 @@ def _parse_run(args: list[str], json_input: dict[str, Any] | None) -> RunRequest
             )
         elif "=" in arg:
             key, _, value = arg.partition("=")
-            if not _KEY.match(key):
+            if not _KEY.fullmatch(key):
                 raise UsageError(
                     f"`{_shorten(key)}` is not a valid input name (letters, digits, `_ . -`)."
                 )

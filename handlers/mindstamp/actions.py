@@ -9,11 +9,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
-from adapters.mindstamp import validate_id
-from handlers.common.policy import button_permitted
+from adapters.mindstamp import acting_for, validate_id
+from handlers.common.policy import Redo, button_permitted
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.deps import Deps
 from handlers.mindstamp.commands import show_video, show_videos
+from handlers.mindstamp.parsing import VideoRequest
 
 STALE = ":grey_question: This button is out of date."
 MAX_OFFSET = 100_000
@@ -36,11 +37,12 @@ async def on_show(
     except ValueError:
         await respond(**ephemeral(STALE))
         return
-    redo = ("/mindstamp", f"video {video_id}")
+    redo = Redo("/mindstamp", f"video {video_id}", VideoRequest(video_id))
     if not await button_permitted(deps, body, respond, "mindstamp video", video_id, redo=redo):
         return
     try:
-        await show_video(deps, video_id, respond)
+        with acting_for(body["user"]["id"]):  # held to the clicker's share of the budget
+            await show_video(deps, video_id, respond)
     except VendorNotFound:
         await respond(**ephemeral(":mag: That video no longer exists."))
     except VendorError as exc:
@@ -68,6 +70,7 @@ async def on_more(
     if not await button_permitted(deps, body, respond, "mindstamp videos", None):
         return
     try:
-        await show_videos(deps, offset, respond, replace=True)
+        with acting_for(body["user"]["id"]):  # held to the clicker's share of the budget
+            await show_videos(deps, offset, respond, replace=True)
     except VendorError as exc:
         await respond(**ephemeral(vendor_error(exc)))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from adapters.mindstamp import validate_id
 from handlers.common.commands import Help
 from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
+from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args
 
 USAGE = f"""*Mindstamp* — how your interactive videos are doing
@@ -20,21 +21,25 @@ here on a schedule: {USAGE_LINE}
 PERIODS = ("week", "month")
 
 
+@holdable
 @dataclass(frozen=True)
 class SummaryRequest:
     period: str = "week"
 
 
+@holdable
 @dataclass(frozen=True)
 class VideosRequest:
     offset: int = 0
 
 
+@holdable
 @dataclass(frozen=True)
 class VideoRequest:
     video_id: str
 
 
+@holdable
 @dataclass(frozen=True)
 class DigestRequest:
     command: DigestCommand

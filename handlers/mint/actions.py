@@ -16,6 +16,7 @@ from adapters.mint import check_note, validate_definition_id, validate_instance_
 from bot.store.jobs import ACTIVE, NOTIFYING
 from handlers.common.direct import tell
 from handlers.common.policy import (
+    Redo,
     button_permitted,
     clearly_denied,
     modal_tell,
@@ -23,16 +24,17 @@ from handlers.common.policy import (
     where,
 )
 from handlers.common.replies import RESTARTING, ephemeral, not_configured, vendor_error
-from handlers.common.text import escape
+from handlers.common.text import UsageError, escape, json_object
+from handlers.common.views import private_metadata
 from handlers.deps import Deps
 from handlers.mint import commands
 from handlers.mint.jobs import VENDOR
-from handlers.mint.parsing import STATUSES, Execute, Instances, Publish
+from handlers.mint.parsing import STATUSES, Execute, Instance, Instances, Note, Publish
 
 EXECUTE_MODAL = "mint_execute_modal"
 NOTE_MODAL = "mint_note_modal"
 STALE = ":grey_question: This button is out of date."
-_TRACKED_ID = re.compile(r"^[0-9a-f]{32}$")
+_TRACKED_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str]:
@@ -119,32 +121,18 @@ def _submitted_text(view: dict[str, Any]) -> str:
     return str(((values.get("text") or {}).get("value") or {}).get("value") or "").strip()
 
 
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 async def on_execute_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, *, deps: Deps
 ):
     raw = _submitted_text(view)
-    data: Any = {}
+    data: dict[str, Any] = {}
     if raw:
         try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            await ack(
-                response_action="errors",
-                errors={"text": f"Not valid JSON: {exc.msg} (at character {exc.pos + 1})."},
-            )
+            data = json_object(raw, what="The input")
+        except UsageError as exc:
+            await ack(response_action="errors", errors={"text": str(exc)})
             return
-        if not isinstance(data, dict):
-            await ack(response_action="errors", errors={"text": "The input must be a JSON object."})
-            return
-    meta = _metadata(view)
+    meta = private_metadata(view)
     try:
         definition_id = validate_definition_id(str(meta.get("d") or ""))
     except ValueError:
@@ -159,7 +147,8 @@ async def on_execute_submit(
     async def reply(**message: Any) -> None:
         await tell(client, user_id, str(message.get("text", "")))
 
-    redo = ("/mint", f"execute {definition_id} {json.dumps(data, ensure_ascii=False)}")
+    shown = f"execute {definition_id} {json.dumps(data, ensure_ascii=False)}"
+    redo = Redo("/mint", shown, Execute(definition_id, data))
     if not await permitted(
         deps,
         user_id=user_id,
@@ -208,7 +197,7 @@ async def _toggle(ack, body, action, respond, deps: Deps, *, publish: bool) -> N
     try:
         request = Publish(validate_definition_id(str(action.get("value") or "")), publish)
         verb = "publish" if publish else "unpublish"
-        redo = ("/mint", f"{verb} {request.definition_id}")
+        redo = Redo("/mint", f"{verb} {request.definition_id}", request)
         if not await button_permitted(
             deps, body, respond, f"mint {verb}", request.definition_id, redo=redo
         ):
@@ -242,7 +231,7 @@ async def on_instances(
             respond,
             "mint instances",
             request.definition_id,
-            redo=("/mint", f"instances {request.definition_id}"),
+            redo=Redo("/mint", f"instances {request.definition_id}", request),
         ):
             return
         await commands.show_instances(deps, request, respond)
@@ -295,11 +284,11 @@ async def on_refresh(
     try:
         if value.startswith("inst:"):
             instance_id = validate_instance_id(value[5:])
-            redo = ("/mint", f"instance {instance_id}")
+            redo = Redo("/mint", f"instance {instance_id}", Instance(instance_id))
             if await button_permitted(deps, body, respond, "mint instance", instance_id, redo=redo):
                 await commands.show_instance(deps, instance_id, respond, replace=True)
             return
-        job = await deps.store.jobs.get(value) if _TRACKED_ID.match(value) else None
+        job = await deps.store.jobs.get(value) if _TRACKED_ID.fullmatch(value) else None
         if job is None or job.vendor != VENDOR:
             await respond(**ephemeral(STALE))
         elif not await button_permitted(deps, body, respond, "mint instance", job.vendor_job_id):
@@ -356,13 +345,13 @@ async def on_note_submit(
 ):
     try:
         text = check_note(_submitted_text(view))
-        instance_id = validate_instance_id(str(_metadata(view).get("i") or ""))
+        instance_id = validate_instance_id(str(private_metadata(view).get("i") or ""))
     except ValueError as exc:
         await ack(response_action="errors", errors={"text": str(exc)[:150]})
         return
     await ack()
     user_id = body["user"]["id"]
-    channel_id = str(_metadata(view).get("c") or user_id)
+    channel_id = str(private_metadata(view).get("c") or user_id)
     if deps.mint is None:
         return
     if not await permitted(
@@ -372,7 +361,7 @@ async def on_note_submit(
         name="mint note",
         target=instance_id,
         tell=modal_tell(client, user_id, channel_id),
-        redo=("/mint", f"note {instance_id} {text}"),
+        redo=Redo("/mint", f"note {instance_id} {text}", Note(instance_id, text)),
     ):
         return
 
@@ -403,7 +392,8 @@ async def on_report(
     assert deps.mint is not None
     try:
         instance_id = validate_instance_id(str(action.get("value") or ""))
-        redo = ("/mint", f"instance {instance_id}")  # a report is only ever for an instance
+        # A report is only ever for an instance.
+        redo = Redo("/mint", f"instance {instance_id}", Instance(instance_id))
         if not await button_permitted(deps, body, respond, "mint instance", instance_id, redo=redo):
             return
         report = await deps.mint.instance_report(instance_id, "csv")

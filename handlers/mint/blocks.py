@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.mint import ExecutionLogEntry, Flow, Instance
+from bot.audit import redact
 from bot.messages import Message
 from bot.store.jobs import NOT_STARTED, TIMED_OUT, UNKNOWN, TrackedJob
 from handlers.common.text import clip, code, duration, escape, fit, link, truncate
@@ -232,7 +233,8 @@ def job_card(job: TrackedJob) -> Message:
         f"*Elapsed*\n{duration(job.elapsed())}",
     ]
     if params.get("input"):
-        shown = truncate(json.dumps(params["input"], ensure_ascii=False), 200)[0]
+        # A public card: secret-looking inputs are shown redacted, as in the audit log.
+        shown = truncate(json.dumps(redact(params["input"]), ensure_ascii=False), 200)[0]
         fields.append(f"*Input*\n{code(shown)}")
     blocks = [_section(title), _fields(fields)]
     failing = result.get("failing_step")

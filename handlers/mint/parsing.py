@@ -8,6 +8,7 @@ from typing import Any
 from adapters.mint import FlowStatus, check_note, validate_definition_id, validate_instance_id
 from handlers.common.commands import Help
 from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
+from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
 
 STATUSES = tuple(status.value for status in FlowStatus)
@@ -24,17 +25,20 @@ USAGE = f"""*Signicat Mint* — no-code flows from Slack
 • `/mint help` — this message"""
 
 
+@holdable
 @dataclass(frozen=True)
 class Flows:
     search: str | None = None
 
 
+@holdable
 @dataclass(frozen=True)
 class Execute:
     definition_id: str
     input: dict[str, Any] = field(default_factory=dict)
 
 
+@holdable
 @dataclass(frozen=True)
 class Instances:
     definition_id: str
@@ -42,23 +46,27 @@ class Instances:
     offset: int = 0
 
 
+@holdable
 @dataclass(frozen=True)
 class Instance:
     instance_id: str
 
 
+@holdable
 @dataclass(frozen=True)
 class Publish:
     definition_id: str
     publish: bool
 
 
+@holdable
 @dataclass(frozen=True)
 class Note:
     instance_id: str
     text: str
 
 
+@holdable
 @dataclass(frozen=True)
 class Digest:
     command: DigestCommand

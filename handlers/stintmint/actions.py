@@ -9,14 +9,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.store.jobs import ACTIVE, NOTIFYING
-from handlers.common.policy import button_permitted
+from handlers.common.policy import Redo, button_permitted
 from handlers.common.replies import ephemeral, not_configured
 from handlers.deps import Deps
 from handlers.stintmint.commands import show_fetch
 from handlers.stintmint.jobs import VENDOR
 from handlers.stintmint.parsing import FetchCommand, parse
 
-_TRACKED_ID = re.compile(r"^[0-9a-f]{32}$")
+_TRACKED_ID = re.compile(r"[0-9a-f]{32}")
 STALE = ":grey_question: This button belongs to a request I no longer know about."
 
 
@@ -46,11 +46,11 @@ async def on_fetch(
             respond,
             "stint fetch",
             request.sf_id,
-            redo=("/stint", f"fetch {request.sf_id} {request.identifier}"),
+            redo=Redo("/stint", f"fetch {request.sf_id} {request.identifier}", request),
         ):
             await show_fetch(deps, request, respond)
         return
-    job = await deps.store.jobs.get(value) if _TRACKED_ID.match(value) else None
+    job = await deps.store.jobs.get(value) if _TRACKED_ID.fullmatch(value) else None
     if job is None or job.vendor != VENDOR:
         await respond(**ephemeral(STALE))
         return

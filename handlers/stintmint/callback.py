@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.stintmint import parse_callback
+from bot.inbound import Refused, read_body
 from handlers.deps import Deps
 from handlers.stintmint.commands import CALLBACK_PATH
 from handlers.stintmint.jobs import VENDOR, to_poll
@@ -31,9 +32,10 @@ def route(deps: Deps) -> Route:
         signer = deps.callbacks
         if signer is None or not job_id or not token or not signer.verify(job_id, token):
             return JSONResponse({"error": "invalid or missing token"}, status_code=401)
-        body = await _read_capped(request)
-        if body is None:
-            return JSONResponse({"error": "body too large"}, status_code=413)
+        try:
+            body = await read_body(request, MAX_BODY)
+        except Refused as exc:
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
         try:
             flow = parse_callback(body)
         except ValueError as exc:
@@ -43,22 +45,18 @@ def route(deps: Deps) -> Route:
         if job is None or job.vendor != VENDOR:
             log.warning("stintmint callback for unknown request %s", job_id)
             return JSONResponse({"error": "unknown request"}, status_code=404)
-        expected = (job.params or {}).get("identifier")
+        # The token names the request; what the body says it is about must agree with it.
+        params = job.params or {}
+        expected = params.get("identifier")
         if flow.identifier and expected and flow.identifier != expected:
             return JSONResponse({"error": "identifier does not match"}, status_code=400)
+        expected_flow = params.get("sf_id") or job.target
+        if flow.sf_id and expected_flow and flow.sf_id != expected_flow:
+            log.warning("stintmint callback for %s names another StintFlow", job_id)
+            return JSONResponse({"error": "sfId does not match"}, status_code=400)
         if not flow.is_complete:
             return JSONResponse({"ok": True, "result": "not final"})
         result = await deps.tracker.finish_external(job.id, to_poll(flow))
         return JSONResponse({"ok": True, "result": result})
 
     return Route(CALLBACK_PATH, callback, methods=["POST"])
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

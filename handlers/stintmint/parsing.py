@@ -17,6 +17,7 @@ from adapters.stintmint import (
     validation_message,
 )
 from handlers.common.commands import Help
+from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args
 
 USAGE = """*Stintmint* — send data to a StintFlow and get the humans' answers back
@@ -28,10 +29,11 @@ the responses when the flow completes.
 • `/stint fetch SF_ID IDENTIFIER [STATE_ID]` — status, cost and responses so far
 • `/stint help` — this message"""
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
-_CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
 
 
+@holdable
 @dataclass(frozen=True)
 class PostCommand:
     sf_id: str
@@ -41,6 +43,7 @@ class PostCommand:
     urgency: str | None = None
 
 
+@holdable
 @dataclass(frozen=True)
 class FetchCommand:
     sf_id: str
@@ -81,7 +84,7 @@ def _post(args: list[str]) -> PostCommand:
                 raise UsageError(f"`{arg}` needs a value.")
             if arg == "--batch":
                 batch = _checked(validate_identifier, value, "batch id")
-            elif not _CODE.match(value):
+            elif not _CODE.fullmatch(value):
                 raise UsageError("`--urgency` is a short code of letters, digits, `_` or `-`.")
             else:
                 urgency = value
@@ -108,7 +111,7 @@ def _post(args: list[str]) -> PostCommand:
 def _descriptor(pair: str) -> Descriptor:
     key, _, value = pair.partition("=")
     name, _, explicit = key.partition(":")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise UsageError(f"`{_shorten(name)}` is not a valid descriptor name.")
     if not value:
         raise UsageError(f"`{_shorten(name)}` has no value.")

@@ -10,13 +10,13 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.stomt import validate_stomt_id, validate_target_id
-from handlers.common.policy import button_permitted, where
+from handlers.common.policy import Redo, button_permitted, where
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.stomt import blocks
 from handlers.stomt.commands import delete, show_list
-from handlers.stomt.parsing import KINDS, POLARITIES, ListStomts
+from handlers.stomt.parsing import KINDS, POLARITIES, Delete, ListStomts, Show
 
 STALE = ":grey_question: This button is out of date."
 
@@ -35,7 +35,7 @@ async def on_show(
         return
     try:
         stomt_id = validate_stomt_id(str(action.get("value") or ""))
-        redo = ("/stomt", f"show {stomt_id}")
+        redo = Redo("/stomt", f"show {stomt_id}", Show(stomt_id))
         if not await button_permitted(deps, body, respond, "stomt show", stomt_id, redo=redo):
             return
         stomt = await deps.stomt.get_stomt(stomt_id)
@@ -75,7 +75,7 @@ async def on_delete(
     try:
         stomt_id = validate_stomt_id(str(action.get("value") or ""))
         # A `confirm` rule holds the click; once confirmed, `/stomt delete` deletes at once.
-        redo = ("/stomt", f"delete {stomt_id}")
+        redo = Redo("/stomt", f"delete {stomt_id}", Delete(stomt_id))
         if not await button_permitted(deps, body, respond, "stomt delete", stomt_id, redo=redo):
             return
         stomt = await delete(deps, stomt_id, user_id=user_id, channel_id=channel_id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from adapters.stomt import MAX_TEXT, validate_stomt_id, validate_target_id
+from adapters.stomt import MAX_LABELS, MAX_TEXT, validate_stomt_id, validate_target_id
 from handlers.common.commands import Help
 from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
+from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args
 
 USAGE = f"""*STOMT* — wishes and likes for your product's feedback page
@@ -28,6 +29,7 @@ _OPTION = re.compile(
 )
 
 
+@holdable
 @dataclass(frozen=True)
 class Post:
     text: str
@@ -36,6 +38,7 @@ class Post:
     labels: tuple[str, ...] = field(default_factory=tuple)
 
 
+@holdable
 @dataclass(frozen=True)
 class ListStomts:
     target: str | None
@@ -44,16 +47,19 @@ class ListStomts:
     offset: int = 0
 
 
+@holdable
 @dataclass(frozen=True)
 class Show:
     stomt_id: str
 
 
+@holdable
 @dataclass(frozen=True)
 class Delete:
     stomt_id: str
 
 
+@holdable
 @dataclass(frozen=True)
 class Digest:
     command: DigestCommand
@@ -69,7 +75,8 @@ def action(request, default_target: str | None = None) -> tuple[str, str | None]
         return "show", request.stomt_id
     if isinstance(request, Delete):
         return "delete", request.stomt_id
-    return "digest", None
+    # A digest posts the default target's stomts: rules on that target apply to it too.
+    return "digest", default_target
 
 
 def parse(text: str | None) -> Post | ListStomts | Show | Delete | Digest | Help:
@@ -106,6 +113,8 @@ def _post(rest: str, *, positive: bool) -> Post:
             if not value.strip() or len(value) > 100:
                 raise UsageError("A label is 1 to 100 characters.")
             labels.append(value.strip())
+            if len(labels) > MAX_LABELS:
+                raise UsageError(f"At most {MAX_LABELS} labels (`--label`) per stomt.")
         else:
             raise UsageError(f"Unknown option `--{_shorten(name)}`; use --target or --label.")
     text = _OPTION.sub(" ", rest).strip()

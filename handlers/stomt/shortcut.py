@@ -14,13 +14,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import VendorError
-from adapters.stomt import MAX_TEXT, validate_target_id
+from adapters.stomt import MAX_LABEL, MAX_TEXT, validate_target_id
 from handlers.common.audited import audited
 from handlers.common.direct import tell
-from handlers.common.policy import clearly_denied, modal_tell, permitted
+from handlers.common.policy import Redo, clearly_denied, modal_tell, permitted
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.common.text import link
+from handlers.common.views import private_metadata
 from handlers.deps import Deps
+from handlers.stomt.parsing import Post
 
 log = logging.getLogger(__name__)
 
@@ -152,15 +154,14 @@ async def on_submit(
         target = validate_target_id(target) if target else ""
     except ValueError as exc:
         errors["target"] = str(exc)[:150]
+    if any(len(label.strip()) > MAX_LABEL for label in labels_raw.split(",")):
+        errors["labels"] = f"A label is at most {MAX_LABEL} characters."
     if errors:
         await ack(response_action="errors", errors=errors)
         return
     await ack()
     user_id = body["user"]["id"]
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except json.JSONDecodeError:
-        metadata = {}
+    metadata = private_metadata(view)
     if deps.stomt is None:
         await tell(client, user_id, not_configured(deps.settings.stomt_status()))
         return
@@ -178,7 +179,11 @@ async def on_submit(
         name=f"stomt {kind}",
         target=target,
         tell=modal_tell(client, user_id, channel_id),
-        redo=("/stomt", " ".join(redo_words)),
+        redo=Redo(
+            "/stomt",
+            " ".join(redo_words),
+            Post(text, kind == "like", target or None, tuple(labels)),
+        ),
     ):
         return
     try:

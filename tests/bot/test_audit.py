@@ -223,3 +223,34 @@ async def test_a_burst_of_claims_is_one_write_and_each_key_wins_once(store):
     assert {k for k, won in zip(keys, results, strict=True) if won} == set(keys)
     assert len(statements) <= 2  # one batch (maybe two, if the burst straddles a write)
     assert not any(await asyncio.gather(*(store.handled.first(k) for k in set(keys))))
+
+
+async def test_begin_writes_started_and_finish_completes_it(store):
+    """A call's entry exists (as "started") before the call and says how it ended after;
+    an entry whose call was interrupted keeps saying "started"."""
+    audit = Audit(store)
+    first = await audit.begin(
+        user_id="U1", channel_id="C1", command="flint run", target="demo:a", params={"k": 1}
+    )
+    second = await audit.begin(user_id="U1", channel_id="C1", command="flint run", target="b")
+    [a, b] = await store.audit.entries()
+    assert (a.outcome, b.outcome) == ("started", "started")
+    await audit.finish(first, outcome="ok", vendor_ids={"job": "job-1"})
+    [a, b] = await store.audit.entries()
+    assert (a.outcome, a.vendor_ids, a.params) == ("ok", {"job": "job-1"}, {"k": 1})
+    assert (b.target, b.outcome) == ("b", "started")
+    assert second != first
+
+
+async def test_begin_raises_when_the_entry_cannot_be_written(store):
+    """No entry, no call: begin says so instead of swallowing the failure like record."""
+    import sqlalchemy as sa
+
+    from bot.audit import AuditUnavailable
+
+    audit = Audit(store)
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text("DROP TABLE audit_log"))
+    with pytest.raises(AuditUnavailable):
+        await audit.begin(user_id="U1", channel_id="C1", command="flint run", target="x")
+    await audit.record(user_id="U1", channel_id="C1", command="x", target="", outcome="denied")

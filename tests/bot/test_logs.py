@@ -322,3 +322,32 @@ def test_stack_info_stays_on_one_line():
     logging.getLogger("bot").info("where am I", stack_info=True)
     [event] = (json.loads(line) for line in lines(as_json))
     assert event["stack"].startswith("Stack (most recent call last):\n") and "exc" not in event
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_huge_message_is_cut_and_still_redacted(fmt):
+    """A 50 MiB message (a vendor's answer, an attacker's body) becomes one bounded line,
+    and a secret standing across the cut is redacted, not half shown."""
+    stream = capture(fmt, secrets=[SECRET])
+    start = logs.MAX_PART - len(SECRET) // 2  # the secret straddles the cut
+    huge = "a" * start + SECRET + "b" * (50 * 1024 * 1024)
+    logging.getLogger("bot.test").warning("vendor said %s", huge, extra={"body": huge})
+    (line,) = lines(stream)
+    assert len(line) < 3 * logs.MAX_PART + 500
+    assert "more characters]" in line
+    assert SECRET[: len(SECRET) // 2] not in line.replace(logs.REDACTED, "")
+    if fmt == "json":
+        assert json.loads(line)["msg"].startswith("vendor said aaa")
+
+
+def test_bolt_loggers_do_not_take_the_root_level():
+    """Bolt gives each of its loggers the root's level unless given a base logger; the app
+    gives it "slack_bolt", which configure() keeps at WARNING, so Bolt's INFO lines (its
+    verification failures logged the whole body) stay out at INFO."""
+    from bot.app import Runtime
+
+    capture("text", level="INFO")
+    runtime = Runtime(
+        Settings(_env_file=None, slack_bot_token="xoxb-x", slack_signing_secret="s" * 8)
+    )
+    assert runtime.bolt.logger.getEffectiveLevel() >= logging.WARNING

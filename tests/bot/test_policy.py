@@ -213,3 +213,67 @@ async def test_help_lookups_end_even_when_every_lookup_fails_slowly():
         is False
     )
     assert len(calls) == 2
+
+
+COMMANDS = ["flint run", "flint result", "mint publish", "mint unpublish", "mint flows"]
+
+
+def _warnings(text: str) -> list[str]:
+    from bot.policy import moot_restrictions
+
+    return moot_restrictions(parse_rules(text, "p.yml", COMMANDS), COMMANDS, "p.yml")
+
+
+@pytest.mark.parametrize(
+    ("text", "moot_line"),
+    [
+        # The README's old example: everyone falls through to "*" and may publish.
+        ("rules:\n  - command: 'mint publish'\n    users: [U0123]\n  - command: '*'\n", 2),
+        ("rules:\n  - command: 'mint *'\n    channels: [C1]\n  - command: 'mint'\n", 2),
+        (
+            "rules:\n  - command: 'flint run'\n    target: 'prod:*'\n    usergroups: [S1]\n"
+            "  - command: 'flint run'\n    target: 'prod:*'\n    users: [U9]\n"
+            "  - command: 'flint *'\n",
+            2,
+        ),
+    ],
+)
+def test_a_restriction_made_moot_by_a_later_rule_is_warned_about(text, moot_line):
+    """`chatops check` warns when an allow rule limited to some users/channels is followed
+    by a rule allowing everyone the same thing before any rule denies it."""
+    warnings = _warnings(text)
+    assert any(f"line {moot_line}:" in w and "has no effect" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A deny for everyone else before the catch-all: the restriction holds.
+        "rules:\n  - command: 'mint publish'\n    users: [U0123]\n"
+        "  - command: 'mint publish'\n    allow: false\n  - command: '*'\n",
+        # The later rule covers another target only.
+        "rules:\n  - command: 'flint run'\n    target: 'prod:*'\n    users: [U1]\n"
+        "  - command: 'flint run'\n    target: 'dev:*'\n",
+        # The later rule does not cover every command the first one does.
+        "rules:\n  - command: 'mint *'\n    users: [U1]\n  - command: 'mint flows'\n",
+        # A deny rule with subjects is not a restriction made moot.
+        "rules:\n  - command: 'flint run'\n    users: [U1]\n    allow: false\n  - command: '*'\n",
+    ],
+)
+def test_restrictions_that_hold_are_not_warned_about(text):
+    assert _warnings(text) == []
+
+
+def test_the_readme_example_policy_loads_without_warnings(tmp_path):
+    """The README's example policy is loaded exactly as written: it must not let everyone
+    do what it means to restrict."""
+    from handlers import policy_commands
+    from tests.scenario.harness import REPO
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Access policy", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "policy.yml"
+    path.write_text(example)
+    loaded = Policy.load(str(path), policy_commands())
+    assert loaded.rules and loaded.warnings == ()

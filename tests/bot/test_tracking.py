@@ -215,3 +215,31 @@ async def test_drain_releases_leases_for_other_processes(store, slack):
     await tracker.drain(timeout=1)
     assert (await store.jobs.get(job.id)).lease_owner is None
     assert await tracker.tick() == 0  # a drained tracker claims nothing
+
+
+async def test_a_claim_under_way_finishes_before_stop_claiming_returns(store, slack):
+    """stop_claiming() waits for a tick that is mid-claim: the jobs it claims are spawned
+    (and so drained or handed back), never left leased to a process that stopped."""
+    vendor = ScriptedVendor(PollResult("running"))
+    tracker = make_tracker(store, slack, vendor)
+    job = await started_job(tracker, store)
+    await store.jobs.update(job.id, next_poll_at=time.time() - 1)
+    claiming, release = asyncio.Event(), asyncio.Event()
+    real_claim = tracker.store.claim_due
+
+    async def slow_claim(*args, **kw):
+        claiming.set()
+        await release.wait()  # the query is in flight when shutdown begins
+        return await real_claim(*args, **kw)
+
+    tracker.store.claim_due = slow_claim  # type: ignore[method-assign]
+    tick = asyncio.create_task(tracker.tick())
+    await claiming.wait()
+    stopping = asyncio.create_task(tracker.stop_claiming())
+    await asyncio.sleep(0.1)
+    assert not stopping.done()  # waits for the claim under way
+    release.set()
+    await stopping
+    assert await tick == 1
+    await tracker.drain(timeout=2)
+    assert (await store.jobs.get(job.id)).lease_owner is None

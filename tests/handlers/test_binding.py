@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.background import BackgroundWork
+from bot.background import CLOSING, USER_FULL, BackgroundWork
 from handlers.common.binding import bind
 
 
 class Deps:
     def __init__(self, limit=10):
         self.work = BackgroundWork(limit=limit)
+        self.redact = lambda text: text.replace("s3cret-value", "[redacted]")
 
 
 class Recorder:
@@ -35,6 +36,17 @@ async def test_bound_listener_returns_at_ack_and_work_goes_on():
     assert deps.work.running == 1
     assert await deps.work.drain(timeout=2)
     assert finished.is_set()
+
+
+async def test_ack_never_carries_a_configured_secret():
+    """What a listener acks with passes the app's secret redactor first."""
+    deps, ack = Deps(), Recorder()
+
+    async def listener(ack, *, deps):
+        await ack(text="vendor said s3cret-value", blocks=[{"text": "s3cret-value"}])
+
+    await bind(listener, deps)(ack=ack)
+    assert ack.calls == [{"text": "vendor said [redacted]", "blocks": [{"text": "[redacted]"}]}]
 
 
 async def test_error_before_ack_is_acked_with_an_apology():
@@ -72,6 +84,27 @@ async def test_listener_that_never_acks_still_gets_slack_its_answer():
 
     await bind(listener, deps)(ack=ack)
     assert ack.calls == [{}]
+
+
+def test_room_is_bounded_per_user():
+    """One user's tasks past ``per_user`` leave no room for that user, only for others;
+    finished tasks give their user's room back."""
+    work = BackgroundWork(limit=10, per_user=1)
+    loop = asyncio.new_event_loop()
+    try:
+        tasks = [loop.create_task(asyncio.sleep(1)) for _ in range(2)]
+        work.adopt(tasks[0], "U1")
+        assert work.why_not("U1") is None
+        work.adopt(tasks[1], "U1")
+        assert work.why_not("U1") == USER_FULL and work.why_not("U2") is None
+        for task in tasks:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        assert work.running_for("U1") == 0 and work.why_not("U1") is None
+        work.accepting = False
+        assert work.why_not("U2") == CLOSING
+    finally:
+        loop.close()
 
 
 def test_room_is_bounded():

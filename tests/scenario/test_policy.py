@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -270,6 +271,8 @@ STRICT = """\
 rules:
   - command: "stomt delete"
     confirm: true
+  - command: "stomt wish"
+    confirm: true
   - command: "mint execute"
     confirm: true
   - command: "flint result"
@@ -280,11 +283,18 @@ rules:
 """
 
 
+@contextmanager
+def app_with_policy(slack, sandbox, tmp_path, text: str):
+    """The app running with ``text`` as its policy file."""
+    path = tmp_path / "policy-under-test.yml"
+    path.write_text(text)
+    with running_app(slack, sandbox.url, tmp_path, chatops_policy=str(path)) as running:
+        yield running
+
+
 @pytest.fixture
 def strict(slack, sandbox, tmp_path):
-    path = tmp_path / "strict.yml"
-    path.write_text(STRICT)
-    with running_app(slack, sandbox.url, tmp_path, chatops_policy=str(path)) as running:
+    with app_with_policy(slack, sandbox, tmp_path, STRICT) as running:
         yield running
 
 
@@ -345,3 +355,93 @@ def test_buttons_on_a_tracked_card_follow_the_policy(strict, slack, sandbox):
     wait_for(lambda: slack.fake.responses)
     assert "Not allowed" in slack.fake.responses[-1]["text"]
     assert "flint result" in slack.fake.responses[-1]["text"]
+
+
+TARGETED = """\
+rules:
+  - command: "stomt *"
+    target: "chatops-hub"
+    users: [U9]
+  - command: "stomt *"
+    target: "chatops-hub"
+    allow: false
+  - command: "*"
+"""
+
+
+@pytest.fixture
+def targeted(slack, sandbox, tmp_path):
+    with app_with_policy(slack, sandbox, tmp_path, TARGETED) as running:
+        yield running
+
+
+def _stomt_reads(sandbox) -> int:
+    return sum(1 for c in _stomt_app(sandbox).state.calls if c.method == "GET")
+
+
+@pytest.mark.parametrize("text", ["digest now", "digest daily 09:00"])
+def test_digests_follow_target_rules(targeted, slack, sandbox, text):
+    """A user denied every /stomt on the default target (STOMT_TARGET) could still post its
+    feedback with `digest now` and subscribe a channel: the digest's target reaches the
+    policy, so both are denied and STOMT is not asked; the allowed user may."""
+    reads = _stomt_reads(sandbox)
+    answer = targeted.client.command(text, command="/stomt", user_id="U3", channel_id="CT")
+    assert "Not allowed" in answer.json()["text"]
+    time.sleep(0.3)
+    assert _stomt_reads(sandbox) == reads
+    assert [e.outcome for e in entries(targeted)] == ["denied"]
+    assert not [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "CT"]
+    targeted.client.command(text, command="/stomt", user_id="U9", channel_id="CT")
+    wait_for(
+        lambda: [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "CT"],
+        timeout=10,
+        message="the allowed user's digest command did nothing",
+    )
+
+
+def test_a_digest_is_not_set_up_where_the_app_cannot_post(app, slack):
+    """Subscribing a channel the bot cannot post in used to succeed (and stay listed after
+    `digest now` failed): now the subscription is refused with how to fix it."""
+    slack.fake.inaccessible_channels.add("CPRIV")
+    app.client.command("digest daily 09:00", command="/mint", user_id="U1", channel_id="CPRIV")
+    reply = wait_for(lambda: slack.fake.responses, timeout=10)[-1]
+    assert "/invite @chatops-hub" in reply["text"] and "not set up" in reply["text"]
+    app.client.command("digest", command="/mint", user_id="U1", channel_id="CPRIV")
+    wait_for(lambda: "no digests" in slack.fake.responses[-1]["text"], timeout=10)
+    # Once invited, the same command subscribes and says so in the channel.
+    slack.fake.inaccessible_channels.discard("CPRIV")
+    app.client.command("digest daily 09:00", command="/mint", user_id="U1", channel_id="CPRIV")
+    [said] = wait_for(
+        lambda: [c for c in slack.fake.calls_to("chat.postMessage") if c.ok], timeout=10
+    )
+    assert said.args["channel"] == "CPRIV" and "<@U1> subscribed this channel" in said.args["text"]
+
+
+def test_a_confirmed_form_runs_exactly_as_held(strict, slack, sandbox):
+    """A STOMT form whose text says `hello --target other-page` was held as command text and
+    parsed again on Confirm, so it posted to other-page: now the parsed request is held, and
+    the wish goes to the form's target with that text, word for word."""
+    from tests.fakes.slack_api import view_submission_body
+
+    stomts = _stomt_app(sandbox).state.sandbox.stomts
+    before = set(stomts)
+    text = "hello --target other-page --label sneaky"
+    state = {
+        "text": {"value": {"type": "plain_text_input", "value": text}},
+        "kind": {"value": {"type": "static_select", "selected_option": {"value": "wish"}}},
+        "target": {"value": {"type": "plain_text_input", "value": ""}},
+        "labels": {"value": {"type": "plain_text_input", "value": "ok"}},
+    }
+    metadata = json.dumps({"channel": "CFORM"})
+    body = view_submission_body("stomt_wish_modal", state, metadata, "U4")
+    assert strict.client.post(body, "application/x-www-form-urlencoded").status_code == 200
+    [prompt] = wait_for(lambda: slack.fake.ephemeral)
+    time.sleep(0.3)
+    assert set(stomts) == before  # held, not sent
+    strict.client.click("chatops_policy_confirm", _confirm_button(prompt), user_id="U4")
+    new = wait_for(lambda: set(stomts) - before, timeout=10)
+    [record] = [stomts[i] for i in new]
+    assert record.target_id == "chatops-hub"
+    assert text in record.text
+    [ok] = wait_for(lambda: [e for e in entries(strict) if e.outcome == "ok"])
+    assert ok.params == {"text": text, "labels": ["ok"]}

@@ -141,7 +141,10 @@ def _digest_posts(slack) -> list[str]:
     return [
         c.args["channel"]
         for c in slack.fake.calls_to("chat.postMessage")
-        if c.ok and c.args["channel"].startswith("CD") and "digest" in c.args.get("text", "")
+        if c.ok
+        and c.args["channel"].startswith("CD")
+        and "digest" in c.args.get("text", "")
+        and c.args.get("blocks")
     ]
 
 

@@ -4,6 +4,7 @@ sandbox's real callbacks (with retries) into the running app's /hooks/stintmint.
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -215,3 +216,41 @@ def test_bad_stint_text_gets_usage(public_app, sandbox, text):
     assert response.status_code == 200
     assert "/stint" in response.json()["text"]
     assert _sandbox_app(sandbox).state.calls == []
+
+
+def test_a_callback_naming_another_stintflow_changes_nothing(public_app, slack, sandbox):
+    """A callback with the request's valid token but another sfId completed the card: the
+    body must be about the request the token names, StintFlow included."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    _sandbox_app(sandbox).state.sandbox.complete_after = 60  # the real callback comes late
+    public_app.client.command("post demo order-9 note=hi", command="/stint")
+    card = _card(slack)
+
+    async def job_id() -> str:
+        async with public_app.runtime.store.engine.connect() as conn:
+            query = sa.text("SELECT id FROM jobs WHERE vendor = 'stintmint'")
+            return (await conn.execute(query)).scalar_one()
+
+    found = asyncio.run_coroutine_threadsafe(job_id(), public_app.server.loop).result(10)
+    token = public_app.runtime.deps.callbacks.token(found)
+    url = f"{public_app.url}/hooks/stintmint?request={found}&token={token}"
+    body = {
+        "identifier": "order-9",
+        "sfId": "another-flow",
+        "status": "COMPLETED",
+        "created": 1,
+        "completed": 2,
+        "cost": 1,
+        "responses": [{"answer": "forged"}],
+    }
+    answer = httpx.post(url, json=body)
+    assert answer.status_code == 400 and "sfId" in answer.text
+    time.sleep(0.3)
+    assert "forged" not in blocks_text(_cards(slack)[0]["blocks"])
+    assert _replies(slack, card["ts"]) == []
+    # The same body about the right StintFlow is taken.
+    assert httpx.post(url, json={**body, "sfId": "demo"}).status_code == 200
+    wait_for(lambda: "forged" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)

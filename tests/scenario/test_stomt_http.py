@@ -169,6 +169,11 @@ def test_modal_with_too_long_text_shows_the_error_in_the_modal(app, slack, sandb
     assert _vendor_calls(sandbox, "POST") == []
 
 
+def _digest_in(call, channel: str) -> bool:
+    """A digest posted in ``channel`` (not the text-only subscription announcement)."""
+    return call.args["channel"] == channel and bool(call.args.get("blocks"))
+
+
 def test_digest_subscribe_list_now_and_off(app, slack, sandbox, last):
     """`digest daily 08:30` subscribes, `digest` lists, `digest now` posts, `off` removes."""
     app.client.command("digest daily 08:30", command="/stomt", channel_id="CDIG")
@@ -183,10 +188,10 @@ def test_digest_subscribe_list_now_and_off(app, slack, sandbox, last):
     _stomt_sandbox(sandbox).state.sandbox.add_stomt("brand new wish", age=1)
     app.client.command("digest now", command="/stomt", channel_id="CDIG")
     wait_for(
-        lambda: [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "CDIG"],
+        lambda: [c for c in slack.fake.calls_to("chat.postMessage") if _digest_in(c, "CDIG")],
         timeout=10,
     )
-    [posted] = [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "CDIG"]
+    [posted] = [c for c in slack.fake.calls_to("chat.postMessage") if _digest_in(c, "CDIG")]
     assert "brand new wish" in blocks_text(posted.args["blocks"])
     app.client.command("digest off", command="/stomt", channel_id="CDIG")
     wait_for(lambda: "is off" in slack.fake.responses[-1]["text"])
@@ -212,14 +217,10 @@ def test_scheduled_digest_is_posted_by_the_scheduler(slack, sandbox, tmp_path):
 
         asyncio.run(make_due())
         wait_for(
-            lambda: [
-                c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "CSCHED"
-            ],
+            lambda: [c for c in slack.fake.calls_to("chat.postMessage") if _digest_in(c, "CSCHED")],
             timeout=10,
         )
-        [posted] = [
-            c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "CSCHED"
-        ]
+        [posted] = [c for c in slack.fake.calls_to("chat.postMessage") if _digest_in(c, "CSCHED")]
         assert "scheduled news" in blocks_text(posted.args["blocks"])
 
 
