@@ -4,8 +4,6 @@ tracked job)."""
 
 from __future__ import annotations
 
-import time
-
 from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import blocks_text, flint_sandbox_app, running_app
 
