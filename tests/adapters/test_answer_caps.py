@@ -16,14 +16,10 @@ import pytest
 
 from adapters import sandboxes
 from adapters.errors import AnswerTooLarge, VendorResponseInvalid
-from adapters.flint import FlintClient, parse_flintbit
+from adapters.flint import parse_flintbit
 from adapters.http import MAX_ANSWER_BYTES, byte_size
-from adapters.mindstamp import MindstampClient, Rate, RateLimiter
-from adapters.mint import MintClient
 from adapters.mint import client as mint_client
-from adapters.retries import Retries
-from adapters.stintmint import StintmintClient
-from adapters.stomt import StomtClient
+from tests.adapters.sandbox_clients import sandbox_clients
 from tests.fakes.servers import ThreadedServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -33,7 +29,6 @@ FLOOD = 40 * MIB
 CHUNK = b"x" * (64 * 1024)
 # Well above the cap (what a capped client holds) and well below a flood read whole.
 PEAK_LIMIT = 20 * MIB
-FAST = Retries(attempts=3, backoff=0.01, max_wait=1.0)
 
 
 @dataclass
@@ -104,51 +99,8 @@ async def vendors(flooded) -> AsyncIterator[tuple[Flooder, dict[str, Any]]]:
     flooder, base = flooded
     flooder.prefix, flooder.sent, flooder.floods, flooder.declare_length = None, [], 0, False
     flooder.status = 200
-    env = {k: v for e in sandboxes.environment(base) for k, v in e.variables.items()}
     async with httpx.AsyncClient() as http:
-        yield (
-            flooder,
-            {
-                "flint": FlintClient(
-                    http,
-                    base_url=env["FLINT_URL"],
-                    username=env["FLINT_USERNAME"],
-                    password=env["FLINT_PASSWORD"],
-                    retries=FAST,
-                ),
-                "stomt": StomtClient(
-                    http,
-                    base_url=env["STOMT_URL"],
-                    appid=env["STOMT_APPID"],
-                    username=env["STOMT_USERNAME"],
-                    password=env["STOMT_PASSWORD"],
-                    retries=FAST,
-                ),
-                "mint": MintClient(
-                    http,
-                    base_url=env["MINT_URL"],
-                    token_url=env["MINT_TOKEN_URL"],
-                    client_id=env["MINT_CLIENT_ID"],
-                    client_secret=env["MINT_CLIENT_SECRET"],
-                    retries=FAST,
-                ),
-                "stintmint": StintmintClient(
-                    http,
-                    base_url=env["STINTMINT_URL"],
-                    username=env["STINTMINT_USERNAME"],
-                    key=env["STINTMINT_KEY"],
-                    retries=FAST,
-                ),
-                "mindstamp": MindstampClient(
-                    http,
-                    base_url=env["MINDSTAMP_URL"],
-                    token=env["MINDSTAMP_TOKEN"],
-                    limiter=RateLimiter([Rate(10_000, 60.0)]),
-                    backoff=0.01,
-                ),
-                "target": env["STOMT_TARGET"],
-            },
-        )
+        yield flooder, sandbox_clients(http, base)
 
 
 async def peak_memory(call: Awaitable[Any]) -> tuple[BaseException | None, int]:

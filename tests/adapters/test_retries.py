@@ -18,14 +18,10 @@ import pytest
 from adapters import sandboxes
 from adapters.errors import VendorRateLimited, VendorUnavailable
 from adapters.flint import FlintClient, parse_flintbit
-from adapters.mint import MintClient
 from adapters.mint.sandbox import ONBOARD_FLOW_ID
-from adapters.retries import Retries
 from adapters.stintmint import PostRequest, StintmintClient, infer_descriptor
-from adapters.stomt import StomtClient
+from tests.adapters.sandbox_clients import FAST, sandbox_clients
 from tests.fakes.servers import ThreadedServer
-
-FAST = Retries(attempts=3, backoff=0.01, max_wait=1.0)
 
 
 @dataclass
@@ -67,44 +63,8 @@ async def clients(vendors):
     faults, base = vendors
     faults.script.clear()
     faults.seen.clear()
-    env = {k: v for e in sandboxes.environment(base) for k, v in e.variables.items()}
     async with httpx.AsyncClient() as http:
-        yield (
-            faults,
-            {
-                "flint": FlintClient(
-                    http,
-                    base_url=env["FLINT_URL"],
-                    username=env["FLINT_USERNAME"],
-                    password=env["FLINT_PASSWORD"],
-                    retries=FAST,
-                ),
-                "stomt": StomtClient(
-                    http,
-                    base_url=env["STOMT_URL"],
-                    appid=env["STOMT_APPID"],
-                    username=env["STOMT_USERNAME"],
-                    password=env["STOMT_PASSWORD"],
-                    retries=FAST,
-                ),
-                "stintmint": StintmintClient(
-                    http,
-                    base_url=env["STINTMINT_URL"],
-                    username=env["STINTMINT_USERNAME"],
-                    key=env["STINTMINT_KEY"],
-                    retries=FAST,
-                ),
-                "mint": MintClient(
-                    http,
-                    base_url=env["MINT_URL"],
-                    token_url=env["MINT_TOKEN_URL"],
-                    client_id=env["MINT_CLIENT_ID"],
-                    client_secret=env["MINT_CLIENT_SECRET"],
-                    retries=FAST,
-                ),
-                "target": env["STOMT_TARGET"],
-            },
-        )
+        yield faults, sandbox_clients(http, base)
 
 
 def _run(client: FlintClient):
