@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -38,8 +39,12 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-# The app's answer when it turns a command away at its CHATOPS_MAX_INFLIGHT limit.
-BUSY = b"very busy right now"
+# The app's answers when it turns a command away at its CHATOPS_MAX_INFLIGHT limit, or at
+# CHATOPS_MAX_INFLIGHT_PER_USER.
+BUSY = (b"very busy right now", b"commands in progress")
+# The load comes from this many Slack users in turn, as a workspace's would: one user
+# alone would meet the per-user limit long before the process's own.
+USERS = 1000
 
 
 async def phase(session, url, concurrency, duration, text, secret, response_url):
@@ -51,17 +56,20 @@ async def phase(session, url, concurrency, duration, text, secret, response_url)
     start = time.perf_counter()
     deadline = start + duration
 
+    users = itertools.count()
+
     async def worker():
         nonlocal in_window, busy
         while time.perf_counter() < deadline:
-            body = slash_command_body("/flint", text, response_url=response_url)
+            user_id = f"U{next(users) % USERS:05d}"
+            body = slash_command_body("/flint", text, response_url=response_url, user_id=user_id)
             headers = signed_headers(body, secret)
             t0 = time.perf_counter()
             try:
                 async with session.post(url, data=body, headers=headers) as resp:
                     content = await resp.read()
                     status = resp.status
-                    if status == 200 and BUSY in content:
+                    if status == 200 and any(b in content for b in BUSY):
                         busy += 1
             except (aiohttp.ClientError, TimeoutError) as exc:
                 t1 = time.perf_counter()
