@@ -49,9 +49,17 @@ def create_engine(database_url: str) -> AsyncEngine:
             # WAL lets readers and one writer work at once across processes; the busy
             # timeout makes a second process wait for the write lock instead of failing.
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except Exception as exc:
+                # Switching to WAL needs the file to itself, and the busy timeout does not
+                # wait for that: while another connection migrates a new file, it answers
+                # "locked". WAL is a property of the file, which that connection sets; this
+                # one reads it at its next transaction.
+                if "locked" not in str(exc).lower():
+                    raise
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
