@@ -89,7 +89,7 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
         if not announced.isdigit():
             raise Refused(400, "malformed Content-Length")
         if int(announced) > limit:
-            raise Refused(413, "body over 1 MiB")
+            raise Refused(413, f"body over {limit:,} bytes")
     chunks: list[bytes] = []
     size = 0
     try:
@@ -97,7 +97,7 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise Refused(413, "body over 1 MiB")
+                    raise Refused(413, f"body over {limit:,} bytes")
                 chunks.append(chunk)
     except TimeoutError:
         raise Refused(408, "body too slow") from None
@@ -138,12 +138,10 @@ def parse(body: bytes, content_type: str) -> dict[str, Any]:
     return value
 
 
-def slack_endpoint(
-    app: AsyncApp, signing_secret: str, *, refused: Callable[[str], None] | None = None
-) -> Callable[[Request], Awaitable[Response]]:
+def slack_endpoint(app: AsyncApp, signing_secret: str) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint for ``POST /slack/events`` in front of ``app``."""
     secret = signing_secret.encode()
-    note = refused or RefusalLog()
+    note = RefusalLog()
 
     async def endpoint(request: Request) -> Response:
         try:

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.outbound import redact_deep
+from bot.outbound import redact_message
 from handlers.deps import Deps
 
 log = logging.getLogger("handlers.errors")
@@ -77,7 +77,8 @@ def bind(listener: Callable[..., Awaitable[Any]], deps: Deps) -> Callable[..., A
 
         async def ack_now(*args: Any, **kw: Any) -> Any:
             try:
-                answer = await ack(*redact_deep(args, deps.redact), **redact_deep(kw, deps.redact))
+                shown_args, shown_kw = redact_message(args, kw, deps.redact)
+                answer = await ack(*shown_args, **shown_kw)
             finally:
                 acked.set()
             # A bare ack means "now to work": claim the request first (after Slack has

@@ -102,7 +102,7 @@ async def run_digest(
     try:
         # Said in the channel, so everyone there knows where digests come from; and the
         # proof that the app can post here before anyone waits for a digest that cannot come.
-        await deps.digests.slack.chat_postMessage(channel=channel_id, text=announcement)
+        await digests.slack.chat_postMessage(channel=channel_id, text=announcement)
     except SlackApiError as exc:
         await digests.unsubscribe(vendor, channel_id)
         error = str(exc.response.get("error", "error"))
