@@ -81,3 +81,8 @@ class AnswerTooLarge(VendorResponseInvalid):
     def __init__(self, vendor: str, message: str, *, limit: int, **kw) -> None:
         super().__init__(vendor, message, **kw)
         self.limit = limit
+
+    @property
+    def is_success(self) -> bool:
+        """The vendor answered 2xx: what was asked for happened, its answer is too long."""
+        return self.status_code is not None and 200 <= self.status_code < 300

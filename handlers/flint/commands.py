@@ -100,7 +100,7 @@ async def start_run(
             )
             outcome.vendor_ids["job"] = result.job_id
     except AnswerTooLarge as exc:
-        if exc.status_code is None or not 200 <= exc.status_code < 300:
+        if not exc.is_success:
             await deps.tracker.could_not_start(job.id, exc.message)
             return
         # Flint ran it and answered with more output than the app reads: the run ended.

@@ -92,7 +92,7 @@ def job_kind(flint: FlintClient) -> JobKind:
         try:
             return to_poll(await flint.result(job.vendor_job_id))
         except AnswerTooLarge as exc:
-            if exc.status_code is None or not 200 <= exc.status_code < 300:
+            if not exc.is_success:
                 raise  # a flood that is not the job's answer: try again later
             return too_large(job, exc)
 
