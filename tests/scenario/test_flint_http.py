@@ -191,7 +191,8 @@ def test_a_synchronous_answer_past_the_read_cap_ends_the_run_not_unstarted(app, 
     wait_for(lambda: _final_updates(slack, ts, "output too large"), timeout=20)
     card = blocks_text(_message(slack, ts)["blocks"])
     assert "more than 8 MiB" in card and "Look in Flint" in card
-    assert _only_job(app).state == DONE
+    # The card is updated before the thread notice goes out; then the job is done.
+    wait_for(lambda: _only_job(app).state == DONE, timeout=10)
 
 
 def test_flint_down_is_reported_on_the_card(slack, tmp_path):
