@@ -3,8 +3,7 @@ answer (never more than a cap) and maps HTTP outcomes to VendorError."""
 
 from __future__ import annotations
 
-import email.utils
-import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -18,7 +17,7 @@ from adapters.errors import (
     VendorResponseInvalid,
     VendorUnavailable,
 )
-from adapters.retries import Retries
+from adapters.retries import Retries, parse_retry_after
 from adapters.retries import call as retried
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -39,22 +38,6 @@ def byte_size(count: int) -> str:
     if count >= 1024 and count % 1024 == 0:
         return f"{count // 1024:,} KiB"
     return f"{count:,} bytes"
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def error_for_status(
@@ -105,10 +88,13 @@ async def send(
     retries: Retries | None = None,
     read: bool = False,
     what: str = "a call",
+    before: Callable[[], Awaitable[None]] | None = None,
 ) -> httpx.Response:
     """Send ``request`` and read its answer, at most ``max_bytes`` of it (more is
     ``AnswerTooLarge``), turning transport failures into VendorUnavailable; with
     ``retries``, try it again as adapters/retries.py allows for a read or a write.
+    ``before`` is awaited ahead of every attempt, the first and each retry: a client-side
+    rate limiter waits for (or refuses) each call the vendor will count.
 
     The returned response is fully read (``.content`` works) and closed. Status codes
     are left to the adapter, which knows how its vendor explains errors.
@@ -116,6 +102,8 @@ async def send(
     chosen_auth = httpx.USE_CLIENT_DEFAULT if auth is None else auth
 
     async def once() -> httpx.Response:
+        if before is not None:
+            await before()
         try:
             # Streamed, so nothing past the cap is ever read; the body is read inside the
             # attempt, so a connection dropped mid-answer is retried like one dropped before.

@@ -12,13 +12,17 @@ Two kinds of call:
 
 A ``Retry-After`` is honoured (waited exactly); one longer than ``max_wait`` is not waited
 for: the answer goes back at once and the adapter turns it into ``VendorRateLimited``
-with ``retry_after``, so the user is told when to try again.
+with ``retry_after``, so the user is told when to try again. A refusal by our own
+client-side limiter (a ``VendorRateLimited`` with no answer: Mindstamp's, awaited before
+each attempt) is not tried again: it already says when.
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -48,9 +52,24 @@ NO_RETRIES = Retries(attempts=1)
 DEFAULT_RETRIES = Retries()
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    from adapters.http import parse_retry_after  # http.py imports this module
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds ``response``'s Retry-After asks us to wait, if it says."""
     return parse_retry_after(response.headers.get("retry-after"))
 
 
@@ -84,7 +103,10 @@ async def call(
         if outcome.failed:
             error = outcome.exception()
             if isinstance(error, VendorRateLimited):
-                return read and (error.retry_after or 0) <= retries.max_wait
+                # Without an answer it is our own limiter's refusal, which already says
+                # when to try again; asking again at once would only be refused again.
+                from_vendor = error.response is not None
+                return read and from_vendor and (error.retry_after or 0) <= retries.max_wait
             return read and isinstance(error, VendorUnavailable)
         return _should_retry(outcome.result(), read=read, max_wait=retries.max_wait)
 
@@ -137,4 +159,4 @@ async def call(
     return await retrying(one_attempt)
 
 
-__all__ = ["DEFAULT_RETRIES", "NO_RETRIES", "Retries", "call", "retry_after"]
+__all__ = ["DEFAULT_RETRIES", "NO_RETRIES", "Retries", "call", "parse_retry_after", "retry_after"]

@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 import aiohttp
 
@@ -47,7 +48,15 @@ BUSY = (b"very busy right now", b"commands in progress")
 USERS = 1000
 
 
-async def phase(session, url, concurrency, duration, text, secret, response_url):
+async def phase(
+    session: aiohttp.ClientSession,
+    url: str,
+    concurrency: int,
+    duration: float,
+    text: str,
+    secret: str,
+    response_url: str,
+) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors: dict[str, int] = {}
@@ -58,7 +67,7 @@ async def phase(session, url, concurrency, duration, text, secret, response_url)
 
     users = itertools.count()
 
-    async def worker():
+    async def worker() -> None:
         nonlocal in_window, busy
         while time.perf_counter() < deadline:
             user_id = f"U{next(users) % USERS:05d}"
@@ -95,13 +104,13 @@ async def phase(session, url, concurrency, duration, text, secret, response_url)
     }
 
 
-async def main_async(args) -> dict:
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=args.concurrency, limit_per_host=args.concurrency)
     timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT)
     watch = dict(item.split("=", 1) for item in args.watch)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         common = (session, args.url, args.concurrency)
-        warm = {"statuses": {}}
+        warm: dict[str, Any] = {"statuses": {}}
         if args.warmup > 0:
             warm = await phase(*common, args.warmup, args.text, args.secret, args.response_url)
         cpu_before = {name: cpu_seconds(int(pid)) for name, pid in watch.items()}
@@ -112,9 +121,9 @@ async def main_async(args) -> dict:
         result["warmup_busy"] = warm.get("busy", 0)
         result["cpu_s"] = {}
         for name, pid in watch.items():
-            after = cpu_seconds(int(pid))
-            if after is not None and cpu_before[name] is not None:
-                result["cpu_s"][name] = after - cpu_before[name]
+            before, after = cpu_before[name], cpu_seconds(int(pid))
+            if after is not None and before is not None:
+                result["cpu_s"][name] = after - before
     return result
 
 

@@ -27,9 +27,9 @@ from starlette.routing import Mount, Route
 from adapters import sandboxes
 
 
-def _flint(app: Starlette):
+def _flint(app: Starlette) -> Starlette:
     for route in app.routes:
-        if getattr(route, "path", "") == "/flint":
+        if isinstance(route, Mount) and route.path == "/flint" and isinstance(route.app, Starlette):
             return route.app
     raise LookupError("the sandboxes app has no /flint mount")
 

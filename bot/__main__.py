@@ -142,6 +142,7 @@ def serve(_args: argparse.Namespace) -> int:
     except OSError as exc:
         print(_cannot_listen("serve", settings.host, settings.port, exc), file=sys.stderr)
         return 1
+    refused: str | None
     try:
         runtime = Runtime(settings)
     except PolicyError as exc:
@@ -221,7 +222,17 @@ def audit(args: argparse.Namespace) -> int:
 
 
 def console(args: argparse.Namespace) -> int:
-    from bot.console import main as console_main
+    try:
+        from bot.console import main as console_main
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("rich", "prompt_toolkit"):
+            raise
+        print(
+            "chatops console needs the console extra: pip install 'chatops-hub[console]' "
+            "(make console installs it).",
+            file=sys.stderr,
+        )
+        return 2
 
     return console_main(script=args.script, policy=args.policy)
 

@@ -75,7 +75,7 @@ class Runtime:
             signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
             # HTTP requests are verified (and bounded) before Bolt sees them: bot/inbound.py.
             request_verification_enabled=False,
-            # Listeners return to Bolt the moment they ack (handlers/common/binding.py).
+            # Listeners return to Bolt the moment they ack (handlers/common/listeners.py).
             process_before_response=True,
             # Bolt gives each of its loggers the root logger's level unless given a base;
             # "slack_bolt" has the quieter level bot/logs.py sets for it.

@@ -8,10 +8,7 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
+from bot import tables
 from bot.config import Settings
 from bot.store import AuditEntry, Store
 
@@ -53,9 +50,7 @@ def main(
     user: str | None = None,
     limit: int = 1000,
     as_json: bool = False,
-    console: Console | None = None,
 ) -> int:
-    console = console or Console()
     try:
         since_ts = parse_since(since) if since else None
     except ValueError as exc:
@@ -77,10 +72,9 @@ def main(
             sys.stdout.write(json.dumps(_as_dict(entry), ensure_ascii=False) + "\n")
         return 0
     if not entries:
-        console.print("The audit log has no entries" + (" matching." if since or user else "."))
+        print("The audit log has no entries" + (" matching." if since or user else "."))
         return 0
-    table = Table(title=f"chatops-hub audit log ({len(entries)} entries, times UTC)")
-    for column in (
+    headers = (
         "Time",
         "User",
         "Channel",
@@ -89,8 +83,8 @@ def main(
         "Outcome",
         "Vendor ids",
         "Parameters / detail",
-    ):
-        table.add_column(column, overflow="fold")
+    )
+    rows = []
     for entry in entries:
         row = _as_dict(entry)
         extra = json.dumps(entry.params, ensure_ascii=False) if entry.params else ""
@@ -106,10 +100,10 @@ def main(
             " ".join(f"{k}={v}" for k, v in entry.vendor_ids.items()),
             extra,
         )
-        table.add_row(*(Text(cell) for cell in cells))  # vendor text is not markup
-    console.print(table)
+        rows.append(cells)
+    tables.show(f"chatops-hub audit log ({len(entries)} entries, times UTC)", headers, rows)
     if len(entries) == limit:
-        console.print(f"(the newest {limit} entries; use --limit or --since to see others)")
+        print(f"(the newest {limit} entries; use --limit or --since to see others)")
     return 0
 
 

@@ -16,15 +16,15 @@ from urllib.parse import urlsplit
 
 import httpx
 from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.http import DEFAULT_TIMEOUT
+from adapters.redact import REDACTED, SecretRedactor
+from bot import tables
 from bot.config import Settings, VendorStatus, describe_errors
+from bot.logs import secret_values
 from bot.policy import Policy, PolicyError
 from bot.socket_mode import SocketModeError, verify_app_token
 from bot.store import Store
@@ -229,34 +229,22 @@ def _is_loopback(host: str) -> bool:
 
 
 def _safe(exc: BaseException, settings: Settings) -> str:
-    """An error text with every configured secret blanked out, whatever produced it."""
-    text = str(exc)
-    for _name, value in settings:
-        secret = value.get_secret_value() if hasattr(value, "get_secret_value") else None
-        if secret and len(secret) >= 4:  # shorter "secrets" would mangle every word
-            text = text.replace(secret, "***")
+    """An error text with every configured secret redacted, whatever produced it."""
+    text = SecretRedactor(secret_values(settings))(str(exc))
     if "@" in text and "://" in text:  # a URL with a password in it
-        text = text.split("://", 1)[0] + "://***"
+        text = f"{text.split('://', 1)[0]}://{REDACTED}"
     return text
 
 
-def main(console: Console | None = None) -> int:
-    console = console or Console()
+def main() -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        console.print("[bold red]Configuration is invalid:[/]")
+        print("Configuration is invalid:")
         for line in describe_errors(exc):
-            console.print(f"  {escape(line)}")
+            print(f"  {line}")
         return 2
     rows = asyncio.run(run_checks(settings))
-    table = Table(title="chatops-hub check")
-    table.add_column("Component")
-    table.add_column("Status")
-    table.add_column("Detail")
-    colours = {OK: "green", NOT_CONFIGURED: "yellow", WARNING: "yellow", ERROR: "red"}
-    for row in rows:
-        # escape: details quote URLs and vendor text, which must not read as rich markup
-        table.add_row(row.name, f"[{colours[row.state]}]{row.state}[/]", escape(row.detail))
-    console.print(table)
+    cells = [(row.name, row.state, row.detail) for row in rows]
+    tables.show("chatops-hub check", ("Component", "Status", "Detail"), cells, coloured=1)
     return 1 if any(row.state == ERROR for row in rows) else 0

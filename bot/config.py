@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import re
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from adapters.redact import SecretRedactor
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -300,7 +303,15 @@ class Settings(BaseSettings):
         return problems
 
     def database_problem(self) -> str | None:
-        """A SQLite file the app cannot create: its folder is missing or not writable."""
+        """A SQLite file the app cannot create (its folder is missing or not writable), or a
+        PostgreSQL URL without its driver installed."""
+        if self.database_url.startswith(("postgresql:", "postgres:")):
+            if importlib.util.find_spec("asyncpg") is None:
+                return (
+                    "DATABASE_URL is PostgreSQL, but its driver is not installed: "
+                    "pip install 'chatops-hub[postgres]'"
+                )
+            return None
         folder = sqlite_folder(self.database_url)
         if folder is None:
             return None
@@ -449,8 +460,8 @@ def describe_errors(exc: ValidationError) -> list[str]:
         name = str(error["loc"][0]) if error["loc"] else "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
         value = error.get("input")
-        if _is_secret_field(name) and isinstance(value, str) and value:
-            message = message.replace(value, "[redacted]")
+        if _is_secret_field(name) and isinstance(value, str):
+            message = SecretRedactor([value])(message)
         line = f"{name.upper()}: {message}"
         if line not in lines:
             lines.append(line)

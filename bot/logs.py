@@ -11,7 +11,8 @@ Structured fields are whatever the caller passes as ``extra={...}``. Newlines an
 line-breaking characters in a message (vendor text included) are escaped, so one event can
 never span, or forge, several lines; a traceback goes on the same line (text) or in an
 ``"exc"`` field (JSON). Every secret value given to ``configure`` is replaced by
-``[redacted]`` in the finished line, as a last line of defence.
+``[redacted]`` in the finished line, as a last line of defence, by the product's one
+redactor (adapters/redact.py, which the vendor clients use too).
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
-REDACTED = "[redacted]"
+# Read from here by bot/audit.py and the tests: the logs' placeholder is the product's one.
+from adapters.redact import REDACTED as REDACTED
+from adapters.redact import SecretRedactor, one_line
+
 # The longest a message, a field value or a traceback may be in one line: a vendor's 40 MiB
 # answer or an attacker's body must neither fill the disk nor block the event loop while
 # it is escaped and redacted. Cut a little further out first, so a secret across the cut
 # is still redacted whole before the final cut.
 MAX_PART = 8_000
 _CUT_MARGIN = 1_024
-# Shorter values are not redacted: they would match ordinary words and numbers.
-MIN_SECRET_LENGTH = 6
 # Third-party chatter that would drown our own lines at INFO.
 NOISY_LOGGERS = ("apscheduler", "alembic", "httpx", "slack_bolt", "slack_sdk")
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
@@ -46,26 +48,10 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__d
     "taskName",  # Python 3.12+
     "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
-# Characters that end a line for some reader (str.splitlines, terminals, JSON-lines tools),
-# or that drive a terminal: C0 and C1 controls (except tab), DEL, U+2028 and U+2029.
-_LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
-_SIMPLE_ESCAPES = {"\n": "\\n", "\r": "\\r"}
 # The JSON format's own fields; an extra of the same name is renamed extra_<name>.
 _JSON_FIELDS = frozenset({"ts", "level", "logger", "msg", "exc", "stack"})
 # json.dumps(ensure_ascii=False) escapes C0 controls but leaves these raw.
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    char = match.group()
-    return _SIMPLE_ESCAPES.get(char) or (
-        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-    )
-
-
-def one_line(text: str) -> str:
-    """``text`` with every line-breaking or control character escaped (``\\n``, ``\\x1b``…)."""
-    return _LINE_BREAKING.sub(_escape_char, text)
 
 
 def _safe_str(value: object) -> str:
@@ -76,27 +62,6 @@ def _safe_str(value: object) -> str:
             return repr(value)
         except Exception:
             return f"<unprintable {type(value).__name__}>"
-
-
-class SecretRedactor:
-    """Replaces each secret, also as a JSON string or a one-line escape would spell it."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        values = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
-        spellings = set()
-        for value in values:
-            spellings |= {
-                value,
-                json.dumps(value)[1:-1],
-                json.dumps(value, ensure_ascii=False)[1:-1],
-            }
-            spellings.add(one_line(value))
-        # Longest first, so a secret that contains another is replaced whole.
-        ordered = sorted(spellings, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-
-    def __call__(self, text: str) -> str:
-        return self._pattern.sub(REDACTED, text) if self._pattern else text
 
 
 def cut(text: str, limit: int = MAX_PART) -> str:

@@ -7,7 +7,7 @@ redactor the logs use (``bot.logs.SecretRedactor``), at the three ways out:
 * ``RedactingWebClient``: every Web API call (messages, updates, modals, uploads);
 * ``Outbound.middleware``: the request's ``respond`` (its response_url), which also
   sends nothing to a response_url whose host is not allowed;
-* ``redact_message``: the arguments of an ``ack`` (handlers/common/binding.py).
+* ``redact_message``: the arguments of an ``ack`` (handlers/common/listeners.py).
 """
 
 from __future__ import annotations

@@ -46,6 +46,10 @@ class PolicyError(ValueError):
     """The policy file cannot be used; ``str()`` names the file and the line."""
 
 
+# Makes the error for a line of the policy file: (line, problem) → PolicyError.
+_Fail = Callable[[int, str], PolicyError]
+
+
 @dataclass(frozen=True)
 class Rule:
     line: int
@@ -307,8 +311,10 @@ class UsergroupMembers:
             except Exception as exc:
                 log.warning("could not look up the members of user group %s: %s", group, exc)
                 previous = self._cache.get(group)
-                stale_ok = previous is not None and not isinstance(previous[1], _LookupFailed)
-                found = previous[1] if stale_ok else LOOKUP_FAILED  # type: ignore[index]
+                if previous is not None and not isinstance(previous[1], _LookupFailed):
+                    found = previous[1]
+                else:
+                    found = LOOKUP_FAILED
                 expires = self._clock() + self._failure_ttl
             self._cache[group] = (expires, found)
             return found
@@ -396,54 +402,73 @@ def parse_rules(text: str, source: str, commands: Collection[str] | None = None)
     return rules
 
 
-def _rule(node, fail) -> Rule:
+def _rule(node, fail: _Fail) -> Rule:
     if not isinstance(node, yaml.MappingNode):
         raise fail(_line(node), 'a rule must be a mapping such as `- command: "flint run"`')
-    fields: dict[str, object] = {}
+    texts: dict[str, str] = {}
+    flags: dict[str, bool] = {}
+    ids: dict[str, frozenset[str]] = {}
     for key, value in node.value:
         name = _scalar(key)
         if name not in RULE_KEYS:
             close = [k for k in RULE_KEYS if _similar(k, name)]
             hint = f" (did you mean `{close[0]}`?)" if close else ""
             raise fail(_line(key), f"unknown key `{name}`{hint}; a rule has {', '.join(RULE_KEYS)}")
-        if name in fields:
+        if name in texts or name in flags or name in ids:
             raise fail(_line(key), f"`{name}` appears twice in this rule")
-        fields[name] = _field(name, value, fail)
-    if "command" not in fields:
+        if name in ("allow", "confirm"):
+            flags[name] = _flag(name, value, fail)
+        elif name in ("command", "target"):
+            texts[name] = _text(name, value, fail)
+        else:
+            ids[name] = _ids(name, value, fail)
+    if "command" not in texts:
         raise fail(_line(node), 'a rule needs `command:` (e.g. "flint run", "flint *" or "*")')
-    allow = fields.get("allow", True)
-    confirm = fields.get("confirm", False)
+    allow = flags.get("allow", Rule.allow)
+    confirm = flags.get("confirm", Rule.confirm)
     if confirm and not allow:
         raise fail(_line(node), "`confirm: true` on a rule with `allow: false` means nothing")
-    return Rule(line=_line(node), **fields)  # type: ignore[arg-type]
+    return Rule(
+        line=_line(node),
+        command=texts["command"],
+        target=texts.get("target", Rule.target),
+        users=ids.get("users", Rule.users),
+        usergroups=ids.get("usergroups", Rule.usergroups),
+        channels=ids.get("channels", Rule.channels),
+        allow=allow,
+        confirm=confirm,
+    )
 
 
-def _field(name: str, node, fail):
-    line = _line(node)
-    if name in ("allow", "confirm"):
-        value = _value(node)
-        if not isinstance(value, bool):
-            raise fail(line, f"`{name}` is true or false, not {_shown(node)}")
-        return value
-    if name in ("command", "target"):
-        value = _value(node)
-        if not isinstance(value, str) or not value.strip():
-            raise fail(line, f"`{name}` must be a non-empty string (quote it)")
-        value = " ".join(value.split())
-        if name == "command":
-            value = value.lstrip("/").lower()
-            if not _COMMAND.fullmatch(value):
-                raise fail(
-                    line,
-                    f'`command: "{value}"` is not "<command> <subcommand>" '
-                    '(e.g. "flint run", "mint *", "*")',
-                )
-        return value
-    # users / usergroups / channels: a list of ids (a single id is accepted too)
+def _flag(name: str, node, fail: _Fail) -> bool:
+    value = _value(node)
+    if not isinstance(value, bool):
+        raise fail(_line(node), f"`{name}` is true or false, not {_shown(node)}")
+    return value
+
+
+def _text(name: str, node, fail: _Fail) -> str:
+    value = _value(node)
+    if not isinstance(value, str) or not value.strip():
+        raise fail(_line(node), f"`{name}` must be a non-empty string (quote it)")
+    value = " ".join(value.split())
+    if name == "command":
+        value = value.lstrip("/").lower()
+        if not _COMMAND.fullmatch(value):
+            raise fail(
+                _line(node),
+                f'`command: "{value}"` is not "<command> <subcommand>" '
+                '(e.g. "flint run", "mint *", "*")',
+            )
+    return value
+
+
+def _ids(name: str, node, fail: _Fail) -> frozenset[str]:
+    """users / usergroups / channels: a list of ids (a single id is accepted too)."""
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
     if not items or (len(items) == 1 and _is_null(items[0])):
         raise fail(
-            line,
+            _line(node),
             f"`{name}` is empty; leave it out to match everyone, or list ids (a rule "
             "for nobody is better deleted)",
         )

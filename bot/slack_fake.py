@@ -458,7 +458,9 @@ class SlackFake:
             self._drop_message(key)
             await self._emit("deleted", original)
         elif post["replace_original"]:
-            changes = {k: post[k] for k in ("text", "blocks", "attachments") if k in post}
+            changes: dict[str, Any] = {
+                k: post[k] for k in ("text", "blocks", "attachments") if k in post
+            }
             updated = {**original, **changes, "edits": original["edits"] + 1}
             self._store_message(updated)
             await self._emit("updated", updated)
@@ -529,7 +531,7 @@ class SlackFake:
 
     async def _chat_update(self, req: _Request) -> dict[str, Any]:
         original = self._existing(req.args)
-        changes = {
+        changes: dict[str, Any] = {
             k: req.args[k] for k in ("text", "blocks", "attachments", "metadata") if k in req.args
         }
         merged = {**original, **changes}

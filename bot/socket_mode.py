@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -32,8 +33,8 @@ FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
 # One apps.connections.open call, and one WebSocket opening. The second stays below the
 # client's ping interval (Bolt: 10 s), after which slack_sdk would retry on its own with
-# the same single-use URL.
-OPEN_TIMEOUT = 10.0
+# the same single-use URL. Whole seconds: slack_sdk's Web API client takes an int.
+OPEN_TIMEOUT = 10
 CONNECT_TIMEOUT = 8.0
 
 # apps.connections.open errors that say "try again later"; any other error code is about
@@ -119,7 +120,7 @@ class _SdkLog(logging.LoggerAdapter):
         super().__init__(logging.getLogger("slack_sdk.socket_mode"), {})
         self.failure: asyncio.Future[str] | None = None
 
-    def exception(self, msg: object, *args: object, **kw: object) -> None:
+    def exception(self, msg: object, *args: object, **kw: Any) -> None:
         text = str(msg) % args if args else str(msg)
         if text.startswith("Failed to connect") and self.failure is not None:
             if not self.failure.done():
@@ -127,7 +128,7 @@ class _SdkLog(logging.LoggerAdapter):
                 reason = text.removesuffix("; Retrying...").removeprefix("Failed to connect")
                 self.failure.set_result(reason.strip().removeprefix("(error: ").removesuffix(")"))
             return  # SocketModeLink logs it, with what happens next
-        super().exception(msg, *args, **kw)  # type: ignore[arg-type]
+        super().exception(msg, *args, **kw)
 
 
 class SocketModeLink:
@@ -142,7 +143,7 @@ class SocketModeLink:
         self.handler = AsyncSocketModeHandler(
             bolt,
             app_token,
-            logger=self._sdk_log,  # type: ignore[arg-type]
+            logger=self._sdk_log,  # type: ignore[arg-type]  # needs only methods adapters have
             web_client=AsyncWebClient(base_url=bolt.client.base_url, timeout=OPEN_TIMEOUT),
         )
         self.problem: str | None = "connecting to Slack"

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -351,8 +352,8 @@ class Tracker:
         age = now - job.created_at
         return min(self.poll_interval * max(1.0, age / 60.0), self.max_interval)
 
-    def _final_values(self, poll: PollResult, now: float) -> dict:
-        values = {
+    def _final_values(self, poll: PollResult, now: float) -> dict[str, Any]:
+        values: dict[str, Any] = {
             "state": NOTIFYING,
             "outcome": poll.outcome,
             "vendor_status": poll.status,

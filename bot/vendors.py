@@ -9,7 +9,7 @@ import httpx
 from pydantic import SecretStr
 
 from adapters.flint import FlintClient
-from adapters.mindstamp import MindstampClient
+from adapters.mindstamp import MindstampClient, RateLimiter
 from adapters.mint import MintClient
 from adapters.stintmint import StintmintClient
 from adapters.stomt import StomtClient
@@ -34,7 +34,11 @@ def _plain(value: SecretStr | None) -> str | None:
 
 
 def build_clients(settings: Settings, http_for: HttpFactory) -> VendorClients:
-    """``http_for(vendor)`` gives the shared HTTP client each vendor's adapter uses."""
+    """``http_for(vendor)`` gives the shared HTTP client each vendor's adapter uses.
+
+    Called once per process: by the ``Runtime`` that ``serve`` and the console run, or by
+    ``check``. So what it builds once is the process's one, such as Mindstamp's limiter.
+    """
     s = settings
     clients = VendorClients()
     if s.flint_status().configured:
@@ -70,9 +74,12 @@ def build_clients(settings: Settings, http_for: HttpFactory) -> VendorClients:
             client_secret=str(_plain(s.mint_client_secret)),
         )
     if s.mindstamp_status().configured:
-        # Every Mindstamp client in the process shares the adapter's default limiter, so the
-        # documented 100/minute and 1,000/hour hold for the whole app.
+        # The process's one Mindstamp client, with the one limiter every call it makes
+        # waits on, so the documented 100/minute and 1,000/hour hold for the whole app.
         clients.mindstamp = MindstampClient(
-            http_for("mindstamp"), base_url=s.mindstamp_url, token=str(_plain(s.mindstamp_token))
+            http_for("mindstamp"),
+            base_url=s.mindstamp_url,
+            token=str(_plain(s.mindstamp_token)),
+            limiter=RateLimiter(),
         )
     return clients

@@ -27,6 +27,8 @@ class Deps:
     tracker: Tracker
     work: BackgroundWork
     digests: Digests
+    # Built by the wiring, which knows the secrets it must keep out of the log.
+    audit: Audit
     flint: FlintClient | None = None
     stomt: StomtClient | None = None
     stintmint: StintmintClient | None = None
@@ -37,13 +39,14 @@ class Deps:
     # Who may run what (CHATOPS_POLICY); without a file, everyone may run everything.
     policy: Policy = field(default_factory=Policy.allow_all)
     members: UsergroupMembers = field(default_factory=lambda: UsergroupMembers(_no_members))
-    audit: Audit = None  # type: ignore[assignment]  # set by the wiring with the store
     # Takes the app's own secrets out of a string bound for Slack (bot/outbound.py).
     redact: Callable[[str], str] = str
+    # Display names by policy command prefix ("stint" → "Stintmint"), from the verticals.
+    vendor_names: dict[str, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if self.audit is None:
-            self.audit = Audit(self.store)
+    def vendor_name(self, command: str) -> str:
+        """Who a policy command name ("mint execute") is sent to, for messages."""
+        return self.vendor_names.get(command.split(" ")[0], "the vendor")
 
 
 async def _no_members(_group: str) -> list[str]:

@@ -7,34 +7,28 @@ user types can change the path or the query. Every failure is a VendorError.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
 
+from adapters.base import JSON, REQUEST_TIMEOUT_S, VendorClient, media_type
 from adapters.errors import VendorResponseInvalid
 from adapters.flint import xmldoc
 from adapters.flint.models import FlintbitRef, FlintResult, parse_flintbit, validate_job_id
-from adapters.http import error_for_status, invalid_response, printable, send
+from adapters.http import invalid_response, printable
 from adapters.retries import DEFAULT_RETRIES, Retries
 
-log = logging.getLogger(__name__)
-
 VENDOR = "Flint"
-JSON = "application/json"
 XML = "application/xml"
 # Flint waits this long in a synchronous run when no timeout is given.
 FLINT_DEFAULT_SYNC_MS = 6000
-REQUEST_TIMEOUT_S = 10.0
-CONNECT_TIMEOUT_S = 5.0
 # How much longer than Flint's own wait we wait for a synchronous answer.
 SYNC_MARGIN_S = 10.0
 # Well-formed, and no Flint will ever have issued it: asking for it proves we get in.
 PING_JOB_ID = "job-00000000-0000-0000-0000-000000000000"
-MAX_VENDOR_MESSAGE = 300
 
 
 class FlintAuth(httpx.Auth):
@@ -55,6 +49,11 @@ class FlintAuth(httpx.Auth):
                 raise ValueError("Flint credentials must not contain control characters")
         self._headers = headers
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this auth sends, for scrubbing text before it is shown."""
+        return tuple(value for name, value in self._headers.items() if name != "x-flint-username")
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         for name, value in self._headers.items():
             request.headers[name] = value
@@ -65,10 +64,13 @@ class FlintAuth(httpx.Auth):
         return f"FlintAuth({kind})"
 
 
-class FlintClient:
+class FlintClient(VendorClient):
     """Talks to one Flint server through a shared ``httpx.AsyncClient`` (no base_url on it)."""
 
     vendor = VENDOR
+    base_url_name = "The Flint URL"
+    base_url_hint = " (put a key in FLINT_KEY instead)"
+    _auth: FlintAuth
 
     def __init__(
         self,
@@ -83,9 +85,7 @@ class FlintClient:
     ) -> None:
         if request_format not in ("json", "xml"):
             raise ValueError("request_format is 'json' or 'xml'")
-        self._http = http
-        self._retries = retries
-        self.base_url = _check_base_url(base_url)
+        super().__init__(http, base_url=base_url, retries=retries)
         self._auth = FlintAuth(username=username, password=password, key=key)
         self.request_format = request_format
 
@@ -138,7 +138,7 @@ class FlintClient:
         response = await self._request("GET", path, check=False)
         if response.status_code == 404 or response.is_success:
             return
-        raise error_for_status(VENDOR, response, _vendor_message(response))
+        raise self._error(response)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -164,28 +164,49 @@ class FlintClient:
         read_timeout: float = REQUEST_TIMEOUT_S,
         check: bool = True,
     ) -> httpx.Response:
-        # Flint wants a Content-Type on every call; it also tells it how to answer.
+        # Flint wants a Content-Type on every call; it also tells it how to answer. A run
+        # (POST) is retried only when Flint says it did not run.
         headers = {"Content-Type": self._content_type, "Accept": self._content_type}
-        timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=read_timeout)
-        request = self._http.build_request(
-            method, self.base_url + path, content=body, headers=headers, timeout=timeout
+        return await self._send(
+            method, path, content=body, headers=headers, read_timeout=read_timeout, check=check
         )
-        response = await send(
-            VENDOR,
-            self._http,
-            request,
-            auth=self._auth,
-            retries=self._retries,
-            read=method == "GET",  # a run (POST) is retried only when Flint says it did not run
-            what=f"{method} {path}",
-        )
-        log.debug("flint %s %s -> %s", method, path, response.status_code)
-        if check and not response.is_success:
-            raise error_for_status(VENDOR, response, _vendor_message(response))
-        return response
+
+    def _secrets(self) -> Iterable[str]:
+        return self._auth.secrets
+
+    def _explain(self, response: httpx.Response) -> str | None:
+        """Flint's ``meta.message`` from an error answer, when it has one we can read."""
+        try:
+            document = self._document(response)
+        except VendorResponseInvalid:
+            return None
+        meta = document.get("meta") if isinstance(document, dict) else None
+        message = meta.get("message") if isinstance(meta, dict) else None
+        return message if isinstance(message, str) else None
+
+    def _document(self, response: httpx.Response) -> Any:
+        """The answer as Python values, by its Content-Type; raises VendorResponseInvalid."""
+        media = media_type(response)
+        is_xml = media.endswith("/xml") or media.endswith("+xml")
+        is_json = media.endswith("/json") or media.endswith("+json")
+        if not (is_xml or is_json):
+            start = response.content.lstrip()[:1]
+            if media in ("", "text/plain") and start in (b"<", b"{"):
+                is_xml = start == b"<"
+            else:
+                raise invalid_response(
+                    VENDOR, response, f"unexpected Content-Type {printable(media) or 'none'}"
+                )
+        if not is_xml:
+            return super()._document(response)
+        try:
+            _root, value = xmldoc.parse(response.content)
+        except xmldoc.XMLDocumentError as exc:
+            raise invalid_response(VENDOR, response, str(exc)) from exc
+        return value
 
     def _result(self, response: httpx.Response) -> FlintResult:
-        document = _document(response)
+        document = self._document(response)
         if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
             raise invalid_response(VENDOR, response, "the answer has no meta object")
         try:
@@ -206,57 +227,3 @@ class FlintClient:
                 VENDOR, response, "the job-id is not one we can ask about later"
             ) from exc
         return result
-
-
-def _check_base_url(base_url: str) -> str:
-    parts = urlsplit(str(base_url).strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        # Not echoed: a URL may carry credentials.
-        raise ValueError("The Flint URL must be an http:// or https:// URL with a host")
-    if parts.query or parts.fragment:
-        raise ValueError(
-            "The Flint URL must not have a query or fragment (put a key in FLINT_KEY instead)"
-        )
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-def _media_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-def _document(response: httpx.Response) -> Any:
-    """The answer as Python values, by its Content-Type; raises VendorResponseInvalid."""
-    media = _media_type(response)
-    is_xml = media.endswith("/xml") or media.endswith("+xml")
-    is_json = media.endswith("/json") or media.endswith("+json")
-    if not (is_xml or is_json):
-        start = response.content.lstrip()[:1]
-        if media in ("", "text/plain") and start in (b"<", b"{"):
-            is_xml = start == b"<"
-        else:
-            raise invalid_response(
-                VENDOR, response, f"unexpected Content-Type {printable(media) or 'none'}"
-            )
-    if is_xml:
-        try:
-            _root, value = xmldoc.parse(response.content)
-        except xmldoc.XMLDocumentError as exc:
-            raise invalid_response(VENDOR, response, str(exc)) from exc
-        return value
-    try:
-        return json.loads(response.content)
-    except (ValueError, RecursionError) as exc:
-        raise invalid_response(VENDOR, response, "malformed JSON") from exc
-
-
-def _vendor_message(response: httpx.Response) -> str | None:
-    """Flint's ``meta.message`` from an error answer, when it has one we can read."""
-    try:
-        document = _document(response)
-    except VendorResponseInvalid:
-        return None
-    meta = document.get("meta") if isinstance(document, dict) else None
-    message = meta.get("message") if isinstance(meta, dict) else None
-    if not isinstance(message, str) or not message.strip():
-        return None
-    return printable(message.strip(), MAX_VENDOR_MESSAGE)

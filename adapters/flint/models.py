@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from adapters.base import shorten
+
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
@@ -128,7 +130,7 @@ class FlintbitRef:
 def _check_name(part: str, value: object) -> None:
     if not isinstance(value, str) or not _NAME.fullmatch(value) or value in (".", ".."):
         raise ValueError(
-            f"The {part} name `{_shorten(value)}` is not valid: use up to 100 letters, "
+            f"The {part} name `{shorten(value)}` is not valid: use up to 100 letters, "
             "digits, `_`, `.` or `-` (e.g. `demo:hello.rb`)."
         )
 
@@ -140,13 +142,13 @@ def parse_flintbit(text: str) -> FlintbitRef:
     text = text.strip()
     if text.count(":") != 1:
         raise ValueError(
-            f"`{_shorten(text)}` is not a flintbit: write BOX:BIT with exactly one colon, "
+            f"`{shorten(text)}` is not a flintbit: write BOX:BIT with exactly one colon, "
             "e.g. `demo:hello.rb`."
         )
     box, _, bit = text.partition(":")
     if not box or not bit:
         raise ValueError(
-            f"`{_shorten(text)}` is not a flintbit: both the box and the flintbit name are "
+            f"`{shorten(text)}` is not a flintbit: both the box and the flintbit name are "
             "needed, e.g. `demo:hello.rb`."
         )
     return FlintbitRef(box, bit)
@@ -159,12 +161,6 @@ def validate_job_id(text: str) -> str:
         if _JOB_ID.fullmatch(text):
             return text
     raise ValueError(
-        f"`{_shorten(text)}` is not a Flint job id: job ids are letters, digits, `_` and `-` "
+        f"`{shorten(text)}` is not a Flint job id: job ids are letters, digits, `_` and `-` "
         "(e.g. `job-209bc504-887a-4614-b16d-480284364caa`)."
     )
-
-
-def _shorten(value: object, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    text = "".join(ch if ch.isprintable() else "?" for ch in text).replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "…"

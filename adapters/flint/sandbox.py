@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from adapters.base import decode_json
 from adapters.flint import xmldoc
 from adapters.flint.models import parse_flintbit, validate_job_id
 from adapters.sandbox_calls import Call, RecordCalls
@@ -377,13 +378,9 @@ async def _input(request: Request, as_xml: bool) -> Any:
             raise ValueError("an XML request body must hold elements, e.g. <flint><name>…")
         return value or {}
     try:
-        return json.loads(body, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as exc:
+        return decode_json(body)
+    except ValueError as exc:
         raise ValueError("request body is not a valid JSON document") from exc
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 # Stands in for a BigText while the rest of the document is rendered.

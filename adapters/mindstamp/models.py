@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from adapters.base import shorten
 from adapters.timestamps import parse_time
 
 Period = Literal["week", "month"]
@@ -40,7 +41,6 @@ MAX_LIMIT = 100
 MAX_ID = 128
 # Tokens (``KMxPjRVlrPnH``), UUIDs and numbers; never `/`, `.` or anything that changes a path.
 _ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{MAX_ID - 1}}}")
-_EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z0-9-]{2,}")
 
 T = TypeVar("T")
 
@@ -70,7 +70,6 @@ class MindstampModel(BaseModel):
         "video_id",
         "viewer_id",
         "view_id",
-        "interaction_id",
         mode="before",
         check_fields=False,
     )
@@ -174,25 +173,6 @@ class Interaction(_VideoLinked):
     created_at: datetime | None = _choices("created_at", "created", "createdAt")
 
 
-class InteractionResponse(MindstampModel):
-    """One response given to an interaction."""
-
-    id: str | None = None
-    interaction_id: str | None = _choices("interaction_id", "interactionId")
-    viewer_id: str | None = _choices("viewer_id", "viewerId")
-    view_id: str | None = _choices("view_id", "viewId")
-    response: Any = _choices("response", "value", "answer")
-    correct: bool | None = None
-    created_at: datetime | None = _choices("created_at", "created", "createdAt")
-
-
-class Viewer(MindstampModel):
-    id: str | None = None
-    name: str | None = None
-    email: str | None = None
-    created_at: datetime | None = _choices("created_at", "created", "createdAt")
-
-
 class User(MindstampModel):
     """The account the token belongs to (``/user/me``)."""
 
@@ -200,42 +180,6 @@ class User(MindstampModel):
     name: str | None = None
     email: str | None = None
     company: str | None = _choices("company", "organization")
-    created_at: datetime | None = _choices("created_at", "created", "createdAt")
-
-
-class Group(MindstampModel):
-    id: str | None = None
-    token: str | None = None
-    name: str | None = _choices("name", "title")
-    description: str | None = None
-    created_at: datetime | None = _choices("created_at", "created", "createdAt")
-
-
-class Series(MindstampModel):
-    id: str | None = None
-    token: str | None = None
-    name: str | None = _choices("name", "title")
-    description: str | None = None
-    created_at: datetime | None = _choices("created_at", "created", "createdAt")
-
-
-class PLink(_VideoLinked):
-    """A personalised link to a video."""
-
-    id: str | None = None
-    token: str | None = None
-    name: str | None = _choices("name", "title")
-    email: str | None = None
-    status: str | None = None
-    link: str | None = _choices("link", "url")
-    video_id: str | None = _choices("video_id", "videoId", "video_token", "videoToken")
-    created_at: datetime | None = _choices("created_at", "created", "createdAt")
-
-
-class AccessList(MindstampModel):
-    id: str | None = None
-    name: str | None = _choices("name", "title")
-    entries: list[Any] | None = _choices("entries", "emails", "items")
     created_at: datetime | None = _choices("created_at", "created", "createdAt")
 
 
@@ -359,16 +303,6 @@ def numeric_fields(summary: Summary | dict[str, Any]) -> list[tuple[str, int | f
     return found
 
 
-def text_fields(summary: Summary | dict[str, Any]) -> list[tuple[str, str]]:
-    """The top-level text fields of a summary (period, dates …) as ``(readable name, text)``."""
-    data = summary.as_dict() if isinstance(summary, Summary) else summary
-    return [
-        (readable_name(key), value)
-        for key, value in (data.items() if isinstance(data, dict) else ())
-        if isinstance(value, str) and value.strip()
-    ]
-
-
 # -- what users type ---------------------------------------------------------------------
 
 
@@ -379,24 +313,12 @@ def validate_id(text: object, what: str = "video") -> str:
     if isinstance(text, str) and _ID.fullmatch(text.strip()):
         return text.strip()
     raise ValueError(
-        f"`{_shorten(text)}` is not a Mindstamp {what} id: use 1 to {MAX_ID} letters, "
+        f"`{shorten(text)}` is not a Mindstamp {what} id: use 1 to {MAX_ID} letters, "
         "digits, `_` or `-` (e.g. `KMxPjRVlrPnH`)."
     )
-
-
-def validate_email(text: object) -> str:
-    if isinstance(text, str) and len(text.strip()) <= 254 and _EMAIL.fullmatch(text.strip()):
-        return text.strip()
-    raise ValueError(f"`{_shorten(text)}` is not an email address (e.g. `ada@example.com`).")
 
 
 def validate_period(period: object) -> Period:
     if period in PERIODS:
         return period  # type: ignore[return-value]
-    raise ValueError(f"The period is `week` or `month`, not `{_shorten(period)}`.")
-
-
-def _shorten(value: object, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    text = "".join(ch if ch.isprintable() else "?" for ch in text).replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "…"
+    raise ValueError(f"The period is `week` or `month`, not `{shorten(period)}`.")

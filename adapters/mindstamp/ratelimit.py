@@ -6,12 +6,15 @@ sent in the ``period`` seconds before it. That is strictly within any window the
 might count in (fixed clock minutes or sliding ones), unlike a leaky bucket that lets a
 full burst through at the start of each window.
 
-Each ``acquire()`` reserves its slot under a thread lock and then sleeps (asyncio) until
-the slot comes, so concurrent callers on any event loop and thread share one budget and
-never overtake each other. When the slot is further away than ``max_wait`` seconds (the
-minute budget needs more than a short wait, or the hour budget is spent) nothing is
-reserved and ``VendorRateLimited`` is raised at once with ``retry_after`` saying when a
-call could go: a Slack user learns it now instead of a job hanging for up to an hour.
+Each ``acquire()`` reserves its slot and then sleeps (asyncio) until the slot comes, so
+concurrent callers share one budget and never overtake each other. A limiter belongs to
+the one event loop its process calls Mindstamp from (the app's: handlers, digests and the
+scheduler all run on it), and reserving does not await, so no other task can come between
+looking at the logs and writing to them: no lock is needed. When the slot is further away
+than ``max_wait`` seconds (the minute budget needs more than a short wait, or the hour
+budget is spent) nothing is reserved and ``VendorRateLimited`` is raised at once with
+``retry_after`` saying when a call could go: a Slack user learns it now instead of a job
+hanging for up to an hour.
 
 Fair shares. Each call is made on behalf of a *caller*: an opaque key (the handlers use the
 Slack user id), or None for background work such as digests. The calls made on behalf of
@@ -24,15 +27,15 @@ caller over their share, or callers over theirs together, are refused at once wi
 is set around the calls with ``acting_for(key)``, a ``ContextVar`` that the client reads,
 so this adapter knows nothing of Slack and no method takes an extra argument.
 
-``DEFAULT_LIMITER`` is the one instance every ``MindstampClient`` in the process shares
-unless it is given its own (tests give theirs, with fast rates such as 5 a second).
+The limits hold for everything that shares one ``RateLimiter``: the wiring builds one per
+process and gives it to the process's Mindstamp client (bot/vendors.py); tests give
+theirs, with fast rates such as 5 a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -167,7 +170,6 @@ class RateLimiter:
         self.shares = shares if shares is not None else Shares()
         self.max_wait = float(max_wait)
         self._clock = clock
-        self._lock = threading.Lock()
         # Every call; the calls of all callers (not background work); each caller's calls.
         self._sent = _log(rate.calls for rate in self.rates)
         self._interactive = _log(map(self.shares.interactive_calls, self.rates))
@@ -222,20 +224,18 @@ class RateLimiter:
     @property
     def callers(self) -> int:
         """How many callers have calls that still count (idle ones are forgotten)."""
-        with self._lock:
-            return len(self._callers)
+        return len(self._callers)
 
     def delay(self, caller: str | None = None) -> float:
         """Seconds until a call on behalf of ``caller`` could go now (0 when it could go at
         once); reserves nothing."""
-        with self._lock:
-            now = self._clock()
-            wait = self._slot(now) - now
-            if caller is not None:
-                refusal = self._share_refusal(caller, now)
-                if refusal is not None:
-                    wait = max(wait, refusal[0])
-            return wait
+        now = self._clock()
+        wait = self._slot(now) - now
+        if caller is not None:
+            refusal = self._share_refusal(caller, now)
+            if refusal is not None:
+                wait = max(wait, refusal[0])
+        return wait
 
     async def acquire(self, caller: str | None = None) -> None:
         """Wait for a slot (at most ``max_wait`` seconds), or raise VendorRateLimited.
@@ -243,33 +243,29 @@ class RateLimiter:
         ``caller`` (an opaque key, or None for background work) is held to its share;
         over it, the call is refused at once with when to try again.
         """
-        with self._lock:
-            now = self._clock()
-            self._forget_idle(now)
-            if caller is not None:
-                refusal = self._share_refusal(caller, now)
-                if refusal is not None:
-                    raise rate_limited(*refusal)
-            at = self._slot(now)
-            wait = at - now
-            if wait > self.max_wait:
-                raise rate_limited(wait)
-            logs = [self._sent]
-            if caller is not None:
-                logs += [self._interactive, self._caller_log(caller)]
-            for log in logs:
-                for sent in log:
-                    sent.append(at)
+        # No await until the slot is written down: no other task can take it meanwhile.
+        now = self._clock()
+        self._forget_idle(now)
+        if caller is not None:
+            refusal = self._share_refusal(caller, now)
+            if refusal is not None:
+                raise rate_limited(*refusal)
+        at = self._slot(now)
+        wait = at - now
+        if wait > self.max_wait:
+            raise rate_limited(wait)
+        logs = [self._sent]
+        if caller is not None:
+            logs += [self._interactive, self._caller_log(caller)]
+        for log in logs:
+            for sent in log:
+                sent.append(at)
         if wait > 0:
             # Cancelled while waiting, the slot stays taken: erring on the safe side.
             await asyncio.sleep(wait)
 
     def reset(self) -> None:
         """Forget every call so far (for tests and a fresh console session)."""
-        with self._lock:
-            for sent in (*self._sent, *self._interactive):
-                sent.clear()
-            self._callers.clear()
-
-
-DEFAULT_LIMITER = RateLimiter()
+        for sent in (*self._sent, *self._interactive):
+            sent.clear()
+        self._callers.clear()

@@ -3,40 +3,28 @@ tests.
 
 Mount it under a prefix (``Mount(SANDBOX_PREFIX, app=create_app())``) and point
 ``MINDSTAMP_URL`` at ``http://host:port/mindstamp`` with ``MINDSTAMP_TOKEN`` =
-``DEMO_TOKEN``. It serves every endpoint of the document's table (paths relative to the
-base URL, which stands for ``https://api.mindstamp.com/api/v1``):
+``DEMO_TOKEN``. It serves the rows of the document's endpoint table that the client calls
+(paths relative to the base URL, which stands for ``https://api.mindstamp.com/api/v1``);
+any other path is 404:
 
     GET    /views  /views/summary  /views/summary/month  /views/summary/week
-    GET    /views/{id}  /views/{id}/interactions
-    GET    /interactions  /interactions/{id}  /interactions/{id}/responses
     GET    /videos  /videos/{id}  /videos/{id}/views  /videos/{id}/interactions
-    GET    /viewers  /viewers/{id}  /viewers/{id}/views  /viewers/{id}/interactions
     GET    /user/me
-    GET    /groups  /groups/{id}  /groups/{id}/videos|views|interactions
-    POST   /groups/create {"name"}  /groups/{id}/addVideo {"video_id"}
-    GET    /series  /series/{id}  /series/{id}/videos|views|interactions
-    POST   /series/create {"name"}  /series/{id}/addVideo {"video_id"}
-    POST   /series/{id}/invite {"email"}
-    GET    /plink  /plink/{id}      PATCH /plink/{id} {"status"}   POST /plink/ {"video_id", …}
-    GET    /accessLists  /accessLists/{id}
-    POST   /accessLists/create {"name"}  /accessLists/{id}/add {"email"}
-    DELETE /accessLists/{id}/delete {"email"}
 
 As the document says: a Bearer token on every request (else 401); objects whose empty
 fields are ``null``; ``limit`` (default 25, up to 100) and ``offset`` paging; 503 when more
 than ``per_minute`` calls came in the last minute or ``per_hour`` in the last hour, with a
 ``Retry-After`` (whole seconds) unless ``retry_after_header=False``. Where it is silent: a
-``limit`` over 100 or a malformed one is 422, as is a write missing a field; errors are
+``limit`` over 100 or a malformed one is 422; errors are
 ``{"status": N, "message": "…"}``; lists are JSON arrays (``list_shape="array"``) or an
 object ``{"data"|"items"|<resource name>: [...], "total", "offset", "limit"}``; a video is
 found by its token (the id the document uses in URLs) or its uuid; only calls that were
 answered (not 401 nor 503) count towards the limits.
 
 The seed: a dozen videos (one with no title, one with no duration and no thumbnail, …),
-viewers, about 160 views over the last six weeks with interactions and responses, groups,
-series, P-Links and an access list. The summaries are objects with numeric fields
-(``total_views``, ``uniqueViewers``, ``avgWatchTime`` …) and others (``period``, dates,
-``top_video``, a null ``engagementScore``).
+viewers, and about 160 views over the last six weeks with interactions. The summaries are
+objects with numeric fields (``total_views``, ``uniqueViewers``, ``avgWatchTime`` …) and
+others (``period``, dates, ``top_video``, a null ``engagementScore``).
 
 ``app.state.calls`` records each answer as it is sent: ``Call(at=time.monotonic(), method,
 path, status)``; ``app.state.sandbox`` has the test hooks ``force_503(n, retry_after=…)``,
@@ -47,7 +35,6 @@ path, status)``; ``app.state.sandbox`` has the test hooks ``force_503(n, retry_a
 from __future__ import annotations
 
 import hmac
-import json
 import math
 import random
 import string
@@ -56,7 +43,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -79,7 +66,6 @@ MAX_LIMIT = 100
 MINUTE = 60.0
 HOUR = 3600.0
 DAY = 24 * HOUR
-PLINK_STATUSES = ("active", "inactive")
 
 ListShape = Literal["array", "data", "items", "named"]
 LIST_SHAPES: tuple[str, ...] = ("array", "data", "items", "named")
@@ -108,8 +94,6 @@ class VideoRecord:
 class ViewerRecord:
     id: str
     name: str | None
-    email: str | None
-    created_at: float
 
 
 @dataclass
@@ -133,38 +117,6 @@ class InteractionRecord:
     time: float
     created_at: float
     response: Any = None
-    correct: bool | None = None
-
-
-@dataclass
-class CollectionRecord:
-    """A group or a series."""
-
-    id: str
-    name: str
-    description: str | None
-    created_at: float
-    videos: list[str] = field(default_factory=list)
-    invited: list[str] = field(default_factory=list)
-
-
-@dataclass
-class PLinkRecord:
-    id: str
-    token: str
-    video: str
-    name: str | None
-    email: str | None
-    status: str
-    created_at: float
-
-
-@dataclass
-class AccessListRecord:
-    id: str
-    name: str
-    created_at: float
-    entries: list[str] = field(default_factory=list)
 
 
 SEED_VIDEOS: list[tuple[str | None, float | None, int]] = [
@@ -182,15 +134,16 @@ SEED_VIDEOS: list[tuple[str | None, float | None, int]] = [
     (None, 33, 5),  # an untitled draft
     ("Holiday party invitation", None, 2),  # still processing: no duration yet
 ]
-SEED_VIEWERS: list[tuple[str | None, str | None]] = [
-    ("Ada Lovelace", "ada@example.com"),
-    ("Grace Hopper", "grace@example.com"),
-    ("Linus Torvalds", "linus@example.com"),
-    ("Margaret Hamilton", None),
-    (None, "anonymous-42@example.com"),
-    ("Alan Turing", "alan@example.com"),
-    ("Katherine Johnson", "katherine@example.com"),
-    (None, None),
+# Views name their viewer; two viewers are anonymous.
+SEED_VIEWERS: list[str | None] = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Linus Torvalds",
+    "Margaret Hamilton",
+    None,
+    "Alan Turing",
+    "Katherine Johnson",
+    None,
 ]
 INTERACTION_KINDS: list[tuple[str, str | None, list[Any]]] = [
     ("question", "Which plan fits your team?", ["Starter", "Team", "Enterprise"]),
@@ -227,10 +180,6 @@ class MindstampSandbox:
         self.viewers: dict[str, ViewerRecord] = {}
         self.views: dict[str, ViewRecord] = {}
         self.interactions: dict[str, InteractionRecord] = {}
-        self.groups: dict[str, CollectionRecord] = {}
-        self.series: dict[str, CollectionRecord] = {}
-        self.plinks: dict[str, PLinkRecord] = {}
-        self.access_lists: dict[str, AccessListRecord] = {}
         self.hits: Counter[tuple[str, str]] = Counter()
         self._answered: deque[float] = deque()  # monotonic times of counted calls
         self._forced: deque[float | None] = deque()
@@ -420,225 +369,7 @@ class MindstampSandbox:
         with self._lock:
             return self._views_page(request, lambda v: True)
 
-    async def get_view(self, request: Request) -> Any:
-        with self._lock:
-            return self._view_json(self._find(self.views, request, "view"))
-
-    async def view_interactions(self, request: Request) -> Any:
-        with self._lock:
-            view_id = self._find(self.views, request, "view").id
-            return self._interactions_page(request, lambda i: i.view_id == view_id)
-
-    # -- interactions -------------------------------------------------------------------
-
-    async def list_interactions(self, request: Request) -> Any:
-        with self._lock:
-            return self._interactions_page(request, lambda i: True)
-
-    async def get_interaction(self, request: Request) -> Any:
-        with self._lock:
-            return self._interaction_json(self._find(self.interactions, request, "interaction"))
-
-    async def interaction_responses(self, request: Request) -> Any:
-        with self._lock:
-            i = self._find(self.interactions, request, "interaction")
-            responses = []
-            if i.response is not None:
-                responses.append(
-                    {
-                        "id": f"{i.id}-1",
-                        "interaction_id": i.id,
-                        "view_id": i.view_id,
-                        "viewer_id": i.viewer_id,
-                        "response": i.response,
-                        "correct": i.correct,
-                        "created_at": _iso(i.created_at + 2),
-                    }
-                )
-            return self._page(request, "responses", responses)
-
-    # -- viewers ------------------------------------------------------------------------
-
-    async def list_viewers(self, request: Request) -> Any:
-        with self._lock:
-            viewers = [self._viewer_json(v) for v in self.viewers.values()]
-            return self._page(request, "viewers", viewers)
-
-    async def get_viewer(self, request: Request) -> Any:
-        with self._lock:
-            return self._viewer_json(self._find(self.viewers, request, "viewer"))
-
-    async def viewer_views(self, request: Request) -> Any:
-        with self._lock:
-            viewer_id = self._find(self.viewers, request, "viewer").id
-            return self._views_page(request, lambda v: v.viewer_id == viewer_id)
-
-    async def viewer_interactions(self, request: Request) -> Any:
-        with self._lock:
-            viewer_id = self._find(self.viewers, request, "viewer").id
-            return self._interactions_page(request, lambda i: i.viewer_id == viewer_id)
-
-    # -- groups and series --------------------------------------------------------------
-
-    def _collection_endpoints(self, kind: str, store: dict[str, CollectionRecord]) -> dict:
-        name = "groups" if kind == "group" else "series"
-
-        async def listing(request: Request) -> Any:
-            with self._lock:
-                return self._page(request, name, [self._collection_json(c) for c in store.values()])
-
-        async def get(request: Request) -> Any:
-            with self._lock:
-                return self._collection_json(self._find(store, request, kind))
-
-        async def videos(request: Request) -> Any:
-            with self._lock:
-                c = self._find(store, request, kind)
-                items = [self._video_json(self.videos[t]) for t in c.videos if t in self.videos]
-                return self._page(request, "videos", items)
-
-        async def views(request: Request) -> Any:
-            with self._lock:
-                tokens = set(self._find(store, request, kind).videos)
-                return self._views_page(request, lambda v: v.video in tokens)
-
-        async def interactions(request: Request) -> Any:
-            with self._lock:
-                tokens = set(self._find(store, request, kind).videos)
-                return self._interactions_page(request, lambda i: i.video in tokens)
-
-        async def create(request: Request) -> Any:
-            body = await _body(request)
-            with self._lock:
-                record = CollectionRecord(
-                    id=self._token(10),
-                    name=_required_text(body, "name"),
-                    description=_optional_text(body, "description"),
-                    created_at=time.time(),
-                )
-                store[record.id] = record
-                return self._collection_json(record)
-
-        async def add_video(request: Request) -> Any:
-            body = await _body(request)
-            with self._lock:
-                c = self._find(store, request, kind)
-                ref = next((body[k] for k in ("video_id", "videoId", "video") if k in body), None)
-                if not isinstance(ref, str) or not ref:
-                    raise ApiError(422, "video_id is required")
-                token = self._find_video(ref).token
-                if token not in c.videos:
-                    c.videos.append(token)
-                return self._collection_json(c)
-
-        async def invite(request: Request) -> Any:
-            body = await _body(request)
-            with self._lock:
-                c = self._find(store, request, kind)
-                email = _required_email(body)
-                if email not in c.invited:
-                    c.invited.append(email)
-                return {"success": True, "id": c.id, "email": email, "invited": len(c.invited)}
-
-        return {
-            "list": listing,
-            "get": get,
-            "videos": videos,
-            "views": views,
-            "interactions": interactions,
-            "create": create,
-            "add_video": add_video,
-            "invite": invite,
-        }
-
-    # -- P-Links ------------------------------------------------------------------------
-
-    async def list_plinks(self, request: Request) -> Any:
-        with self._lock:
-            return self._page(
-                request, "plinks", [self._plink_json(p) for p in self.plinks.values()]
-            )
-
-    async def get_plink(self, request: Request) -> Any:
-        with self._lock:
-            return self._plink_json(self._find_plink(request.path_params["id"]))
-
-    async def update_plink(self, request: Request) -> Any:
-        body = await _body(request)
-        with self._lock:
-            plink = self._find_plink(request.path_params["id"])
-            status = body.get("status")
-            if status not in PLINK_STATUSES:
-                raise ApiError(422, f"status must be one of {', '.join(PLINK_STATUSES)}")
-            plink.status = status
-            return self._plink_json(plink)
-
-    async def create_plink(self, request: Request) -> Any:
-        body = await _body(request)
-        with self._lock:
-            ref = next((body[k] for k in ("video_id", "videoId", "video") if k in body), None)
-            if not isinstance(ref, str) or not ref:
-                raise ApiError(422, "video_id is required")
-            video = self._find_video(ref)
-            email = _required_email(body) if body.get("email") is not None else None
-            plink = PLinkRecord(
-                id=self._uuid(),
-                token=self._token(8),
-                video=video.token,
-                name=_optional_text(body, "name"),
-                email=email,
-                status="active",
-                created_at=time.time(),
-            )
-            self.plinks[plink.id] = plink
-            return self._plink_json(plink)
-
-    # -- access lists -------------------------------------------------------------------
-
-    async def list_access_lists(self, request: Request) -> Any:
-        with self._lock:
-            lists = [self._access_list_json(a) for a in self.access_lists.values()]
-            return self._page(request, "accessLists", lists)
-
-    async def get_access_list(self, request: Request) -> Any:
-        with self._lock:
-            return self._access_list_json(self._find(self.access_lists, request, "access list"))
-
-    async def create_access_list(self, request: Request) -> Any:
-        body = await _body(request)
-        with self._lock:
-            record = AccessListRecord(self._token(10), _required_text(body, "name"), time.time())
-            self.access_lists[record.id] = record
-            return self._access_list_json(record)
-
-    async def add_access_list_entry(self, request: Request) -> Any:
-        body = await _body(request)
-        with self._lock:
-            record = self._find(self.access_lists, request, "access list")
-            email = _required_email(body)
-            if email not in record.entries:
-                record.entries.append(email)
-            return self._access_list_json(record)
-
-    async def delete_access_list_entry(self, request: Request) -> Any:
-        body = await _body(request)
-        if "email" not in body and request.query_params.get("email"):
-            body = {"email": request.query_params["email"]}
-        with self._lock:
-            record = self._find(self.access_lists, request, "access list")
-            email = _required_email(body)
-            if email not in record.entries:
-                raise ApiError(404, f"{email} is not on this access list")
-            record.entries.remove(email)
-            return self._access_list_json(record)
-
     # -- lookups and paging -------------------------------------------------------------
-
-    def _find(self, store: dict[str, Any], request: Request, what: str) -> Any:
-        record = store.get(request.path_params["id"])
-        if record is None:
-            raise ApiError(404, f"No {what} with this id")
-        return record
 
     def _find_video(self, ref: str) -> VideoRecord:
         record = self.videos.get(ref) or next(
@@ -646,14 +377,6 @@ class MindstampSandbox:
         )
         if record is None:
             raise ApiError(404, "No video with this id")
-        return record
-
-    def _find_plink(self, ref: str) -> PLinkRecord:
-        record = self.plinks.get(ref) or next(
-            (p for p in self.plinks.values() if p.token == ref), None
-        )
-        if record is None:
-            raise ApiError(404, "No P-Link with this id")
         return record
 
     def _page(self, request: Request, name: str, items: list[Any]) -> Any:
@@ -728,45 +451,6 @@ class MindstampSandbox:
             "created_at": _iso(i.created_at),
         }
 
-    def _viewer_json(self, v: ViewerRecord) -> dict[str, Any]:
-        return {
-            "id": v.id,
-            "name": v.name,
-            "email": v.email,
-            "created_at": _iso(v.created_at),
-            "views": sum(1 for view in self.views.values() if view.viewer_id == v.id),
-        }
-
-    def _collection_json(self, c: CollectionRecord) -> dict[str, Any]:
-        return {
-            "id": c.id,
-            "name": c.name,
-            "description": c.description,
-            "created_at": _iso(c.created_at),
-            "video_count": len(c.videos),
-            "videos": list(c.videos),
-        }
-
-    def _plink_json(self, p: PLinkRecord) -> dict[str, Any]:
-        return {
-            "id": p.id,
-            "token": p.token,
-            "video_id": p.video,
-            "name": p.name,
-            "email": p.email,
-            "status": p.status,
-            "link": f"{WATCH_BASE}{p.video}?p={p.token}",
-            "created_at": _iso(p.created_at),
-        }
-
-    def _access_list_json(self, a: AccessListRecord) -> dict[str, Any]:
-        return {
-            "id": a.id,
-            "name": a.name,
-            "entries": list(a.entries),
-            "created_at": _iso(a.created_at),
-        }
-
     # -- seed ---------------------------------------------------------------------------
 
     def _uuid(self) -> str:
@@ -796,8 +480,8 @@ class MindstampSandbox:
                 thumbnail=None if duration is None else f"{THUMB_BASE}{token}.jpg",
             )
             self.videos[token] = record
-        for n, (name, email) in enumerate(SEED_VIEWERS):
-            viewer = ViewerRecord(self._uuid(), name, email, now - (200 - 20 * n) * DAY)
+        for name in SEED_VIEWERS:
+            viewer = ViewerRecord(self._uuid(), name)
             self.viewers[viewer.id] = viewer
         videos = list(self.videos.values())
         weights = [12, 9, 8, 7, 5, 6, 4, 6, 8, 10, 2, 3]
@@ -831,32 +515,8 @@ class MindstampSandbox:
                     time=round(rng.uniform(0, full), 1),
                     created_at=created + 10 * (k + 1),
                     response=response,
-                    correct=(response == "Team") if kind == "question" else None,
                 )
                 self.interactions[interaction.id] = interaction
-        tokens = [v.token for v in videos]
-        for kind, store, name, description, members in (
-            ("group", self.groups, "Onboarding", "Videos every new hire watches", tokens[1:4]),
-            ("group", self.groups, "Sales", None, [tokens[0], tokens[8]]),
-            ("series", self.series, "Security basics", "A three-part course", tokens[4:7]),
-        ):
-            record = CollectionRecord(self._token(10), name, description, now - 30 * DAY)
-            record.videos = list(members)
-            if kind == "series":
-                record.invited = ["ada@example.com"]
-            store[record.id] = record
-        for video, name, email, status in (
-            (tokens[0], "Pricing for Ada", "ada@example.com", "active"),
-            (tokens[8], "Demo for Grace", "grace@example.com", "active"),
-            (tokens[3], None, None, "inactive"),
-        ):
-            plink = PLinkRecord(
-                self._uuid(), self._token(8), video, name, email, status, now - 10 * DAY
-            )
-            self.plinks[plink.id] = plink
-        access = AccessListRecord(self._token(10), "Employees", now - 90 * DAY)
-        access.entries = ["ada@example.com", "grace@example.com"]
-        self.access_lists[access.id] = access
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -896,40 +556,6 @@ def _query_int(request: Request, name: str, default: int, least: int, most: int 
     return value
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except (ValueError, RecursionError):
-        raise ApiError(422, "The request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(422, "The request body must be a JSON object")
-    return body
-
-
-def _required_text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(422, f"{name} is required")
-    return value.strip()
-
-
-def _optional_text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ApiError(422, f"{name} must be a text")
-    return value.strip() or None
-
-
-def _required_email(body: dict[str, Any]) -> str:
-    email = body.get("email")
-    if not isinstance(email, str) or "@" not in email or len(email) > 254:
-        raise ApiError(422, "email must be an email address")
-    return email.strip()
-
-
 def create_app(
     *,
     token: str = DEMO_TOKEN,
@@ -950,59 +576,20 @@ def create_app(
     )
     calls: list[Call] = []
     s, e = sandbox, sandbox.endpoint
-    groups = s._collection_endpoints("group", s.groups)
-    series = s._collection_endpoints("series", s.series)
 
     def get(path: str, handler: Callable[[Request], Awaitable[Any]]) -> Route:
         return Route(path, e(handler), methods=["GET"])
-
-    def post(path: str, handler: Callable[[Request], Awaitable[Any]]) -> Route:
-        return Route(path, e(handler), methods=["POST"])
 
     routes = [
         get("/views", s.list_views),
         get("/views/summary", s.summary),
         get("/views/summary/month", s.summary_month),
         get("/views/summary/week", s.summary_week),
-        get("/views/{id}", s.get_view),
-        get("/views/{id}/interactions", s.view_interactions),
-        get("/interactions", s.list_interactions),
-        get("/interactions/{id}", s.get_interaction),
-        get("/interactions/{id}/responses", s.interaction_responses),
         get("/videos", s.list_videos),
         get("/videos/{id}", s.get_video),
         get("/videos/{id}/views", s.video_views),
         get("/videos/{id}/interactions", s.video_interactions),
-        get("/viewers", s.list_viewers),
-        get("/viewers/{id}", s.get_viewer),
-        get("/viewers/{id}/views", s.viewer_views),
-        get("/viewers/{id}/interactions", s.viewer_interactions),
         get("/user/me", s.user_me),
-        get("/groups", groups["list"]),
-        post("/groups/create", groups["create"]),
-        get("/groups/{id}", groups["get"]),
-        get("/groups/{id}/videos", groups["videos"]),
-        get("/groups/{id}/views", groups["views"]),
-        get("/groups/{id}/interactions", groups["interactions"]),
-        post("/groups/{id}/addVideo", groups["add_video"]),
-        get("/series", series["list"]),
-        post("/series/create", series["create"]),
-        get("/series/{id}", series["get"]),
-        get("/series/{id}/videos", series["videos"]),
-        get("/series/{id}/views", series["views"]),
-        get("/series/{id}/interactions", series["interactions"]),
-        post("/series/{id}/addVideo", series["add_video"]),
-        post("/series/{id}/invite", series["invite"]),
-        get("/plink", s.list_plinks),
-        post("/plink/", s.create_plink),
-        post("/plink", s.create_plink),
-        get("/plink/{id}", s.get_plink),
-        Route("/plink/{id}", e(s.update_plink), methods=["PATCH"]),
-        get("/accessLists", s.list_access_lists),
-        post("/accessLists/create", s.create_access_list),
-        get("/accessLists/{id}", s.get_access_list),
-        post("/accessLists/{id}/add", s.add_access_list_entry),
-        Route("/accessLists/{id}/delete", e(s.delete_access_list_entry), methods=["DELETE"]),
     ]
     app = Starlette(
         routes=routes,

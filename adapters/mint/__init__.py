@@ -1,8 +1,7 @@
-"""Signicat Mint: list, execute and publish flows, follow instances, notes (client), typed
-answers (models), and a sandbox that also serves the OAuth token endpoint."""
+"""Signicat Mint: list, execute and publish flows, follow instances, notes and reports
+(client), typed answers (models), and a sandbox that also serves the OAuth token endpoint."""
 
 from adapters.mint.client import (
-    CREDENTIAL_VARIABLES,
     DEFAULT_TOKEN_URL,
     DEFAULT_URL,
     SCOPE,
@@ -22,11 +21,8 @@ from adapters.mint.models import (
     Instance,
     InstanceOrderBy,
     Note,
-    Page,
     ReportFormat,
     SortBy,
-    StepType,
-    Template,
     check_note,
     failing_step,
     list_items,
@@ -37,7 +33,6 @@ from adapters.mint.models import (
 )
 
 __all__ = [
-    "CREDENTIAL_VARIABLES",
     "DEFAULT_TOKEN_URL",
     "DEFAULT_URL",
     "FINAL_STATUSES",
@@ -54,12 +49,9 @@ __all__ = [
     "MintAuth",
     "MintClient",
     "Note",
-    "Page",
     "Report",
     "ReportFormat",
     "SortBy",
-    "StepType",
-    "Template",
     "check_note",
     "failing_step",
     "list_items",

@@ -1,4 +1,4 @@
-"""Signicat Mint's API: list, create, publish and execute flows; follow instances; notes.
+"""Signicat Mint's API: list, publish and execute flows; follow instances; notes; reports.
 
 Every URL is the configured base URL plus a fixed path below and validated ids, so nothing
 a user types can change the path. Every failure is a VendorError; bad arguments are
@@ -6,21 +6,16 @@ ValueError raised before anything is sent.
 
 Where the document is silent, these are our choices (the contract fixes the first group):
 
-- Paths, relative to MINT_URL. Fixed by the contract: ``GET|POST /flows``,
-  ``GET|PUT|DELETE /flows/{definitionId}``, ``POST /flows/{definitionId}/publish``,
+- Paths, relative to MINT_URL. Fixed by the contract (those the product calls):
+  ``GET /flows``, ``GET /flows/{definitionId}``, ``POST /flows/{definitionId}/publish``,
   ``/unpublish``, ``/execute``, ``GET /flows/{definitionId}/instances``, ``GET /instances``,
   ``GET /instances/{instanceId}``, ``GET /instances/{instanceId}/executionlog``,
-  ``POST /instances/{instanceId}/notes``. Ours, named after the document's headings:
-  reports ``GET /instances/{instanceId}/csv|pdf``, ``GET /instances/csv|pdf`` and
-  ``GET /flows/{definitionId}/instances/csv|pdf``; notes
-  ``PUT|DELETE /instances/{instanceId}/notes/{noteId}``,
-  ``POST /instances/{instanceId}/activities/{activityId}/notes`` and
-  ``PUT|DELETE …/activities/{activityId}/notes/{noteId}``; ``GET /steptypes``,
-  ``GET /steptypes/{stepType}/schema``, ``GET /templates``. They are the ``*_PATH``
+  ``POST /instances/{instanceId}/notes``. Ours, named after the document's heading: an
+  instance's report ``GET /instances/{instanceId}/csv|pdf``. They are the ``*_PATH``
   constants below, nowhere else.
 - Query parameters are spelled exactly as the document spells them, including its
-  inconsistencies: ``orderBy``/``sortBy`` for flows, ``orderby`` for instance lists and PDF
-  reports, ``orderBy`` for CSV reports. Booleans are ``true``/``false``.
+  inconsistencies: ``orderBy``/``sortBy`` for flows, ``orderby`` for instance lists.
+  Booleans are ``true``/``false``.
 - Token: OAuth 2.0 client credentials (``grant_type=client_credentials``,
   ``scope=signicat-api``) at MINT_TOKEN_URL, the client authenticating with HTTP Basic as
   RFC 6749 §2.3.1 says every server must accept (``client_auth="post"`` sends the id and
@@ -28,8 +23,9 @@ Where the document is silent, these are our choices (the contract fixes the firs
   lifetime, whichever is shorter) before ``expires_in``; without ``expires_in`` until Mint
   answers 401. A 401 fetches one new token (shared by every request that got the 401 with
   the same token) and repeats the request once: a 401 means Mint did not act on it, so
-  this is safe even for execute. Nothing else is ever retried: executing, creating or
-  publishing twice is worse than an error.
+  this is safe even for execute. Otherwise a write is sent again only when Mint says it
+  did not act on it (``adapters/retries.py``): executing, publishing or adding a note twice
+  is worse than an error.
 - A refusal by the token endpoint (400 ``invalid_client`` …, 401, 403) is VendorAuthError
   naming MINT_CLIENT_ID and MINT_CLIENT_SECRET; concurrent requests waiting for that token
   share the one refusal instead of asking again. The secret never appears in a message.
@@ -40,7 +36,7 @@ Where the document is silent, these are our choices (the contract fixes the firs
   ``errors``) or ``message``/``error``/``error_description``; other 5xx and transport →
   VendorUnavailable; a 2xx we cannot read → VendorResponseInvalid.
 - Answers: a list may be an array or an object holding it (see ``models.list_items``).
-  ``publish``, ``unpublish``, ``update_flow`` and the note calls may answer an empty body
+  ``publish``, ``unpublish`` and ``create_note`` may answer an empty body
   (or, for publish, just the link as a JSON string): the result is then built from what
   we asked, so callers always get a Flow or a Note.
 - Reports keep Mint's file name (Content-Disposition) when it gives one, else
@@ -58,26 +54,24 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
 from typing import Any, Literal, NamedTuple, TypeVar
-from urllib.parse import quote, quote_plus, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from adapters.errors import (
-    VendorAuthError,
-    VendorError,
-    VendorRateLimited,
-    VendorResponseInvalid,
+from adapters.base import (
+    JSON,
+    VendorClient,
+    check_base_url,
+    decode_json,
+    explanation,
+    media_type,
+    vendor_text,
 )
-from adapters.http import (
-    MAX_ANSWER_BYTES,
-    error_for_status,
-    parse_retry_after,
-    read_capped,
-    send,
-)
+from adapters.errors import VendorAuthError, VendorError, VendorRateLimited, VendorResponseInvalid
+from adapters.http import MAX_ANSWER_BYTES, error_for_status, read_capped
 from adapters.mint.models import (
     INT32_MAX,
     ExecutionLogEntry,
@@ -89,8 +83,6 @@ from adapters.mint.models import (
     Note,
     ReportFormat,
     SortBy,
-    StepType,
-    Template,
     check_note,
     check_search,
     flow_order_by,
@@ -103,7 +95,7 @@ from adapters.mint.models import (
     validate_id,
     validate_instance_id,
 )
-from adapters.retries import DEFAULT_RETRIES, Retries
+from adapters.retries import DEFAULT_RETRIES, Retries, retry_after
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -112,8 +104,6 @@ VENDOR = "Signicat Mint"
 DEFAULT_URL = "https://api.signicat.com/mint"
 DEFAULT_TOKEN_URL = "https://api.signicat.com/auth/open/connect/token"  # noqa: S105 - a URL
 SCOPE = "signicat-api"
-CREDENTIAL_VARIABLES = ("MINT_CLIENT_ID", "MINT_CLIENT_SECRET")
-JSON = "application/json"
 
 # -- paths (relative to MINT_URL; ids are validated and quoted before they go in) ---------
 FLOWS_PATH = "/flows"
@@ -122,39 +112,18 @@ PUBLISH_PATH = "/flows/{definition_id}/publish"
 UNPUBLISH_PATH = "/flows/{definition_id}/unpublish"
 EXECUTE_PATH = "/flows/{definition_id}/execute"
 FLOW_INSTANCES_PATH = "/flows/{definition_id}/instances"
-FLOW_INSTANCES_REPORT_PATH = "/flows/{definition_id}/instances/{fmt}"
 INSTANCES_PATH = "/instances"
-INSTANCES_REPORT_PATH = "/instances/{fmt}"
 INSTANCE_PATH = "/instances/{instance_id}"
 EXECUTION_LOG_PATH = "/instances/{instance_id}/executionlog"
 INSTANCE_REPORT_PATH = "/instances/{instance_id}/{fmt}"
 NOTES_PATH = "/instances/{instance_id}/notes"
-NOTE_PATH = "/instances/{instance_id}/notes/{note_id}"
-ACTIVITY_NOTES_PATH = "/instances/{instance_id}/activities/{activity_id}/notes"
-ACTIVITY_NOTE_PATH = "/instances/{instance_id}/activities/{activity_id}/notes/{note_id}"
-STEP_TYPES_PATH = "/steptypes"
-STEP_TYPE_SCHEMA_PATH = "/steptypes/{step_type}/schema"
-TEMPLATES_PATH = "/templates"
 
-REQUEST_TIMEOUT_S = 10.0
 REPORT_TIMEOUT_S = 60.0
-CONNECT_TIMEOUT_S = 5.0
-MAX_VENDOR_MESSAGE = 300
 MAX_REPORT_BYTES = 50 * 1024 * 1024
 # A token is renewed this long before Mint says it expires (at most a tenth of its life).
 TOKEN_MARGIN_S = 60.0
 TOKEN_MARGIN_SHARE = 0.1
 REPORT_TYPES = {"csv": "text/csv", "pdf": "application/pdf"}
-# Fields of a flow body, as the document's WriteFlowDto has them.
-FLOW_FIELDS = (
-    "title",
-    "description",
-    "steps",
-    "customAttributes",
-    "connections",
-    "tags",
-    "variables",
-)
 
 
 class Report(NamedTuple):
@@ -194,7 +163,7 @@ class MintAuth(httpx.Auth):
                 raise ValueError("Signicat Mint credentials must not contain control characters")
         if client_auth not in ("basic", "post"):
             raise ValueError("client_auth is 'basic' or 'post'")
-        self.token_url = _check_url(token_url, "MINT_TOKEN_URL")
+        self.token_url = check_base_url(token_url, "MINT_TOKEN_URL")
         self.client_auth = client_auth
         self.clock = clock
         self._client_id = client_id.strip()
@@ -212,15 +181,6 @@ class MintAuth(httpx.Auth):
     def secrets(self) -> tuple[str, ...]:
         """Every secret this auth knows, for scrubbing text before it is shown."""
         return tuple(value for value in (self._client_secret, self._token) if value)
-
-    @property
-    def has_token(self) -> bool:
-        return self._usable(None)
-
-    def forget_token(self) -> None:
-        """Drop the token: the next request fetches a new one."""
-        self._token = None
-        self._renew_at = None
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -288,7 +248,7 @@ class MintAuth(httpx.Auth):
 
     def _token_answer(self, response: httpx.Response) -> None:
         try:
-            document = _decode(response.content)
+            document = decode_json(response.content)
         except ValueError:
             document = None
         if not response.is_success:
@@ -320,19 +280,19 @@ class MintAuth(httpx.Auth):
             error = document.get("error") if isinstance(document.get("error"), str) else None
             if isinstance(document.get("error_description"), str):
                 description = document["error_description"]
-        said = ": ".join(_shorten(text) for text in (error, description) if text and text.strip())
-        said = _scrub(said, self.secrets)
+        said = vendor_text(
+            ": ".join(text for text in (error, description) if text and text.strip()), self.secrets
+        )
         detail = f"{said} (HTTP {code})" if said else f"HTTP {code}"
         if code == 429 or code == 503:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
             return VendorRateLimited(
                 VENDOR,
                 f"{VENDOR}'s token endpoint is busy: {detail}",
-                retry_after=retry_after,
+                retry_after=retry_after(response),
                 **kw,
             )
         if code >= 500:
-            return error_for_status(VENDOR, response, said or None)
+            return error_for_status(VENDOR, response, said)
         if code == 404 or code == 405:
             return VendorAuthError(
                 VENDOR, f"No OAuth token endpoint answers at MINT_TOKEN_URL: {detail}.", **kw
@@ -352,10 +312,12 @@ class MintAuth(httpx.Auth):
         return f"MintAuth({self.token_url!r}, {self.client_auth})"
 
 
-class MintClient:
+class MintClient(VendorClient):
     """Talks to Signicat Mint through a shared ``httpx.AsyncClient`` (no base_url on it)."""
 
     vendor = VENDOR
+    base_url_name = "MINT_URL"
+    _auth: MintAuth
 
     def __init__(
         self,
@@ -369,9 +331,7 @@ class MintClient:
         client_auth: Literal["basic", "post"] = "basic",
         retries: Retries = DEFAULT_RETRIES,
     ) -> None:
-        self._http = http
-        self._retries = retries
-        self.base_url = _check_url(base_url, "MINT_URL")
+        super().__init__(http, base_url=base_url, retries=retries)
         self._auth = MintAuth(
             token_url=token_url,
             client_id=client_id,
@@ -385,12 +345,8 @@ class MintClient:
 
     @property
     def auth(self) -> MintAuth:
+        """The client's token source: its clock and its ``token_fetches``/``refreshes`` counts."""
         return self._auth
-
-    @property
-    def token_fetches(self) -> int:
-        """How many token requests this client has sent."""
-        return self._auth.token_fetches
 
     # -- flows ----------------------------------------------------------------------------
 
@@ -440,27 +396,6 @@ class MintClient:
         path = _path(FLOW_PATH, definition_id=validate_definition_id(definition_id))
         response, document = await self._json("GET", path)
         return self._flow(response, document)
-
-    async def create_flow(self, body: Mapping[str, Any]) -> Flow:
-        """Create a flow from a WriteFlowDto (``title``, ``description``, ``steps`` …).
-
-        Never retried: a retry could create it twice.
-        """
-        response, document = await self._json("POST", FLOWS_PATH, json=_flow_body(body))
-        flow = self._flow(response, document, fallback={})
-        if not flow.definition_id:
-            raise _invalid(response, "the created flow has no definitionId")
-        return flow
-
-    async def update_flow(self, definition_id: str, body: Mapping[str, Any]) -> Flow:
-        definition_id = validate_definition_id(definition_id)
-        path = _path(FLOW_PATH, definition_id=definition_id)
-        response, document = await self._json("PUT", path, json=_flow_body(body))
-        return self._flow(response, document, fallback={"definitionId": definition_id, **body})
-
-    async def delete_flow(self, definition_id: str) -> None:
-        path = _path(FLOW_PATH, definition_id=validate_definition_id(definition_id))
-        await self._request("DELETE", path)
 
     async def publish(self, definition_id: str) -> Flow:
         """Publish the flow; its ``link`` is the end-user URL when Mint sent one. Not retried."""
@@ -561,141 +496,27 @@ class MintClient:
         path = _path(INSTANCE_REPORT_PATH, instance_id=instance_id, fmt=fmt)
         return await self._report(path, {}, fmt, f"mint-instance-{instance_id}.{fmt}")
 
-    async def instances_report(
-        self,
-        fmt: ReportFormat = "csv",
-        *,
-        definition_id: str | None = None,
-        status: FlowStatus | str | None = None,
-        correlation_id: str | None = None,
-        search: str | None = None,
-        order_by: InstanceOrderBy | None = None,
-        offset: int | None = None,
-        limit: int | None = None,
-    ) -> Report:
-        """A CSV or PDF report of many instances: one flow's, or the whole account's."""
-        fmt = report_format(fmt)  # type: ignore[assignment]
-        params = _instance_query(status, correlation_id, search, order_by, offset, limit)
-        if "orderby" in params and fmt == "csv":  # the document's CSV reports say orderBy
-            params["orderBy"] = params.pop("orderby")
-        if definition_id is not None:
-            definition_id = validate_definition_id(definition_id)
-            path = _path(FLOW_INSTANCES_REPORT_PATH, definition_id=definition_id, fmt=fmt)
-            filename = f"mint-flow-{definition_id}-instances.{fmt}"
-        else:
-            path = _path(INSTANCES_REPORT_PATH, fmt=fmt)
-            filename = f"mint-instances.{fmt}"
-        return await self._report(path, params, fmt, filename)
-
     # -- notes ----------------------------------------------------------------------------
 
     async def create_note(self, instance_id: str, text: str) -> Note:
         """Add a note to an instance (body ``{"note": "..."}``). Never retried."""
         instance_id, text = validate_instance_id(instance_id), check_note(text)
         path = _path(NOTES_PATH, instance_id=instance_id)
-        return await self._note("POST", path, text, {"instanceId": instance_id})
-
-    async def update_note(self, instance_id: str, note_id: str, text: str) -> Note:
-        instance_id, text = validate_instance_id(instance_id), check_note(text)
-        note_id = validate_id(note_id, "note id")
-        path = _path(NOTE_PATH, instance_id=instance_id, note_id=note_id)
-        return await self._note("PUT", path, text, {"instanceId": instance_id, "id": note_id})
-
-    async def delete_note(self, instance_id: str, note_id: str) -> None:
-        path = _path(
-            NOTE_PATH,
-            instance_id=validate_instance_id(instance_id),
-            note_id=validate_id(note_id, "note id"),
-        )
-        await self._request("DELETE", path)
-
-    async def create_activity_note(self, instance_id: str, activity_id: str, text: str) -> Note:
-        """Add a note to one activity (step) of an instance. Never retried."""
-        instance_id, text = validate_instance_id(instance_id), check_note(text)
-        activity_id = validate_id(activity_id, "activity id")
-        path = _path(ACTIVITY_NOTES_PATH, instance_id=instance_id, activity_id=activity_id)
-        asked = {"instanceId": instance_id, "activityId": activity_id}
-        return await self._note("POST", path, text, asked)
-
-    async def update_activity_note(
-        self, instance_id: str, activity_id: str, note_id: str, text: str
-    ) -> Note:
-        instance_id, text = validate_instance_id(instance_id), check_note(text)
-        activity_id = validate_id(activity_id, "activity id")
-        note_id = validate_id(note_id, "note id")
-        path = _path(
-            ACTIVITY_NOTE_PATH, instance_id=instance_id, activity_id=activity_id, note_id=note_id
-        )
-        asked = {"instanceId": instance_id, "activityId": activity_id, "id": note_id}
-        return await self._note("PUT", path, text, asked)
-
-    async def delete_activity_note(self, instance_id: str, activity_id: str, note_id: str) -> None:
-        path = _path(
-            ACTIVITY_NOTE_PATH,
-            instance_id=validate_instance_id(instance_id),
-            activity_id=validate_id(activity_id, "activity id"),
-            note_id=validate_id(note_id, "note id"),
-        )
-        await self._request("DELETE", path)
-
-    # -- building blocks ------------------------------------------------------------------
-
-    async def step_types(self) -> list[StepType]:
-        """The kinds of step a flow can use."""
-        response, document = await self._json("GET", STEP_TYPES_PATH)
-        items = self._items(response, document, "stepTypes", "steptypes", "types")
-        return [_model(response, StepType, item, "step type") for item in items]
-
-    async def step_type_schema(self, step_type: str) -> dict[str, Any]:
-        """The JSON schema of one step type."""
-        path = _path(STEP_TYPE_SCHEMA_PATH, step_type=validate_id(step_type, "step type"))
-        response, document = await self._json("GET", path)
+        response, document = await self._json("POST", path, json={"note": text}, empty_ok=True)
+        if isinstance(document, str | int) and not isinstance(document, bool):
+            document = {"id": str(document)}  # just the new note's id
+        if document is None:
+            document = {}
         if not isinstance(document, dict):
-            raise _invalid(response, "the schema is not a JSON object")
-        return document
-
-    async def templates(self) -> list[Template]:
-        response, document = await self._json("GET", TEMPLATES_PATH)
-        items = self._items(response, document, "templates")
-        return [_model(response, Template, item, "template") for item in items]
+            raise _invalid(response, "the note answer is not a JSON object")
+        asked = {"instanceId": instance_id, "note": text}
+        return _model(response, Note, {**asked, **document}, "note")
 
     async def ping(self) -> None:
         """Prove Mint answers and takes our credentials (for ``chatops check``): one flow."""
         await self.list_flows(limit=1)
 
     # -- plumbing -------------------------------------------------------------------------
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json: Any = None,
-        read_timeout: float = REQUEST_TIMEOUT_S,
-    ) -> httpx.Response:
-        timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=read_timeout)
-        request = self._http.build_request(
-            method,
-            self.base_url + path,
-            params=dict(params or {}),
-            json=json,
-            headers={"Accept": JSON},
-            timeout=timeout,
-        )
-        response = await send(
-            VENDOR,
-            self._http,
-            request,
-            auth=self._auth,
-            retries=self._retries,
-            read=method == "GET",  # execute/publish/notes only when Mint says it did not
-            what=f"{method} {path}",
-        )
-        log.debug("mint %s %s -> %s", method, path, response.status_code)
-        if not response.is_success:
-            raise self._error(response)
-        return response
 
     async def _json(
         self,
@@ -707,13 +528,15 @@ class MintClient:
         empty_ok: bool = False,
         started: bool = False,
     ) -> tuple[httpx.Response, Any]:
-        response = await self._request(method, path, params=params, json=json)
+        # A GET is a read; execute, publish and notes are tried again only when Mint says
+        # it did not act.
+        response = await self._send(method, path, params=params, json=json)
         if not response.content.strip():
             if empty_ok:
                 return response, None
             raise _invalid(response, "an empty answer", started=started)
         try:
-            return response, _decode(response.content)
+            return response, decode_json(response.content)
         except ValueError as exc:
             raise _invalid(response, "malformed JSON", started=started) from exc
 
@@ -722,38 +545,19 @@ class MintClient:
         items = self._items(response, document, "instances")
         return [_model(response, Instance, item, "instance") for item in items]
 
-    async def _note(self, method: str, path: str, text: str, asked: dict[str, Any]) -> Note:
-        response, document = await self._json(method, path, json={"note": text}, empty_ok=True)
-        if isinstance(document, str | int) and not isinstance(document, bool):
-            document = {"id": str(document)}  # just the new note's id
-        if document is None:
-            document = {}
-        if not isinstance(document, dict):
-            raise _invalid(response, "the note answer is not a JSON object")
-        return _model(response, Note, {**asked, "note": text, **document}, "note")
-
     async def _report(
         self, path: str, params: dict[str, str], fmt: str, default_name: str
     ) -> Report:
-        timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S, read=REPORT_TIMEOUT_S)
-        accept = f"{REPORT_TYPES[fmt]}, {JSON};q=0.5"
-        request = self._http.build_request(
-            "GET", self.base_url + path, params=params, headers={"Accept": accept}, timeout=timeout
-        )
-        response = await send(
-            VENDOR,
-            self._http,
-            request,
-            auth=self._auth,
+        response = await self._send(
+            "GET",
+            path,
+            params=params,
+            headers={"Accept": f"{REPORT_TYPES[fmt]}, {JSON};q=0.5"},
+            read_timeout=REPORT_TIMEOUT_S,
             max_bytes=MAX_REPORT_BYTES,  # a report is a file, larger than any other answer
-            retries=self._retries,
-            read=True,
-            what=f"GET {path}",
         )
-        if not response.is_success:
-            raise self._error(response)
         content = response.content
-        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        media = media_type(response)
         if fmt == "pdf" and not content.startswith(b"%PDF-"):
             raise _invalid(response, "the PDF report is not a PDF")
         if fmt == "csv" and media in (JSON, "application/problem+json"):
@@ -774,14 +578,20 @@ class MintClient:
         if document is None and fallback is not None:
             document = {}
         if fallback is not None and isinstance(document, dict):
-            document = {**{k: v for k, v in fallback.items() if k in _FLOW_KEYS}, **document}
+            document = {**fallback, **document}
         flow = _model(response, Flow, document, "flow")
         if not flow.definition_id:
             raise _invalid(response, "a flow without a definitionId")
         return flow
 
+    def _secrets(self) -> Iterable[str]:
+        return self._auth.secrets
+
+    def _explain(self, response: httpx.Response) -> str | None:
+        return explanation(response, _problem_text)
+
     def _error(self, response: httpx.Response) -> VendorError:
-        message = _vendor_message(response, self._auth.secrets)
+        message = self._vendor_message(response)
         code = response.status_code
         detail = f"{message} (HTTP {code})" if message else f"HTTP {code}"
         kw = {"request": response.request, "response": response}
@@ -801,17 +611,13 @@ class MintClient:
                 **kw,
             )
         if code == 503:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
             return VendorRateLimited(
                 VENDOR,
                 f"{VENDOR} is busy or rate limiting us: {detail}",
-                retry_after=retry_after,
+                retry_after=retry_after(response),
                 **kw,
             )
         return error_for_status(VENDOR, response, message)
-
-
-_FLOW_KEYS = frozenset({"definitionId", "isPublished", *FLOW_FIELDS})
 
 
 def _again(error: VendorError) -> VendorError:
@@ -879,48 +685,7 @@ def _jsonable(value: Any, what: str) -> Any:
     return value
 
 
-def _flow_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A WriteFlowDto: a JSON object of the document's flow fields."""
-    if isinstance(body, BaseModel):
-        body = body.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if not isinstance(body, Mapping):
-        raise ValueError("A flow is a JSON object with a title, steps …")
-    unknown = sorted(set(body) - set(FLOW_FIELDS))
-    if unknown:
-        fields = ", ".join(FLOW_FIELDS)
-        raise ValueError(f"A flow has no field {', '.join(unknown[:3])}; its fields are {fields}.")
-    for name in ("title", "description"):
-        if body.get(name) is not None and not isinstance(body[name], str):
-            raise ValueError(f"The flow's {name} is text")
-    for name in ("steps", "connections", "tags"):
-        if body.get(name) is not None and not isinstance(body[name], list):
-            raise ValueError(f"The flow's {name} is a list")
-    return _jsonable(dict(body), "A flow")
-
-
-def _check_url(url: str, variable: str) -> str:
-    parts = urlsplit(str(url).strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        # Not echoed: a URL may carry credentials.
-        raise ValueError(f"{variable} must be an http:// or https:// URL with a host")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{variable} must not have a query or fragment")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
 # -- answers -----------------------------------------------------------------------------
-
-
-def _decode(body: bytes) -> Any:
-    """JSON text to Python values; NaN/Infinity and runaway nesting are ValueError."""
-    try:
-        return json.loads(body, parse_constant=_no_constants)
-    except RecursionError:
-        raise ValueError("the JSON document is nested too deeply") from None
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _seconds(value: Any) -> float | None:
@@ -957,25 +722,6 @@ def _filename(disposition: str | None, fmt: str) -> str | None:
     return name[-120:]
 
 
-def _vendor_message(response: httpx.Response, secrets: tuple[str, ...] = ()) -> str | None:
-    """Mint's explanation of an error answer, when it gave one we can read."""
-    text: str | None = None
-    try:
-        document = _decode(response.content)
-    except ValueError:
-        document = None
-        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media in ("", "text/plain") and response.content.strip():
-            text = response.text
-    if isinstance(document, str):
-        text = document
-    elif isinstance(document, dict):
-        text = _problem_text(document)
-    if not text or not text.strip():
-        return None
-    return _scrub(_shorten(text.strip(), MAX_VENDOR_MESSAGE), secrets)
-
-
 def _problem_text(document: dict[str, Any]) -> str | None:
     """The message of an RFC 7807 problem (``detail``/``title`` and ``errors``) or similar."""
     parts: list[str] = []
@@ -1008,18 +754,6 @@ def _model(response: httpx.Response, model: type[M], data: Any, what: str) -> M:
     except ValidationError as exc:
         fields = ", ".join(str(err["loc"][0]) for err in exc.errors()[:3] if err["loc"])
         raise _invalid(response, f"unexpected values in the {what} ({fields})") from exc
-
-
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _invalid(response: httpx.Response, why: str, *, started: bool = False) -> VendorError:

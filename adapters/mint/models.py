@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -29,14 +29,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from adapters.base import shorten
 from adapters.timestamps import parse_time
 
 MAX_ID = 128
 MAX_NOTE = 4000
 MAX_SEARCH = 200
 INT32_MAX = 2**31 - 1
-
-T = TypeVar("T")
 
 # Mint's ids are GUIDs; names, numbers and ``:`` ``.`` ``_`` ``-`` are let through too, but
 # never ``/``, ``?``, ``#``, ``%`` or spaces, so an id cannot change the path it goes into.
@@ -80,7 +79,7 @@ def parse_status(value: Any) -> FlowStatus:
         return status
     shown = value if isinstance(value, str) else repr(value)
     raise ValueError(
-        f"`{_shorten(shown)}` is not a flow status: use one of {', '.join(FLOW_STATUSES)}."
+        f"`{shorten(shown)}` is not a flow status: use one of {', '.join(FLOW_STATUSES)}."
     )
 
 
@@ -107,7 +106,7 @@ def _choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
         for option in allowed:
             if option.lower() == value.strip().lower():
                 return option
-    raise ValueError(f"`{_shorten(value)}` is not a {what}: use one of {', '.join(allowed)}.")
+    raise ValueError(f"`{shorten(value)}` is not a {what}: use one of {', '.join(allowed)}.")
 
 
 def flow_order_by(value: Any) -> str:
@@ -139,7 +138,7 @@ def validate_id(value: Any, what: str = "id") -> str:
         if _ID.fullmatch(text):
             return text
     raise ValueError(
-        f"`{_shorten(value)}` is not a Mint {what}: use the id Mint shows, letters, digits "
+        f"`{shorten(value)}` is not a Mint {what}: use the id Mint shows, letters, digits "
         f"and `-` (e.g. `0b1e1a5e-0000-4000-8000-000000000001`)."
     )
 
@@ -588,79 +587,6 @@ def failing_step(log: list[ExecutionLogEntry]) -> ExecutionLogEntry | None:
     return None
 
 
-class StepType(_Model):
-    """A kind of step a flow can be built from (``GET /steptypes``); Mint may send just names."""
-
-    type: str | None = Field(
-        None, validation_alias=AliasChoices("type", "stepType", "name", "id", "typeName")
-    )
-    display_name: str | None = Field(
-        None, validation_alias=AliasChoices("displayName", "display_name", "title", "label")
-    )
-    description: str | None = None
-    category: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _name_only(cls, value: Any) -> Any:
-        return {"type": value} if isinstance(value, str) else value
-
-    @property
-    def name(self) -> str:
-        return (self.display_name or self.type or "unnamed step type").strip()
-
-
-class Template(_Model):
-    """A template: a saved flow new flows can start from (``GET /templates``)."""
-
-    id: str | None = None
-    title: str | None = Field(None, validation_alias=AliasChoices("title", "name", "displayName"))
-    description: str | None = None
-    flow: dict[str, Any] | None = None
-    accounts: list[str] = Field(default_factory=list)
-    created_at: datetime | None = Field(
-        None, validation_alias=AliasChoices("createdAt", "created", "created_at")
-    )
-
-    @field_validator("created_at", mode="before")
-    @classmethod
-    def _time(cls, value: Any) -> datetime | None:
-        return parse_time(value)
-
-    @field_validator("accounts", mode="before")
-    @classmethod
-    def _accounts(cls, value: Any) -> list[str]:
-        return [str(item) for item in value] if isinstance(value, list) else []
-
-    @field_validator("flow", mode="before")
-    @classmethod
-    def _flow(cls, value: Any) -> Any:
-        return value if isinstance(value, dict) else None
-
-    @model_validator(mode="after")
-    def _from_flow(self) -> Template:
-        # A template wraps a flow (WriteFlowDto); its title may be only there.
-        if self.flow:
-            if not self.title and isinstance(self.flow.get("title"), str):
-                self.title = self.flow["title"]
-            if not self.description and isinstance(self.flow.get("description"), str):
-                self.description = self.flow["description"]
-        return self
-
-    @property
-    def name(self) -> str:
-        return (self.title or "").strip() or self.id or "untitled template"
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list: its items and, when Mint said so, how many there are in all."""
-
-    items: list[T] = Field(default_factory=list)
-    total: int | None = None
-    offset: int | None = None
-    limit: int | None = None
-
-
 # The keys an object answer may hold its array under, besides the resource's own name.
 LIST_KEYS = ("data", "items", "results", "value", "content")
 _TOTAL_KEYS = ("total", "totalCount", "count", "totalItems", "totalResults")
@@ -693,9 +619,3 @@ def _total(document: dict[str, Any]) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
     return None
-
-
-def _shorten(value: object, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    text = "".join(ch if ch.isprintable() else "?" for ch in text).replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -10,21 +10,16 @@ It serves the token endpoint and the API (paths as the contract and ``client.py`
     GET    /flows                                 IsLatest IsLatestOrPublished IsPublished
                                                   IsDraft AllVersions Version searchTerm
                                                   offset limit orderBy sortBy
-    POST   /flows                                 a WriteFlowDto; the new flow is a draft
-    GET|PUT|DELETE /flows/{definitionId}          PUT on a published latest version makes
-                                                  a new draft version
+    GET    /flows/{definitionId}
     POST   /flows/{definitionId}/publish|unpublish
     POST   /flows/{definitionId}/execute          {"input": {...}, "workflowUrlTtl": N}
-    GET    /flows/{definitionId}/instances[/csv|/pdf]
-    GET    /instances[/csv|/pdf]                  status correlationId orderby searchTerm
-                                                  offset limit
+    GET    /flows/{definitionId}/instances        status correlationId orderby searchTerm
+    GET    /instances                             offset limit (both lists)
     GET    /instances/{instanceId}[/executionlog|/csv|/pdf]
     POST   /instances/{instanceId}/notes          {"note": "..."}
-    PUT|DELETE /instances/{instanceId}/notes/{noteId}
-    POST   /instances/{instanceId}/activities/{activityId}/notes
-    PUT|DELETE /instances/{instanceId}/activities/{activityId}/notes/{noteId}
-    GET    /steptypes, /steptypes/{stepType}/schema, /templates
     GET    /w/{definitionId}                      the end-user page a published flow links to
+
+The API paths are those the client calls; any other path is 404.
 
 Where the document is silent, it behaves like an ASP.NET Core API: query parameter names
 match in any case; errors are RFC 7807 problems (``application/problem+json`` with
@@ -40,12 +35,11 @@ Seeded flows: "Onboard customer" (published; finishes), "KYC check" (published; 
 its step "Verify identity"), "Address change" (published; finishes), "Invoice approval"
 (v2 published, v3 a newer draft) and "Contract signing" (a draft), plus past instances,
 some faulted, for digests. An instance's life is computed from the time since it started
-(``speed`` scales every step's duration), so nothing runs in the background; a flow
-created through the API runs each step in half a second and faults at a step that has a
-``sandboxFault`` text. ``app.state.calls`` records each answer as it is sent:
-``Call(at=time.monotonic(), method, path, status)``; ``app.state.sandbox`` has
-``expire_tokens()``, ``token_grants``, ``token_refusals``, ``add_flow(…)`` and
-``add_instance(…)``.
+(``speed`` scales every step's duration), so nothing runs in the background; a flow added
+with ``add_flow`` faults at a step given a fault text. ``app.state.calls`` records each
+answer as it is sent: ``Call(at=time.monotonic(), method, path, status)``;
+``app.state.sandbox`` has ``expire_tokens()``, ``token_grants``, ``token_refusals``,
+``add_flow(…)`` and ``add_instance(…)``.
 """
 
 from __future__ import annotations
@@ -57,7 +51,6 @@ import hmac
 import html
 import io
 import itertools
-import json
 import math
 import secrets
 import threading
@@ -75,6 +68,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.base import decode_json
 from adapters.mint.models import FLOW_STATUSES, MAX_NOTE, FlowStatus
 from adapters.sandbox_calls import Call, RecordCalls
 
@@ -95,7 +89,6 @@ KYC_FAULT = (
     "the issuing authority's records."
 )
 
-API_STEP_SECONDS = 0.5  # each step of a flow created through the API
 MAX_TOKENS = 10_000
 MAX_INSTANCES = 10_000
 MAX_LIST = 1000
@@ -181,14 +174,12 @@ class FlowVersion:
     steps: list[dict[str, Any]]
     connections: list[dict[str, Any]]
     tags: list[str]
-    custom_attributes: dict[str, Any] | None
-    variables: dict[str, Any] | None
     created_at: float  # epoch seconds
     updated_at: float
     published: bool = False
 
     def plan(self) -> list[Step]:
-        return [_step(raw, index) for index, raw in enumerate(self.steps, 1)]
+        return [_step(raw) for raw in self.steps]
 
 
 @dataclass
@@ -209,10 +200,8 @@ class FlowRecord:
 class NoteRecord:
     id: str
     note: str
-    activity_id: str | None
     created_at: float
     created_by: str
-    updated_at: float | None = None
 
 
 @dataclass
@@ -263,59 +252,6 @@ class InstanceRecord:
         return FlowStatus.FINISHED.value, states
 
 
-STEP_TYPES: list[dict[str, Any]] = [
-    {
-        "type": "Form",
-        "displayName": "Form",
-        "category": "User interaction",
-        "description": "Ask the end-user for data in a web form.",
-    },
-    {
-        "type": "Email",
-        "displayName": "Send email",
-        "category": "Communication",
-        "description": "Send an email, with links or attachments.",
-    },
-    {
-        "type": "HttpRequest",
-        "displayName": "HTTP request",
-        "category": "Integration",
-        "description": "Call an external API.",
-    },
-    {
-        "type": "Condition",
-        "displayName": "Condition",
-        "category": "Logic",
-        "description": "Branch on a value of the flow.",
-    },
-    {
-        "type": "IdentityVerification",
-        "displayName": "Identity verification",
-        "category": "Signicat",
-        "description": "Verify an ID document and the person holding it.",
-    },
-    {
-        "type": "Sign",
-        "displayName": "Electronic signature",
-        "category": "Signicat",
-        "description": "Have documents signed electronically.",
-    },
-    {
-        "type": "Pdf",
-        "displayName": "Generate PDF",
-        "category": "Documents",
-        "description": "Fill a template into a PDF document.",
-    },
-    {
-        "type": "Script",
-        "displayName": "Script",
-        "category": "Logic",
-        "description": "Transform the flow's data with an expression.",
-    },
-]
-_STEP_TYPES = {item["type"].lower(): item for item in STEP_TYPES}
-
-
 class MintSandbox:
     """The sandbox's state and endpoints; ``create_app`` wraps it in Starlette."""
 
@@ -333,7 +269,6 @@ class MintSandbox:
         self.tokens: dict[str, TokenRecord] = {}
         self.flows: dict[str, FlowRecord] = {}
         self.instances: dict[str, InstanceRecord] = {}
-        self.templates: list[dict[str, Any]] = []
         self.token_grants = 0
         self.token_refusals = 0
         self._lock = threading.RLock()
@@ -539,51 +474,11 @@ class MintSandbox:
             {"data": data, "totalCount": len(found), "offset": offset, "limit": limit}
         )
 
-    async def create_flow(self, request: Request) -> Response:
-        self._caller(request)
-        body = _flow_body(await _json_body(request))
-        with self._lock:
-            record = self._new_flow(body, created_at=time.time())
-            return JSONResponse(self._flow_json(request, record, record.latest), 201)
-
     async def get_flow(self, request: Request) -> Response:
         self._caller(request)
         with self._lock:
             record = self._find_flow(request)
             return JSONResponse(self._flow_json(request, record, record.latest))
-
-    async def update_flow(self, request: Request) -> Response:
-        self._caller(request)
-        body = _flow_body(await _json_body(request))
-        with self._lock:
-            record = self._find_flow(request)
-            latest = record.latest
-            now = time.time()
-            if latest.published:  # a published version is never changed: a new draft is
-                latest = FlowVersion(
-                    version_id=uuid.uuid4().hex,
-                    version=latest.version + 1,
-                    title=latest.title,
-                    description=latest.description,
-                    steps=[dict(s) for s in latest.steps],
-                    connections=[dict(c) for c in latest.connections],
-                    tags=list(latest.tags),
-                    custom_attributes=latest.custom_attributes,
-                    variables=latest.variables,
-                    created_at=now,
-                    updated_at=now,
-                )
-                record.versions.append(latest)
-            _apply(latest, body)
-            latest.updated_at = now
-            return JSONResponse(self._flow_json(request, record, latest))
-
-    async def delete_flow(self, request: Request) -> Response:
-        self._caller(request)
-        with self._lock:
-            record = self._find_flow(request)
-            del self.flows[record.definition_id]
-        return Response(status_code=204)
 
     async def publish(self, request: Request) -> Response:
         self._caller(request)
@@ -694,33 +589,6 @@ class MintSandbox:
         header = ["Step", "Type", "Status", "Started", "Finished", "Message"]
         return _report(fmt, f"instance-{instance.id}", title, header, rows, summary)
 
-    async def instances_report(self, request: Request) -> Response:
-        self._caller(request)
-        fmt = request.path_params["fmt"]
-        with self._lock:
-            definition_id = None
-            if "definition_id" in request.path_params:
-                definition_id = self._find_flow(request).definition_id
-            found = self._instances_query(request, definition_id)
-            now = time.monotonic()
-            rows = []
-            for instance in found:
-                status, states = instance.progress(now)
-                ended = states[-1].ended if states and status in ("Finished", "Faulted") else None
-                rows.append(
-                    [
-                        instance.id,
-                        instance.title,
-                        str(instance.version),
-                        status,
-                        _iso(instance.started_epoch),
-                        _iso(instance.started_epoch + ended) if ended is not None else "",
-                    ]
-                )
-        name = f"flow-{definition_id}-instances" if definition_id else "instances"
-        header = ["Id", "Flow", "Version", "Status", "Started", "Finished"]
-        return _report(fmt, name, "Mint instances", header, rows, [f"{len(rows)} instances"])
-
     # -- notes ----------------------------------------------------------------------------
 
     async def create_note(self, request: Request) -> Response:
@@ -728,60 +596,9 @@ class MintSandbox:
         text = _note_text(await _json_body(request))
         with self._lock:
             instance = self._find_instance(request)
-            activity_id = request.path_params.get("activity_id")
-            if activity_id is not None:
-                self._find_activity(instance, activity_id)
-            note = NoteRecord(uuid.uuid4().hex, text, activity_id, time.time(), caller)
+            note = NoteRecord(uuid.uuid4().hex, text, time.time(), caller)
             instance.notes.append(note)
             return JSONResponse(_note_json(instance, note), 201)
-
-    async def update_note(self, request: Request) -> Response:
-        self._caller(request)
-        text = _note_text(await _json_body(request))
-        with self._lock:
-            instance = self._find_instance(request)
-            note = self._find_note(request, instance)
-            note.note = text
-            note.updated_at = time.time()
-            return JSONResponse(_note_json(instance, note))
-
-    async def delete_note(self, request: Request) -> Response:
-        self._caller(request)
-        with self._lock:
-            instance = self._find_instance(request)
-            note = self._find_note(request, instance)
-            instance.notes.remove(note)
-        return Response(status_code=204)
-
-    # -- building blocks ------------------------------------------------------------------
-
-    async def step_types(self, request: Request) -> Response:
-        self._caller(request)
-        return JSONResponse(STEP_TYPES)
-
-    async def step_type_schema(self, request: Request) -> Response:
-        self._caller(request)
-        step_type = _STEP_TYPES.get(request.path_params["step_type"].lower())
-        if step_type is None:
-            raise ApiError(404, "No step type has this name.")
-        schema = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": step_type["displayName"],
-            "description": step_type["description"],
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "name": {"type": "string"},
-                "type": {"const": step_type["type"]},
-            },
-            "required": ["id", "type"],
-        }
-        return JSONResponse(schema)
-
-    async def list_templates(self, request: Request) -> Response:
-        self._caller(request)
-        with self._lock:
-            return JSONResponse(self.templates)
 
     # -- errors ---------------------------------------------------------------------------
 
@@ -835,19 +652,6 @@ class MintSandbox:
         if instance is None:
             raise ApiError(404, "No instance has this id.")
         return instance
-
-    def _find_activity(self, instance: InstanceRecord, activity_id: str) -> Step:
-        for step in instance.plan:
-            if step.id == activity_id:
-                return step
-        raise ApiError(404, "The instance has no activity with this id.")
-
-    def _find_note(self, request: Request, instance: InstanceRecord) -> NoteRecord:
-        activity_id = request.path_params.get("activity_id")
-        for note in instance.notes:
-            if note.id == request.path_params["note_id"] and note.activity_id == activity_id:
-                return note
-        raise ApiError(404, "No note has this id.")
 
     def _instances_query(self, request: Request, definition_id: str | None) -> list[InstanceRecord]:
         query = _query(request)
@@ -905,8 +709,6 @@ class MintSandbox:
             steps=[],
             connections=[],
             tags=[],
-            custom_attributes=None,
-            variables=None,
             created_at=created_at,
             updated_at=created_at,
         )
@@ -1052,8 +854,6 @@ class MintSandbox:
                         steps=[],
                         connections=[],
                         tags=[],
-                        custom_attributes=None,
-                        variables=None,
                         created_at=now - age,
                         updated_at=now - age,
                     )
@@ -1069,30 +869,6 @@ class MintSandbox:
         ]
         for definition_id, age, status, correlation_id in history:
             self.add_instance(definition_id, age=age, status=status, correlation_id=correlation_id)
-        self.templates = [
-            {
-                "id": "7e3a1c52-8d4f-4b6a-9c1e-2f5d8a7b6c01",
-                "title": "Customer onboarding",
-                "description": "A form, an email check and an account: start here.",
-                "flow": {
-                    "title": "Customer onboarding",
-                    "steps": [_public_step(step) for step in seeds[0]["steps"]],
-                },
-                "accounts": [],
-                "createdAt": _iso(now - 90 * DAY),
-            },
-            {
-                "id": "7e3a1c52-8d4f-4b6a-9c1e-2f5d8a7b6c02",
-                "title": "Document signing",
-                "description": "Generate a PDF and have it signed.",
-                "flow": {
-                    "title": "Document signing",
-                    "steps": [_public_step(step) for step in seeds[2]["steps"]],
-                },
-                "accounts": [],
-                "createdAt": _iso(now - 80 * DAY),
-            },
-        ]
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -1111,8 +887,8 @@ class MintSandbox:
             "tags": list(v.tags),
             "steps": [_public_step(step) for step in v.steps],
             "connections": list(v.connections),
-            "customAttributes": v.custom_attributes,
-            "variables": v.variables,
+            "customAttributes": None,
+            "variables": None,
         }
         if v.published:
             data["workflowUrl"] = f"{_base(request)}/w/{record.definition_id}"
@@ -1189,18 +965,14 @@ class MintSandbox:
 # -- helpers ----------------------------------------------------------------------------
 
 
-def _step(raw: dict[str, Any], index: int) -> Step:
-    kind = raw.get("type") or raw.get("stepType") or "Generic"
-    name = raw.get("name") or raw.get("displayName") or raw.get("title") or str(kind)
-    seconds = raw.get("sandboxSeconds", API_STEP_SECONDS)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        seconds = API_STEP_SECONDS
+def _step(raw: dict[str, Any]) -> Step:
+    """A step of a seeded or added flow, whose own timing keys say how it runs."""
     fault = raw.get("sandboxFault")
     return Step(
-        id=str(raw.get("id") or f"step-{index}"),
-        name=str(name),
-        type=str(kind),
-        seconds=float(seconds),
+        id=raw["id"],
+        name=raw["name"],
+        type=raw["type"],
+        seconds=float(raw["sandboxSeconds"]),
         fault=str(fault) if fault else None,
     )
 
@@ -1221,35 +993,6 @@ def _apply(version: FlowVersion, body: dict[str, Any]) -> None:
         version.connections = [dict(c) for c in body["connections"] or []]
     if "tags" in body:
         version.tags = list(body["tags"] or [])
-    if "customAttributes" in body:
-        version.custom_attributes = body["customAttributes"]
-    if "variables" in body:
-        version.variables = body["variables"]
-
-
-def _flow_body(body: dict[str, Any]) -> dict[str, Any]:
-    """A WriteFlowDto, checked as ASP.NET's model binding would."""
-    errors: dict[str, list[str]] = {}
-    for name in ("title", "description"):
-        if body.get(name) is not None and not isinstance(body[name], str):
-            errors[name] = ["The value must be a string or null."]
-    for name in ("steps", "connections"):
-        value = body.get(name)
-        if value is not None and (
-            not isinstance(value, list) or not all(isinstance(item, dict) for item in value)
-        ):
-            errors[name] = ["The value must be an array of objects or null."]
-    tags = body.get("tags")
-    if tags is not None and (
-        not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
-    ):
-        errors["tags"] = ["The value must be an array of strings or null."]
-    for name in ("customAttributes", "variables"):
-        if body.get(name) is not None and not isinstance(body[name], dict):
-            errors[name] = ["The value must be an object or null."]
-    if errors:
-        raise ApiError(400, errors=errors)
-    return body
 
 
 def _selected(
@@ -1278,9 +1021,7 @@ def _note_json(instance: InstanceRecord, note: NoteRecord) -> dict[str, Any]:
         "id": note.id,
         "note": note.note,
         "instanceId": instance.id,
-        "activityId": note.activity_id,
         "createdAt": _iso(note.created_at),
-        "updatedAt": _iso(note.updated_at) if note.updated_at is not None else None,
         "createdBy": note.created_by,
     }
 
@@ -1423,8 +1164,8 @@ async def _json_body(request: Request, *, allow_empty: bool = False) -> dict[str
             return {}
         raise ApiError(400, errors={"": ["A non-empty request body is required."]})
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
+        body = decode_json(raw)
+    except ValueError:
         raise ApiError(400, errors={"$": ["The JSON value could not be converted."]}) from None
     if body is None and allow_empty:
         return {}
@@ -1454,27 +1195,12 @@ def create_app(
         routes=[
             Route(TOKEN_PATH, s.token, methods=["POST"]),
             Route("/flows", s.list_flows, methods=["GET"]),
-            Route("/flows", s.create_flow, methods=["POST"]),
             Route("/flows/{definition_id}", s.get_flow, methods=["GET"]),
-            Route("/flows/{definition_id}", s.update_flow, methods=["PUT"]),
-            Route("/flows/{definition_id}", s.delete_flow, methods=["DELETE"]),
             Route("/flows/{definition_id}/publish", s.publish, methods=["POST"]),
             Route("/flows/{definition_id}/unpublish", s.unpublish, methods=["POST"]),
             Route("/flows/{definition_id}/execute", s.execute, methods=["POST"]),
             Route("/flows/{definition_id}/instances", s.flow_instances, methods=["GET"]),
-            Route(
-                "/flows/{definition_id}/instances/csv",
-                _fixed(s.instances_report, "csv"),
-                methods=["GET"],
-            ),
-            Route(
-                "/flows/{definition_id}/instances/pdf",
-                _fixed(s.instances_report, "pdf"),
-                methods=["GET"],
-            ),
             Route("/instances", s.list_instances, methods=["GET"]),
-            Route("/instances/csv", _fixed(s.instances_report, "csv"), methods=["GET"]),
-            Route("/instances/pdf", _fixed(s.instances_report, "pdf"), methods=["GET"]),
             Route("/instances/{instance_id}", s.get_instance, methods=["GET"]),
             Route("/instances/{instance_id}/executionlog", s.execution_log, methods=["GET"]),
             Route(
@@ -1484,26 +1210,6 @@ def create_app(
                 "/instances/{instance_id}/pdf", _fixed(s.instance_report, "pdf"), methods=["GET"]
             ),
             Route("/instances/{instance_id}/notes", s.create_note, methods=["POST"]),
-            Route("/instances/{instance_id}/notes/{note_id}", s.update_note, methods=["PUT"]),
-            Route("/instances/{instance_id}/notes/{note_id}", s.delete_note, methods=["DELETE"]),
-            Route(
-                "/instances/{instance_id}/activities/{activity_id}/notes",
-                s.create_note,
-                methods=["POST"],
-            ),
-            Route(
-                "/instances/{instance_id}/activities/{activity_id}/notes/{note_id}",
-                s.update_note,
-                methods=["PUT"],
-            ),
-            Route(
-                "/instances/{instance_id}/activities/{activity_id}/notes/{note_id}",
-                s.delete_note,
-                methods=["DELETE"],
-            ),
-            Route("/steptypes", s.step_types, methods=["GET"]),
-            Route("/steptypes/{step_type}/schema", s.step_type_schema, methods=["GET"]),
-            Route("/templates", s.list_templates, methods=["GET"]),
             Route("/w/{definition_id}", s.public_page, methods=["GET"]),
         ],
         middleware=[Middleware(RecordCalls, calls=calls)],

@@ -16,34 +16,28 @@ Where the vendor document is silent, the choices are made here, once:
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from adapters.http import error_for_status, invalid_response, printable, send
+from adapters.base import VendorClient, decode_json
+from adapters.http import error_for_status, invalid_response
 from adapters.retries import DEFAULT_RETRIES, Retries
 from adapters.stintmint.models import (
     FlowResponse,
     PostAnswer,
     PostRequest,
-    decode_json,
     flow_response,
     validate_identifier,
     validate_sf_id,
     validate_state_id,
 )
 
-log = logging.getLogger(__name__)
-
 VENDOR = "Stintmint"
 DEFAULT_URL = "https://stintmint.com/api/v1"
 POST_PATH = "/post"
 FETCH_PATH = "/fetch"
-REQUEST_TIMEOUT_S = 10.0
-CONNECT_TIMEOUT_S = 5.0
-MAX_VENDOR_MESSAGE = 300
 MAX_CALLBACK_BYTES = 1_000_000
 # Well-formed, and no one posts under it: fetching it proves we get in (404 expected).
 PING_SF_ID = "chatops-ping"
@@ -52,10 +46,11 @@ PING_IDENTIFIER = "chatops-ping-00000000"
 PING_OK_CODES = frozenset({400, 404, 422})
 
 
-class StintmintClient:
+class StintmintClient(VendorClient):
     """Talks to Stintmint through a shared ``httpx.AsyncClient`` (no base_url on it)."""
 
     vendor = VENDOR
+    base_url_name = "The Stintmint URL"
 
     def __init__(
         self,
@@ -66,14 +61,9 @@ class StintmintClient:
         key: str,
         retries: Retries = DEFAULT_RETRIES,
     ) -> None:
-        self._http = http
-        self._retries = retries
-        self.base_url = _check_base_url(base_url)
+        super().__init__(http, base_url=base_url, retries=retries)
         self._auth = _basic_auth(username, key)
         self._key = key
-
-    def __repr__(self) -> str:
-        return f"StintmintClient({self.base_url!r})"
 
     # -- API ----------------------------------------------------------------------------
 
@@ -140,35 +130,10 @@ class StintmintClient:
         self, path: str, body: dict[str, Any], *, check: bool = True
     ) -> httpx.Response:
         # /fetch only reads; /post pays for work, so only retried when told it was not done.
-        read = path == FETCH_PATH
-        timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-        request = self._http.build_request(
-            "POST",
-            self.base_url + path,
-            json=body,
-            headers={"Accept": "application/json"},
-            timeout=timeout,
-        )
-        response = await send(
-            VENDOR,
-            self._http,
-            request,
-            auth=self._auth,
-            retries=self._retries,
-            read=read,
-            what=f"POST {path}",
-        )
-        log.debug("stintmint POST %s -> %s", path, response.status_code)
-        if check and not response.is_success:
-            raise error_for_status(VENDOR, response, self._vendor_message(response))
-        return response
+        return await self._send("POST", path, json=body, read=path == FETCH_PATH, check=check)
 
-    def _vendor_message(self, response: httpx.Response) -> str | None:
-        message = _vendor_message(response)
-        # A vendor that echoes what it was sent must not make us show the key.
-        if message and self._key in message:
-            message = message.replace(self._key, "***")
-        return message
+    def _secrets(self) -> Iterable[str]:
+        return (self._key,)
 
     def _flow(self, response: httpx.Response, asked: dict[str, str]) -> FlowResponse:
         if not response.content.strip():
@@ -218,43 +183,8 @@ def _basic_auth(username: str, key: str) -> httpx.BasicAuth:
     return httpx.BasicAuth(username.strip(), key)
 
 
-def _check_base_url(base_url: str) -> str:
-    parts = urlsplit(str(base_url).strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        # Not echoed: a URL may carry credentials.
-        raise ValueError("The Stintmint URL must be an http:// or https:// URL with a host")
-    if parts.query or parts.fragment:
-        raise ValueError("The Stintmint URL must not have a query or fragment")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
 def _is_json(response: httpx.Response) -> bool:
     try:
         return isinstance(decode_json(response.content), dict | list)
     except ValueError:
         return False
-
-
-def _vendor_message(response: httpx.Response) -> str | None:
-    """Stintmint's explanation of an error answer, when it gave one we can read."""
-    text: Any = None
-    try:
-        document = decode_json(response.content)
-    except ValueError:
-        document = None
-        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media in ("", "text/plain"):
-            text = response.text
-    if isinstance(document, str):
-        text = document
-    elif isinstance(document, dict):
-        for key in ("message", "error", "detail", "description", "errors"):
-            value = document.get(key)
-            if isinstance(value, list) and value:
-                value = "; ".join(str(item) for item in value[:3])
-            if isinstance(value, str) and value.strip():
-                text = value
-                break
-    if not isinstance(text, str) or not text.strip():
-        return None
-    return printable(text.strip(), MAX_VENDOR_MESSAGE)

@@ -8,7 +8,6 @@ Every check raises ValueError (pydantic's ValidationError is one) before anythin
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -16,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adapters.base import shorten
 
 MAX_DESCRIPTORS = 10  # "A maximum of 10 descriptors are allowed per request."
 MAX_NAME_CHARS = 100
@@ -71,7 +72,7 @@ class Descriptor(BaseModel):
         value = value.strip()
         if len(value) > MAX_NAME_CHARS or not value.isprintable():
             raise ValueError(
-                f"The descriptor name `{_shorten(value)}` is not valid: use up to "
+                f"The descriptor name `{shorten(value)}` is not valid: use up to "
                 f"{MAX_NAME_CHARS} printable characters."
             )
         return value
@@ -122,7 +123,7 @@ class ModuleOption(BaseModel):
             text = value.strip().upper()
             if text not in OptionType.__members__:
                 raise ValueError(
-                    f"`{_shorten(value)}` is not an option type: use one of TEXT, IMAGE."
+                    f"`{shorten(value)}` is not an option type: use one of TEXT, IMAGE."
                 )
             return text
         return value
@@ -191,7 +192,7 @@ class PostRequest(BaseModel):
             return None
         if not isinstance(value, str) or not _URGENCY.fullmatch(value.strip()):
             raise ValueError(
-                f"`{_shorten(value)}` is not an urgency code: use letters and digits, e.g. `U1`."
+                f"`{shorten(value)}` is not an urgency code: use letters and digits, e.g. `U1`."
             )
         return value.strip()
 
@@ -325,7 +326,7 @@ def parse_descriptor_type(text: str) -> DescriptorType:
         if key in DescriptorType.__members__:
             return DescriptorType(key)
     names = ", ".join(DescriptorType.__members__)
-    raise ValueError(f"`{_shorten(text)}` is not a descriptor type: use one of {names}.")
+    raise ValueError(f"`{shorten(text)}` is not a descriptor type: use one of {names}.")
 
 
 def is_http_url(text: str) -> bool:
@@ -401,18 +402,6 @@ def flow_response(document: Any, **defaults: str) -> FlowResponse:
         raise ValueError(f"unexpected values in {fields or 'the answer'}") from None
 
 
-def decode_json(body: bytes | str) -> Any:
-    """JSON text to Python values; NaN/Infinity and runaway nesting are ValueError."""
-    try:
-        return json.loads(body, parse_constant=_no_constants)
-    except RecursionError:
-        raise ValueError("the JSON document is nested too deeply") from None
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _optional_caption(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -429,7 +418,7 @@ def _check_id(what: str, value: Any) -> str:
         if _ID.fullmatch(text):
             return text
     raise ValueError(
-        f"`{_shorten(value)}` is not a valid {what}: use up to 100 letters, digits, `_`, `.` "
+        f"`{shorten(value)}` is not a valid {what}: use up to 100 letters, digits, `_`, `.` "
         "or `-`, starting with a letter or digit."
     )
 
@@ -464,9 +453,3 @@ def _datetime(ms: int | None) -> datetime | None:
         return datetime.fromtimestamp(ms / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def _shorten(value: object, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    text = "".join(ch if ch.isprintable() else "?" for ch in text).replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "…"

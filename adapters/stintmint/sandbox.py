@@ -34,7 +34,6 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -51,6 +50,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.base import decode_json
 from adapters.sandbox_calls import Call, RecordCalls
 
 log = logging.getLogger(__name__)
@@ -516,16 +516,12 @@ async def _body(request: Request) -> dict[str, Any]:
     if media not in ("", "application/json"):
         raise BadRequest("send a JSON body (Content-Type: application/json)", 415)
     try:
-        data = json.loads(body or b"null", parse_constant=_no_constants)
-    except (ValueError, RecursionError):
+        data = decode_json(body or b"null")
+    except ValueError:
         raise BadRequest("request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return data
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _error(exc: BadRequest) -> JSONResponse:

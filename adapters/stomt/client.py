@@ -31,29 +31,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 from collections.abc import AsyncGenerator, Generator, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from adapters.errors import (
-    VendorAuthError,
-    VendorError,
-    VendorRejected,
-)
-from adapters.http import (
-    MAX_ANSWER_BYTES,
-    error_for_status,
-    invalid_response,
-    printable,
-    read_capped,
-    send,
-)
+from adapters.base import JSON, VendorClient, decode_json, vendor_text
+from adapters.errors import VendorAuthError, VendorError, VendorRejected
+from adapters.http import MAX_ANSWER_BYTES, error_for_status, invalid_response, read_capped
 from adapters.retries import DEFAULT_RETRIES, Retries
 from adapters.stomt.models import (
     MAX_TEXT,
@@ -75,16 +64,12 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 VENDOR = "STOMT"
-JSON = "application/json"
 LOGIN_PATH = "/authentication/session"
 # The document's own example target: STOMT's page, which every STOMT server has.
 PING_TARGET = "stomt"
 # The context files are uploaded in for attaching them to a stomt.
 FILE_CONTEXT = "stomt"
 TOKEN_EXPIRED = 419
-REQUEST_TIMEOUT_S = 10.0
-CONNECT_TIMEOUT_S = 5.0
-MAX_VENDOR_MESSAGE = 300
 MAX_LABELS = 20
 MAX_LABEL = 100
 MAX_FILENAME = 200
@@ -210,10 +195,12 @@ class StomtAuth(httpx.Auth):
         return f"StomtAuth({self.kind})"
 
 
-class StomtClient:
+class StomtClient(VendorClient):
     """Talks to one STOMT server through a shared ``httpx.AsyncClient`` (no base_url on it)."""
 
     vendor = VENDOR
+    base_url_name = "The STOMT URL"
+    _auth: StomtAuth
 
     def __init__(
         self,
@@ -226,9 +213,7 @@ class StomtClient:
         password: str | None = None,
         retries: Retries = DEFAULT_RETRIES,
     ) -> None:
-        self._http = http
-        self._retries = retries
-        self.base_url = _check_base_url(base_url)
+        super().__init__(http, base_url=base_url, retries=retries)
         self._auth = StomtAuth(
             base_url=self.base_url,
             appid=appid,
@@ -375,25 +360,8 @@ class StomtClient:
         json: Any = None,
         params: dict[str, str] | None = None,
     ) -> tuple[httpx.Response, Any]:
-        timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
-        request = self._http.build_request(
-            method,
-            self.base_url + path,
-            json=json,
-            params=params,
-            headers={"Accept": JSON},
-            timeout=timeout,
-        )
-        response = await send(
-            VENDOR,
-            self._http,
-            request,
-            auth=self._auth,
-            retries=self._retries,
-            read=method == "GET",  # a post or delete only when STOMT says it did not do it
-            what=f"{method} {path}",
-        )
-        log.debug("stomt %s %s -> %s", method, path, response.status_code)
+        # Every answer, an error too, is STOMT's envelope: read by ``_data``, not ``_error``.
+        response = await self._send(method, path, json=json, params=params, check=False)
         if response.status_code == TOKEN_EXPIRED:
             raise self._expired(response)
         return response, _data(response, self._auth.secrets)
@@ -498,29 +466,20 @@ def _filename(name: object) -> str:
     return name
 
 
-def _check_base_url(base_url: str) -> str:
-    parts = urlsplit(str(base_url).strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        # Not echoed: a URL may carry credentials.
-        raise ValueError("The STOMT URL must be an http:// or https:// URL with a host")
-    if parts.query or parts.fragment:
-        raise ValueError("The STOMT URL must not have a query or fragment")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
 # -- answers -----------------------------------------------------------------------------
 
 
 def _data(response: httpx.Response, secrets: tuple[str, ...], *, login: bool = False) -> Any:
     """``data`` of STOMT's envelope; raises the VendorError for an error answer."""
     try:
-        document = json.loads(response.content)
-    except (ValueError, RecursionError):
+        document = decode_json(response.content)
+    except ValueError:
         document = None
         understood = False
     else:
         understood = True
-    message = _vendor_message(document, secrets)
+    error = document.get("error") if isinstance(document, dict) else None
+    message = vendor_text(error if isinstance(error, str) else None, secrets)
     if not response.is_success or message is not None:
         raise _error(response, message, login=login)
     if not understood:
@@ -558,17 +517,6 @@ def _model(response: httpx.Response, model: type[M], data: Any, what: str) -> M:
         raise invalid_response(
             VENDOR, response, f"unexpected values in the {what} ({fields})"
         ) from exc
-
-
-def _vendor_message(document: Any, secrets: tuple[str, ...]) -> str | None:
-    """STOMT's ``error`` text, shortened and scrubbed of anything secret."""
-    error = document.get("error") if isinstance(document, dict) else None
-    if not isinstance(error, str) or not error.strip():
-        return None
-    text = error.strip()
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return printable(text, MAX_VENDOR_MESSAGE)
 
 
 def _error(response: httpx.Response, message: str | None, *, login: bool) -> VendorError:

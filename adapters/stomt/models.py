@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from adapters.base import shorten
 from adapters.timestamps import parse_time
 
 # The longest text STOMT takes for one stomt (the document: "required, max 1000 characters").
@@ -274,7 +275,7 @@ def _validate_slug(what: str, example: str, text: object) -> str:
         if _SLUG.fullmatch(slug) and slug not in (".", ".."):
             return slug
     raise ValueError(
-        f"`{_shorten(text)}` is not a {what}: use 1 to {MAX_SLUG} letters, digits, `_`, `-` "
+        f"`{shorten(text)}` is not a {what}: use 1 to {MAX_SLUG} letters, digits, `_`, `-` "
         f"or `.` (e.g. `{example}`)."
     )
 
@@ -287,9 +288,3 @@ def validate_stomt_id(text: str) -> str:
 def validate_target_id(text: str) -> str:
     """The target slug when it is one (letters, digits, `_ - .`, 1..200); else ValueError."""
     return _validate_slug("STOMT target", "chatops-hub", text)
-
-
-def _shorten(value: object, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    text = "".join(ch if ch.isprintable() else "?" for ch in text).replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "…"

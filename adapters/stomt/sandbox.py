@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import random
 import re
 import secrets
@@ -54,6 +53,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.base import decode_json
 from adapters.sandbox_calls import Call, RecordCalls
 from adapters.stomt.models import MAX_TEXT
 
@@ -726,8 +726,8 @@ def _html(text: str) -> str:
 async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else {}
-    except (ValueError, RecursionError):
+        body = decode_json(raw) if raw.strip() else {}
+    except ValueError:
         raise ApiError(400, "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")

@@ -25,11 +25,19 @@ class FirstError(logging.Handler):
         exc = self.record.exc_info[1] if self.record.exc_info else None
         if exc is None:
             return _exception_line(self.record.getMessage())
-        while exc.__cause__ is not None or (
-            exc.__context__ is not None and not exc.__suppress_context__
-        ):
-            exc = exc.__cause__ or exc.__context__
-        return f"{type(exc).__name__}: {exc}"
+        root = _root_cause(exc)
+        return f"{type(root).__name__}: {root}"
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The last exception of the chain a traceback of ``exc`` would show."""
+    while True:
+        earlier = exc.__cause__
+        if earlier is None and not exc.__suppress_context__:
+            earlier = exc.__context__
+        if earlier is None:
+            return exc
+        exc = earlier
 
 
 def _exception_line(message: str) -> str:

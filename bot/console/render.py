@@ -62,6 +62,8 @@ def inline(text: str, names: Names, style: str = "") -> Text:
     for match in _INLINE.finditer(text):
         out.append(unescape(text[pos : match.start()]))
         kind = match.lastgroup
+        if kind is None:
+            raise ValueError(f"_INLINE matched {match[0]!r} outside its named groups")
         value = match.group(kind)
         if kind == "code":
             out.append(unescape(value), style="bold cyan")

@@ -110,18 +110,18 @@ class Session:
             )
             screen.show(shown, self._title(shown))
         elif kind == "updated":
-            shown = screen.find(data.get("channel"), data.get("ts"))
-            if shown is None:
+            found = screen.find(data.get("channel"), data.get("ts"))
+            if found is None:
                 self._on_event("posted", data)
                 return
-            shown.text = str(data.get("text") or "")
-            shown.blocks = with_block_ids(data.get("blocks") or [])
-            screen.show(shown, f"updated message #{shown.number}")
+            found.text = str(data.get("text") or "")
+            found.blocks = with_block_ids(data.get("blocks") or [])
+            screen.show(found, f"updated message #{found.number}")
         elif kind == "deleted":
-            shown = screen.find(data.get("channel"), data.get("ts"))
-            if shown is not None:
-                shown.deleted = True
-                screen.note(f"message #{shown.number} was deleted")
+            found = screen.find(data.get("channel"), data.get("ts"))
+            if found is not None:
+                found.deleted = True
+                screen.note(f"message #{found.number} was deleted")
         elif kind == "ephemeral":
             shown = screen.add(
                 channel=str(data.get("channel")),
@@ -234,7 +234,7 @@ class Session:
         command, _, text = line.partition(" ")
         if not re.fullmatch(r"/[\w.-]{1,31}", command):
             raise ConsoleError(f"“{_clip(command)}” is not a slash command name.")
-        response_url = self.stack.fake.response_url(self.stack.slack.url)
+        response_url = self.stack.fake.response_url(self.stack.slack_url)
         origin = _Origin(number=None, bound=False)
         self.origins[_token(response_url)] = origin
         body = slash_command(
@@ -261,11 +261,11 @@ class Session:
             self.screen.note("Not clicked.")
             return
         if shown.ephemeral:
-            response_url = self.stack.fake.response_url(self.stack.slack.url)
+            response_url = self.stack.fake.response_url(self.stack.slack_url)
             self.origins[_token(response_url)] = _Origin(shown.number, bound=False)
         else:
             response_url = self.stack.fake.response_url(
-                self.stack.slack.url, channel_id=shown.channel, message_ts=shown.ts
+                self.stack.slack_url, channel_id=shown.channel, message_ts=shown.ts
             )
             self.origins[_token(response_url)] = _Origin(shown.number, bound=True)
         payload = click_payload(shown, button, user_name=self.user_name, response_url=response_url)

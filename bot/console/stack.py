@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -66,8 +66,8 @@ async def serve(
     name: str,
     app: Any,
     *,
-    lifespan: str = "off",
-    grace: float = 5,
+    lifespan: Literal["auto", "on", "off"] = "off",
+    grace: int = 5,
     sock: socket.socket | None = None,
 ) -> Running:
     """Serve ``app`` on a free loopback port as a task of this loop; return once it listens."""
@@ -121,7 +121,8 @@ def console_settings(
     public_url: str | None = None,
     policy: str | None = None,
 ) -> Settings:
-    vendors: dict[str, str] = {}
+    # Settings fields by name (FLINT_BASE_URL → flint_base_url); pydantic checks them.
+    vendors: dict[str, Any] = {}
     for env in sandboxes.environment(sandbox_url):
         vendors.update({key.lower(): value for key, value in env.variables.items()})
     return _ConsoleSettings(
@@ -156,6 +157,13 @@ class Stack:
         self.sandboxes: Running | None = None
         self.slack: Running | None = None
         self.app: Running | None = None
+
+    @property
+    def slack_url(self) -> str:
+        """The Slack fake's base URL, once ``start`` has run."""
+        if self.slack is None:
+            raise RuntimeError("the console stack has not started")
+        return self.slack.url
 
     @property
     def signing_secret(self) -> str:

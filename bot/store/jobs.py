@@ -58,6 +58,11 @@ class TrackedJob:
     def final(self) -> bool:
         return self.outcome is not None
 
+    @property
+    def in_progress(self) -> bool:
+        """Accepted by the vendor and not yet reported in Slack: polling may update it."""
+        return self.state in (ACTIVE, NOTIFYING)
+
     def elapsed(self, now: float | None = None) -> float:
         end = self.finished_at if self.finished_at is not None else (now or time.time())
         return max(0.0, end - self.created_at)
@@ -91,7 +96,8 @@ class JobStore:
 
     async def create(self, new: NewJob, *, deadline_at: float, start_grace: float) -> TrackedJob:
         now = time.time()
-        values = {
+        # Column values, and the job's fields: TrackedJob(**values) checks them at run time.
+        values: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "vendor": new.vendor,
             "target": new.target,

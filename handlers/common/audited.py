@@ -10,7 +10,6 @@ from typing import Any
 
 from adapters.errors import VendorError
 from bot.audit import AuditUnavailable
-from handlers.common.policy import VENDORS
 from handlers.deps import Deps
 
 
@@ -43,7 +42,7 @@ async def audited(
             user_id=user_id, channel_id=channel_id, command=command, target=target, params=params
         )
     except AuditUnavailable:
-        vendor = VENDORS.get(command.split(" ")[0], "the vendor")
+        vendor = deps.vendor_name(command)
         raise NotAudited(
             vendor,
             f"Nothing was sent to {vendor}: the audit log could not be written. "

@@ -4,120 +4,97 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-
-from handlers.common.binding import bind
+from handlers.common import commands
 from handlers.common.held import load
-from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age, where
+from handlers.common.interaction import Interaction
+from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age
 from handlers.common.replies import ephemeral, no_room
 from handlers.common.text import code, normalize
+from handlers.common.vertical import Vertical
 from handlers.deps import Deps
+
+Work = Callable[[Deps, Interaction], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[0-9a-f]{32}")
 GONE = ":grey_question: This confirmation was already used, cancelled or is unknown."
-CommandListener = Callable[..., Awaitable[Any]]
 
 
-def register(app: AsyncApp, deps: Deps, commands: dict[str, CommandListener]) -> None:
-    async def on_confirm(
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: AsyncRespond,
-        *,
-        deps: Deps,
-    ) -> None:
-        await ack()
-        await confirm(deps, body, action, respond, commands)
+def buttons(verticals: Iterable[Vertical]) -> dict[str, Work]:
+    """The Confirm and Cancel buttons' work, by action id."""
+    by_slash = {vertical.slash: vertical for vertical in verticals}
 
-    app.action(CONFIRM)(bind(on_confirm, deps))
-    app.action(CANCEL)(bind(on_cancel, deps))
+    async def on_confirm(deps: Deps, x: Interaction) -> None:
+        await x.ack()
+        await confirm(deps, x, by_slash)
+
+    return {CONFIRM: on_confirm, CANCEL: on_cancel}
 
 
-async def confirm(
-    deps: Deps,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    commands: dict[str, CommandListener],
-) -> None:
-    held = await _held(deps, action)
+async def confirm(deps: Deps, x: Interaction, by_slash: dict[str, Vertical]) -> None:
+    held = await _held(deps, x.value)
     if held is None:
-        await respond(**ephemeral(GONE))
+        await x.respond(**ephemeral(GONE))
         return
-    clicker, _channel = where(body)
     what = f"{held.command} {normalize(held.text)}".strip()  # as the user typed it
-    if clicker != held.user_id:
-        await _audit(deps, held, "confirm refused", clicker, f"asked for by {held.user_id}")
-        await respond(
-            **ephemeral(f":no_entry: Only <@{held.user_id}>, who asked for it, can confirm this."),
-            replace_original=False,
+    if x.user != held.user_id:
+        await _audit(deps, held, "confirm refused", x.user, f"asked for by {held.user_id}")
+        await x.beside(
+            **ephemeral(f":no_entry: Only <@{held.user_id}>, who asked for it, can confirm this.")
         )
         return
     if age(held.created_at) > CONFIRM_WITHIN:
         await deps.store.confirmations.use(held.id)
-        await respond(
+        await x.respond(
             text=":hourglass: This confirmation expired after 10 minutes; nothing was run. "
             "Run the command again if you still want it.",
             replace_original=True,
         )
         return
-    busy = deps.work.why_not(clicker)
+    busy = deps.work.why_not(x.user)
     if busy is not None:
         # Not used up: the same button works again in a moment.
-        await respond(**ephemeral(no_room(busy, deps.work)))
+        await x.respond(**ephemeral(no_room(busy, deps.work)))
         return
-    listener = commands.get(held.command)
+    vertical = by_slash.get(held.command)
     request = load(held.request)
-    if listener is None or request is None or not await deps.store.confirmations.use(held.id):
-        await respond(**ephemeral(GONE))
+    if vertical is None or request is None or not await deps.store.confirmations.use(held.id):
+        await x.respond(**ephemeral(GONE))
         return
     await _audit(deps, held, "confirmed", held.user_id)
-    await respond(text=f":white_check_mark: Confirmed: {code(what[:1000])}", replace_original=True)
+    await x.respond(
+        text=f":white_check_mark: Confirmed: {code(what[:1000])}", replace_original=True
+    )
 
     async def answer(*args: Any, **kw: Any) -> None:
         if kw:  # e.g. the policy changed meanwhile and now denies it
-            await respond(**kw, replace_original=False)
+            await x.beside(**kw)
 
-    command = {
-        "command": held.command,
-        "text": held.text,
-        "user_id": held.user_id,
-        "channel_id": held.channel_id,
-        "_confirmed": Confirmed(held.id, request),
-    }
-    await listener(ack=answer, command=command, respond=respond, deps=deps)
+    # Carried out as the command it was, where it was typed.
+    as_typed = replace(x, channel=held.channel_id, value=held.text, ack=answer, confirmed=True)
+    confirmed = Confirmed(held.id, request)
+    admitted = await commands.admit(deps, as_typed, vertical, confirmed=confirmed)
+    if admitted is not None:
+        await commands.perform(deps, as_typed, vertical, admitted)
 
 
-async def on_cancel(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-) -> None:
-    await ack()
-    held = await _held(deps, action)
+async def on_cancel(deps: Deps, x: Interaction) -> None:
+    await x.ack()
+    held = await _held(deps, x.value)
     if held is None:
-        await respond(**ephemeral(GONE))
+        await x.respond(**ephemeral(GONE))
         return
-    if where(body)[0] != held.user_id:
-        await respond(
-            **ephemeral(f":no_entry: Only <@{held.user_id}> can cancel this."),
-            replace_original=False,
-        )
+    if x.user != held.user_id:
+        await x.beside(**ephemeral(f":no_entry: Only <@{held.user_id}> can cancel this."))
         return
     if await deps.store.confirmations.use(held.id):
         await _audit(deps, held, "cancelled", held.user_id)
-        await respond(text=":x: Cancelled; nothing was run.", replace_original=True)
+        await x.respond(text=":x: Cancelled; nothing was run.", replace_original=True)
 
 
 async def _audit(deps: Deps, held, outcome: str, user_id: str, detail: str = "") -> None:
@@ -132,8 +109,7 @@ async def _audit(deps: Deps, held, outcome: str, user_id: str, detail: str = "")
     )
 
 
-async def _held(deps: Deps, action: dict[str, Any]):
-    value = str(action.get("value") or "")
+async def _held(deps: Deps, value: str):
     if not _ID.fullmatch(value):
         return None
     return await deps.store.confirmations.get(value)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from adapters.errors import VendorError
 from bot.digests import CANNOT_POST, DEFAULT_AT, FREQUENCIES, parse_at
+from handlers.common.interaction import Answer
 from handlers.common.replies import cannot_post, ephemeral, vendor_error
 from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
@@ -54,7 +54,7 @@ async def run_digest(
     channel_id: str,
     user_id: str,
     options: dict[str, Any],
-    respond: AsyncRespond,
+    respond: Answer,
 ) -> None:
     """Carry out a parsed digest command for one vendor and tell the caller what happened."""
     digests = deps.digests

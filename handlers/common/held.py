@@ -32,13 +32,13 @@ def holdable(cls: T) -> T:
 
 
 @cache
-def _adapter(cls: type) -> TypeAdapter:
+def _adapter(cls: type) -> TypeAdapter[Any]:
     return TypeAdapter(cls)
 
 
 def dump(request: Any) -> dict[str, Any]:
     """``request`` as JSON-ready data; raises TypeError for a type not registered."""
-    cls = type(request)
+    cls: type = type(request)
     if _TYPES.get(_name(cls)) is not cls:
         raise TypeError(f"{_name(cls)} is not a holdable request type")
     return {"type": _name(cls), "fields": _adapter(cls).dump_python(request, mode="json")}

@@ -7,7 +7,6 @@ the same way wherever it comes from.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 from bot.policy import Decision, Request
 from handlers.common.held import dump
+from handlers.common.interaction import Interaction
 from handlers.common.replies import no_room
 from handlers.common.text import code_block, escape, fit, normalize
 from handlers.deps import Deps
@@ -22,13 +22,6 @@ from handlers.deps import Deps
 CONFIRM = "chatops_policy_confirm"
 CANCEL = "chatops_policy_cancel"
 CONFIRM_WITHIN = 600.0  # seconds: the confirmation button works this long
-VENDORS = {
-    "flint": "Flint",
-    "stomt": "STOMT",
-    "mint": "Signicat Mint",
-    "stint": "Stintmint",
-    "mindstamp": "Mindstamp",
-}
 
 # Shows the user a message: ``respond`` for commands and buttons, a DM after a modal.
 Tell = Callable[..., Awaitable[Any]]
@@ -65,8 +58,7 @@ async def decide(deps: Deps, request: Request) -> Decision:
     return await deps.policy.decide(request, deps.members.members)
 
 
-def denied_text(decision: Decision, name: str) -> str:
-    vendor = VENDORS.get(name.split(" ")[0], "the vendor")
+def denied_text(decision: Decision, vendor: str) -> str:
     return (
         f":no_entry: Not allowed: {escape(decision.reason)}. Nothing was sent to {vendor}. "
         "If you need this, ask a workspace admin to change the access policy."
@@ -75,7 +67,8 @@ def denied_text(decision: Decision, name: str) -> str:
 
 async def refuse(deps: Deps, request: Request, decision: Decision, tell: Tell) -> None:
     try:
-        await tell(response_type="ephemeral", text=denied_text(decision, request.command))
+        vendor = deps.vendor_name(request.command)
+        await tell(response_type="ephemeral", text=denied_text(decision, vendor))
     finally:  # audited even if telling the user failed (after the ack: no DB wait before it)
         await _audit(deps, request, "denied", decision)
 
@@ -183,89 +176,28 @@ async def permitted(
     return True
 
 
-async def clearly_denied(
-    deps: Deps, body: dict[str, Any], respond: Tell, name: str, target: str | None
-) -> bool:
+async def clearly_denied(deps: Deps, x: Interaction, name: str, target: str | None) -> bool:
     """Before opening a modal: True (and the caller told why) when the policy denies it
     without a user group lookup. The modal's trigger expires in 3 s, so anything that
     needs a lookup is left to the check when the modal is submitted."""
-    user_id, channel_id = where(body)
-    request = request_for(name, target, user_id, channel_id)
+    request = request_for(name, target, x.user, x.place)
     decision = decide_now(deps, request)
     if decision is None or decision.allowed:
         return False
-
-    async def tell(**message: Any) -> None:
-        await respond(**message, replace_original=False)
-
-    await refuse(deps, request, decision, tell)
+    await refuse(deps, request, decision, x.beside)
     return True
-
-
-_BULLET_SUBCOMMANDS = re.compile(r"(?:^• |· )`/\w+ (\w+)")
-
-
-def subcommands_in(usage_text: str) -> list[str]:
-    found: list[str] = []
-    for line in usage_text.splitlines():
-        for sub in _BULLET_SUBCOMMANDS.findall(line):
-            if sub != "help" and sub not in found:
-                found.append(sub)
-    return found
-
-
-def filter_usage(usage_text: str, allowed: dict[str, bool]) -> str | None:
-    """The usage with only the bullets (and their continuation lines) the caller may run;
-    None when nothing is left to run."""
-    kept: list[str] = []
-    keep = True
-    any_allowed = False
-    for line in usage_text.splitlines():
-        if line.startswith("• "):
-            subs = [s for s in _BULLET_SUBCOMMANDS.findall(line) if s != "help"]
-            keep = not subs or any(allowed.get(s, False) for s in subs)
-            any_allowed = any_allowed or (bool(subs) and keep)
-        elif not line.startswith(" "):
-            keep = True
-        if keep:
-            kept.append(line)
-    return "\n".join(kept) if any_allowed else None
 
 
 def age(created_at: float) -> float:
     return time.time() - created_at
 
 
-def where(body: dict[str, Any]) -> tuple[str, str]:
-    """(user id, channel id) of an interaction payload."""
-    user_id = str((body.get("user") or {}).get("id", ""))
-    channel_id = str((body.get("channel") or {}).get("id", "") or user_id)
-    return user_id, channel_id
-
-
 async def button_permitted(
-    deps: Deps,
-    body: dict[str, Any],
-    respond: Tell,
-    name: str,
-    target: str | None,
-    *,
-    redo: Redo | None = None,
+    deps: Deps, x: Interaction, name: str, target: str | None, *, redo: Redo | None = None
 ) -> bool:
     """``permitted`` for a button: the answer goes beside the card, never over it."""
-    user_id, channel_id = where(body)
-
-    async def tell(**message: Any) -> None:
-        await respond(**message, replace_original=False)
-
     return await permitted(
-        deps,
-        user_id=user_id,
-        channel_id=channel_id,
-        name=name,
-        target=target,
-        tell=tell,
-        redo=redo,
+        deps, user_id=x.user, channel_id=x.place, name=name, target=target, tell=x.beside, redo=redo
     )
 
 

@@ -7,7 +7,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import bounded_json
 
@@ -16,6 +16,8 @@ _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "
 _BROADCASTS = re.compile(r"@(channel|here|everyone)(?![A-Za-z0-9_])", re.IGNORECASE)
 _BACKTICK_RUN = re.compile(r"`(?=`)")
 MAX_COMMAND_TEXT = 8000
+
+T = TypeVar("T")
 
 
 class UsageError(ValueError):
@@ -36,6 +38,12 @@ def split_args(text: str) -> list[str]:
         return shlex.split(text)
     except ValueError as exc:  # unbalanced quotes
         raise UsageError(f"Could not split the arguments ({exc}). Check your quotes.") from exc
+
+
+def one_of(value: object, choices: tuple[T, ...]) -> T | None:
+    """The choice equal to ``value``, typed as the choices are (e.g. a vendor's Literal),
+    or None when there is none."""
+    return next((choice for choice in choices if choice == value), None)
 
 
 def split_trailing_json(text: str) -> tuple[str, dict[str, Any] | None]:

@@ -3,46 +3,27 @@
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
 
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-
-from adapters.errors import VendorError
 from adapters.flint import parse_flintbit, validate_job_id
-from bot.store.jobs import ACTIVE, NOTIFYING
+from handlers.common.interaction import Answer, Interaction
 from handlers.common.policy import Redo, button_permitted
-from handlers.common.replies import RESTARTING, ephemeral, not_configured, vendor_error
+from handlers.common.replies import RESTARTING, ephemeral
+from handlers.common.tracked import refresh, tracked_job
+from handlers.common.vertical import Stale
 from handlers.deps import Deps
 from handlers.flint import blocks
 from handlers.flint.commands import start_run
 from handlers.flint.jobs import VENDOR
 from handlers.flint.parsing import ResultRequest, RunRequest
 
-_TRACKED_ID = re.compile(r"[0-9a-f]{32}")
 STALE = ":grey_question: This button belongs to a job I no longer know about."
 
 
-async def on_rerun(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await ack()
-    if deps.flint is None:
-        await respond(**ephemeral(not_configured(deps.settings.flint_status())))
-        return
+async def on_rerun(deps: Deps, x: Interaction) -> None:
     if not deps.work.accepting:
-        await respond(**ephemeral(RESTARTING))
+        await x.respond(**ephemeral(RESTARTING))
         return
-    job = await _tracked_job(deps, action)
-    if job is None:
-        await respond(**ephemeral(STALE))
-        return
+    job = await tracked_job(deps, x.value, VENDOR, STALE)
     params = job.params or {}
     request = RunRequest(
         flintbit=parse_flintbit(job.target),
@@ -51,10 +32,10 @@ async def on_rerun(
         timeout_ms=params.get("timeout_ms"),
     )
     redo = Redo("/flint", as_command_text(request), request)
-    if not await button_permitted(deps, body, respond, "flint run", job.target, redo=redo):
+    if not await button_permitted(deps, x, "flint run", job.target, redo=redo):
         return
-    channel = (body.get("channel") or {}).get("id") or job.channel_id
-    await start_run(deps, request, channel_id=channel, user_id=body["user"]["id"], respond=respond)
+    channel = x.channel or job.channel_id
+    await start_run(deps, request, channel_id=channel, user_id=x.user, respond=x.respond)
 
 
 def as_command_text(request: RunRequest) -> str:
@@ -69,61 +50,34 @@ def as_command_text(request: RunRequest) -> str:
     return " ".join(words)
 
 
-async def on_refresh(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await ack()
-    if deps.flint is None:
-        await respond(**ephemeral(not_configured(deps.settings.flint_status())))
-        return
-    value = str(action.get("value") or "")
-    if value.startswith("job:"):
-        redo = Redo("/flint", f"result {value[4:]}", ResultRequest(value[4:]))
-        if not await button_permitted(deps, body, respond, "flint result", value[4:], redo=redo):
+async def on_refresh(deps: Deps, x: Interaction) -> None:
+    respond = x.respond
+    if x.value.startswith("job:"):
+        job_id = x.value[4:]
+        redo = Redo("/flint", f"result {job_id}", ResultRequest(job_id))
+        if not await button_permitted(deps, x, "flint result", job_id, redo=redo):
             return
-        await _refresh_fetched(deps, value[4:], respond)
+        await _refresh_fetched(deps, job_id, respond)
         return
-    job = await _tracked_job(deps, action)
-    if job is None:
-        await respond(**ephemeral(STALE))
+    job = await tracked_job(deps, x.value, VENDOR, STALE)
+    if not await button_permitted(deps, x, "flint result", job.vendor_job_id):
         return
-    if not await button_permitted(deps, body, respond, "flint result", job.vendor_job_id):
-        return
-    if job.state in (ACTIVE, NOTIFYING):
-        if await deps.tracker.refresh(job.id) is None:
-            await respond(**ephemeral(":hourglass: This job is being updated right now."))
-        return
-    if job.vendor_job_id is None:
-        await respond(**ephemeral("This run never started. Press *Re-run* to try again."))
-        return
-    await respond(**ephemeral(":white_check_mark: This job has finished; its card is up to date."))
+    await refresh(
+        deps,
+        x,
+        job,
+        noun="job",
+        never_sent="This run never started. Press *Re-run* to try again.",
+        done=":white_check_mark: This job has finished; its card is up to date.",
+    )
 
 
-async def _refresh_fetched(deps: Deps, job_id: str, respond: AsyncRespond) -> None:
+async def _refresh_fetched(deps: Deps, job_id: str, respond: Answer) -> None:
     """The Refresh button of an ephemeral ``/flint result`` card."""
     assert deps.flint is not None
     try:
         result = await deps.flint.result(validate_job_id(job_id))
     except ValueError:
-        await respond(**ephemeral(STALE))
-        return
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
-        return
+        raise Stale(STALE) from None
     message = blocks.card(blocks.view_from_result(result.as_dict()))
     await respond(text=message.text, blocks=message.blocks, replace_original=True)
-
-
-async def _tracked_job(deps: Deps, action: dict[str, Any]):
-    value = str(action.get("value") or "")
-    if not _TRACKED_ID.fullmatch(value):
-        return None
-    job = await deps.store.jobs.get(value)
-    if job is None or job.vendor != VENDOR:
-        return None
-    return job

@@ -1,28 +1,20 @@
-"""``/flint``: parse, acknowledge at once, then talk to Flint."""
+"""``/flint run`` and ``/flint result``, once admitted: talk to Flint."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import AnswerTooLarge, VendorError, VendorNotFound
 from bot.store import NewJob
 from bot.tracking import CardNotPosted
 from handlers.common.audited import audited
-from handlers.common.commands import acknowledge
-from handlers.common.replies import (
-    cannot_post,
-    ephemeral,
-    vendor_error,
-)
+from handlers.common.interaction import Answer, Interaction
+from handlers.common.replies import cannot_post, ephemeral
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.flint import blocks
 from handlers.flint.jobs import VENDOR, to_poll, too_large
-from handlers.flint.parsing import USAGE, ResultRequest, RunRequest, action, parse
+from handlers.flint.parsing import ResultRequest, RunRequest
 
 log = logging.getLogger(__name__)
 
@@ -30,36 +22,16 @@ log = logging.getLogger(__name__)
 FLINT_DEFAULT_SYNC_MS = 6000
 
 
-async def flint_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
-):
-    request = await acknowledge(
-        ack,
-        deps,
-        command,
-        respond,
-        parse=parse,
-        usage_text=USAGE,
-        client=deps.flint,
-        status=deps.settings.flint_status,
-        action=action,
-    )
-    if request is None:
-        return
-    if isinstance(request, ResultRequest):
-        await show_result(deps, request.job_id, respond)
-    else:
-        await start_run(
-            deps,
-            request,
-            channel_id=command["channel_id"],
-            user_id=command["user_id"],
-            respond=respond,
-        )
+async def run(deps: Deps, x: Interaction, request: RunRequest) -> None:
+    await start_run(deps, request, channel_id=x.channel, user_id=x.user, respond=x.respond)
+
+
+async def result(deps: Deps, x: Interaction, request: ResultRequest) -> None:
+    await show_result(deps, request.job_id, x.respond)
 
 
 async def start_run(
-    deps: Deps, request: RunRequest, *, channel_id: str, user_id: str, respond: AsyncRespond
+    deps: Deps, request: RunRequest, *, channel_id: str, user_id: str, respond: Answer
 ) -> None:
     """Record the job and post its card, then call Flint, then hand the job to the tracker."""
     assert deps.flint is not None
@@ -113,15 +85,12 @@ async def start_run(
     await deps.tracker.started(job.id, to_poll(result))
 
 
-async def show_result(deps: Deps, job_id: str, respond: AsyncRespond) -> None:
+async def show_result(deps: Deps, job_id: str, respond: Answer) -> None:
     assert deps.flint is not None
     try:
         result = await deps.flint.result(job_id)
     except VendorNotFound:
         await respond(**ephemeral(f":mag: Flint has no job `{escape(job_id)}`."))
-        return
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
         return
     message = blocks.card(blocks.view_from_result(result.as_dict()))
     await respond(

@@ -11,14 +11,6 @@ from handlers.common.commands import Help
 from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
 
-USAGE = """*Flint* — run automation from Slack
-• `/flint run BOX:BIT [--sync] [--timeout MS] [key=value …] [JSON object]`
-   run a flintbit; without `--sync` it runs in the background and this channel gets \
-the result when it finishes. `--timeout MS` waits at most MS milliseconds (implies `--sync`).
-   e.g. `/flint run demo:hello.rb name=Ada` · `/flint run demo:echo.rb {"items": [1, 2]}`
-• `/flint result JOB_ID` — show a job's status and output
-• `/flint help` — this message"""
-
 MAX_TIMEOUT_MS = 3_600_000
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 
@@ -41,7 +33,7 @@ class ResultRequest:
 FlintRequest = RunRequest | ResultRequest | Help
 
 
-def action(request: RunRequest | ResultRequest) -> tuple[str, str | None]:
+def policy_view(request: RunRequest | ResultRequest) -> tuple[str, str | None]:
     """The request as the access policy sees it: (subcommand, target)."""
     if isinstance(request, RunRequest):
         return "run", str(request.flintbit)

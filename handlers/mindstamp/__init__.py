@@ -1,20 +1,45 @@
-"""The Mindstamp vertical's Slack side: ``/mindstamp``, its buttons, the digest."""
+"""The Mindstamp vertical: ``/mindstamp``, its buttons and its digest."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
-
-from handlers.common.binding import bind
-from handlers.deps import Deps
+from handlers.common.digest import USAGE_LINE
+from handlers.common.vertical import Button, Subcommand, Vertical
 from handlers.mindstamp import actions, blocks, commands
-from handlers.mindstamp.digest import digest_kind
+from handlers.mindstamp.digest import VENDOR, digest_kind
+from handlers.mindstamp.parsing import parse, policy_view
 
-COMMAND = "/mindstamp"
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    if deps.mindstamp is not None:
-        deps.digests.register(digest_kind(deps.mindstamp))
-    app.command(COMMAND)(bind(commands.mindstamp_command, deps))
-    app.action(blocks.SHOW)(bind(actions.on_show, deps))
-    app.action(blocks.MORE)(bind(actions.on_more, deps))
+VERTICAL = Vertical(
+    key=VENDOR,
+    slash="/mindstamp",
+    name="Mindstamp",
+    summary="how your interactive videos are doing",
+    parse=parse,
+    policy_view=policy_view,
+    subcommands=(
+        Subcommand(
+            "summary",
+            "`/mindstamp summary [week|month]` — the account's figures for the period",
+            commands.summary,
+        ),
+        Subcommand(
+            "videos",
+            "`/mindstamp videos` — your videos (title, duration, link, created), a page at a time",
+            commands.videos,
+        ),
+        Subcommand(
+            "video",
+            "`/mindstamp video VIDEO_ID` — one video with its views and interactions",
+            commands.video,
+        ),
+        Subcommand(
+            "digest",
+            "`/mindstamp digest …` — views, change since the last digest and top videos, "
+            f"posted here on a schedule: {USAGE_LINE}",
+            commands.digest,
+        ),
+    ),
+    client=lambda deps: deps.mindstamp,
+    status=lambda settings: settings.mindstamp_status(),
+    buttons=(Button(blocks.SHOW, actions.on_show), Button(blocks.MORE, actions.on_more)),
+    digest=lambda client, _settings: digest_kind(client),
+)

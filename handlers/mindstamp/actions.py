@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-
-from adapters.errors import VendorError, VendorNotFound
+from adapters.errors import VendorNotFound
 from adapters.mindstamp import acting_for, validate_id
+from handlers.common.interaction import Interaction
 from handlers.common.policy import Redo, button_permitted
-from handlers.common.replies import ephemeral, not_configured, vendor_error
+from handlers.common.replies import ephemeral
+from handlers.common.vertical import Stale
 from handlers.deps import Deps
 from handlers.mindstamp.commands import show_video, show_videos
 from handlers.mindstamp.parsing import VideoRequest
@@ -20,57 +18,28 @@ STALE = ":grey_question: This button is out of date."
 MAX_OFFSET = 100_000
 
 
-async def on_show(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await ack()
-    if deps.mindstamp is None:
-        await respond(**ephemeral(not_configured(deps.settings.mindstamp_status())))
-        return
+async def on_show(deps: Deps, x: Interaction) -> None:
     try:
-        video_id = validate_id(str(action.get("value") or ""))
+        video_id = validate_id(x.value)
     except ValueError:
-        await respond(**ephemeral(STALE))
-        return
+        raise Stale(STALE) from None
     redo = Redo("/mindstamp", f"video {video_id}", VideoRequest(video_id))
-    if not await button_permitted(deps, body, respond, "mindstamp video", video_id, redo=redo):
+    if not await button_permitted(deps, x, "mindstamp video", video_id, redo=redo):
         return
     try:
-        with acting_for(body["user"]["id"]):  # held to the clicker's share of the budget
-            await show_video(deps, video_id, respond)
+        with acting_for(x.user):  # held to the clicker's share of the budget
+            await show_video(deps, video_id, x.respond)
     except VendorNotFound:
-        await respond(**ephemeral(":mag: That video no longer exists."))
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
+        await x.respond(**ephemeral(":mag: That video no longer exists."))
 
 
-async def on_more(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await ack()
-    if deps.mindstamp is None:
-        await respond(**ephemeral(not_configured(deps.settings.mindstamp_status())))
-        return
+async def on_more(deps: Deps, x: Interaction) -> None:
     try:
-        page = json.loads(str(action.get("value") or ""))
+        page = json.loads(x.value)
         offset = max(0, min(int(page["o"]), MAX_OFFSET))
     except (ValueError, KeyError, TypeError):
-        await respond(**ephemeral(STALE))
+        raise Stale(STALE) from None
+    if not await button_permitted(deps, x, "mindstamp videos", None):
         return
-    if not await button_permitted(deps, body, respond, "mindstamp videos", None):
-        return
-    try:
-        with acting_for(body["user"]["id"]):  # held to the clicker's share of the budget
-            await show_videos(deps, offset, respond, replace=True)
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
+    with acting_for(x.user):  # held to the clicker's share of the budget
+        await show_videos(deps, offset, x.respond, replace=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from adapters.mindstamp import Video, VideoCount
 from bot.messages import Message
@@ -71,7 +71,7 @@ def figures(title: str, numbers: list[tuple[str, Any]], previous: dict[str, Any]
     return blocks
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

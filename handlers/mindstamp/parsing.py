@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.mindstamp import validate_id
+from adapters.mindstamp import Period, validate_id
 from handlers.common.commands import Help
-from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
+from handlers.common.digest import DigestCommand, parse_digest
 from handlers.common.held import holdable
-from handlers.common.text import UsageError, normalize, split_args
+from handlers.common.text import UsageError, normalize, one_of, split_args
 
-USAGE = f"""*Mindstamp* — how your interactive videos are doing
-• `/mindstamp summary [week|month]` — the account's figures for the period
-• `/mindstamp videos` — your videos (title, duration, link, created), a page at a time
-• `/mindstamp video VIDEO_ID` — one video with its views and interactions
-• `/mindstamp digest …` — views, change since the last digest and top videos, posted \
-here on a schedule: {USAGE_LINE}
-• `/mindstamp help` — this message"""
-
-PERIODS = ("week", "month")
+PERIODS: tuple[Period, ...] = ("week", "month")
 
 
 @holdable
 @dataclass(frozen=True)
 class SummaryRequest:
-    period: str = "week"
+    period: Period = "week"
 
 
 @holdable
@@ -45,7 +37,7 @@ class DigestRequest:
     command: DigestCommand
 
 
-def action(request) -> tuple[str, str | None]:
+def policy_view(request) -> tuple[str, str | None]:
     """The request as the access policy sees it: (subcommand, target)."""
     if isinstance(request, SummaryRequest):
         return "summary", None
@@ -62,9 +54,10 @@ def parse(text: str | None):
         return Help()
     sub, rest = args[0].lower(), args[1:]
     if sub == "summary":
-        if len(rest) > 1 or (rest and rest[0].lower() not in PERIODS):
+        period: Period | None = one_of(rest[0].lower(), PERIODS) if rest else "week"
+        if len(rest) > 1 or period is None:
             raise UsageError("`/mindstamp summary` takes `week` or `month`.")
-        return SummaryRequest(rest[0].lower() if rest else "week")
+        return SummaryRequest(period)
     if sub == "videos":
         if rest:
             raise UsageError("`/mindstamp videos` takes nothing more; use More to page.")

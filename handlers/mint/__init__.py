@@ -1,33 +1,81 @@
-"""The Signicat Mint vertical's Slack side: ``/mint``, its buttons and modals, tracked
-executions and the faulted/cancelled digest."""
+"""The Signicat Mint vertical: ``/mint``, its buttons and modals, tracked executions and
+the faulted/cancelled digest."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
-
-from handlers.common.binding import bind
-from handlers.deps import Deps
+from handlers.common.digest import USAGE_LINE
+from handlers.common.vertical import Button, Form, Subcommand, Vertical
 from handlers.mint import actions, blocks, commands
-from handlers.mint.jobs import digest_kind, job_kind
+from handlers.mint.jobs import VENDOR, digest_kind, job_kind
+from handlers.mint.parsing import STATUSES, parse, policy_view
 
-COMMAND = "/mint"
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    if deps.mint is not None:
-        deps.tracker.register(job_kind(deps.mint))
-        deps.digests.register(digest_kind(deps.mint))
-    app.command(COMMAND)(bind(commands.mint_command, deps))
-    for action_id, listener in (
-        (blocks.EXECUTE, actions.on_execute),
-        (blocks.PUBLISH, actions.on_publish),
-        (blocks.UNPUBLISH, actions.on_unpublish),
-        (blocks.INSTANCES, actions.on_instances),
-        (blocks.MORE, actions.on_more),
-        (blocks.REFRESH, actions.on_refresh),
-        (blocks.NOTE, actions.on_note),
-        (blocks.REPORT, actions.on_report),
-    ):
-        app.action(action_id)(bind(listener, deps))
-    app.view(actions.EXECUTE_MODAL)(bind(actions.on_execute_submit, deps))
-    app.view(actions.NOTE_MODAL)(bind(actions.on_note_submit, deps))
+VERTICAL = Vertical(
+    key=VENDOR,
+    slash="/mint",
+    name="Signicat Mint",
+    summary="no-code flows from Slack",
+    parse=parse,
+    policy_view=policy_view,
+    subcommands=(
+        Subcommand(
+            "flows",
+            "`/mint flows [SEARCH]` — flows with Execute, Publish/Unpublish and Instances buttons",
+            commands.flows,
+        ),
+        Subcommand(
+            "execute",
+            "`/mint execute DEFINITION_ID [JSON object]` — start a flow; this channel sees it "
+            "finish\n"
+            '   e.g. `/mint execute onboard-customer {"email": "ada@example.com"}`',
+            commands.execute,
+            changes=True,
+        ),
+        Subcommand(
+            "instances",
+            f"`/mint instances DEFINITION_ID [{'|'.join(STATUSES)}]` — a flow's instances",
+            commands.instances,
+        ),
+        Subcommand(
+            "instance",
+            "`/mint instance INSTANCE_ID` — status, timings and execution log",
+            commands.instance,
+        ),
+        Subcommand(
+            "publish",
+            "`/mint publish DEFINITION_ID` · `/mint unpublish DEFINITION_ID`",
+            commands.publish,
+            changes=True,
+        ),
+        Subcommand("unpublish", "", commands.publish, changes=True),
+        Subcommand(
+            "note",
+            "`/mint note INSTANCE_ID TEXT` — add a note to an instance",
+            commands.note,
+            changes=True,
+        ),
+        Subcommand(
+            "digest",
+            "`/mint digest …` — faulted and cancelled instances, posted here on a schedule: "
+            + USAGE_LINE,
+            commands.digest,
+        ),
+    ),
+    client=lambda deps: deps.mint,
+    status=lambda settings: settings.mint_status(),
+    buttons=(
+        Button(blocks.EXECUTE, actions.on_execute),
+        Button(blocks.PUBLISH, actions.on_publish),
+        Button(blocks.UNPUBLISH, actions.on_unpublish),
+        Button(blocks.INSTANCES, actions.on_instances),
+        Button(blocks.MORE, actions.on_more),
+        Button(blocks.REFRESH, actions.on_refresh),
+        Button(blocks.NOTE, actions.on_note),
+        Button(blocks.REPORT, actions.on_report),
+    ),
+    forms=(
+        Form(actions.EXECUTE_MODAL, actions.on_execute_submit),
+        Form(actions.NOTE_MODAL, actions.on_note_submit),
+    ),
+    jobs=job_kind,
+    digest=lambda client, _settings: digest_kind(client),
+)

@@ -3,422 +3,325 @@
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.mint import check_note, validate_definition_id, validate_instance_id
-from bot.store.jobs import ACTIVE, NOTIFYING
 from handlers.common.direct import tell
+from handlers.common.interaction import Interaction
 from handlers.common.policy import (
     Redo,
+    Tell,
     button_permitted,
     clearly_denied,
     modal_tell,
     permitted,
-    where,
 )
-from handlers.common.replies import RESTARTING, ephemeral, not_configured, vendor_error
+from handlers.common.replies import RESTARTING, ephemeral, vendor_error
 from handlers.common.text import UsageError, escape, json_object
+from handlers.common.tracked import tracked_job
+from handlers.common.vertical import Stale
 from handlers.common.views import private_metadata
 from handlers.deps import Deps
 from handlers.mint import commands
 from handlers.mint.jobs import VENDOR
-from handlers.mint.parsing import STATUSES, Execute, Instance, Instances, Note, Publish
+from handlers.mint.parsing import (
+    STATUSES,
+    Execute,
+    Instance,
+    Instances,
+    Note,
+    Publish,
+    policy_view,
+)
 
 EXECUTE_MODAL = "mint_execute_modal"
 NOTE_MODAL = "mint_note_modal"
 STALE = ":grey_question: This button is out of date."
-_TRACKED_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def _where(body: dict[str, Any]) -> tuple[str, str]:
-    return (body.get("channel") or {}).get("id", ""), body["user"]["id"]
-
-
-async def _unconfigured(deps: Deps, respond: AsyncRespond) -> bool:
-    if deps.mint is None:
-        await respond(**ephemeral(not_configured(deps.settings.mint_status())))
-        return True
-    return False
-
-
-def _text_modal(
-    callback_id: str,
-    title: str,
-    label: str,
-    metadata: dict,
-    *,
-    hint: str,
-    optional: bool,
-    submit: str,
-) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": {"type": "plain_text", "text": title},
-        "submit": {"type": "plain_text", "text": submit},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps(metadata),
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "text",
-                "optional": optional,
-                "label": {"type": "plain_text", "text": label},
-                "hint": {"type": "plain_text", "text": hint},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": 3000,
-                },
-            }
-        ],
-    }
-
-
-async def on_execute(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    """The Execute button: a modal for the flow's input (a JSON object), checked on submit."""
-    await ack()
-    if await _unconfigured(deps, respond):
-        return
+def _valid(validate: Callable[[str], str], value: str) -> str:
+    """A button's value as the id it should be; ``Stale`` when it is not one."""
     try:
-        definition_id = validate_definition_id(str(action.get("value") or ""))
+        return validate(value)
     except ValueError:
-        await respond(**ephemeral(STALE))
-        return
-    if await clearly_denied(deps, body, respond, "mint execute", definition_id):
-        return
-    channel_id, _user = _where(body)
-    view = _text_modal(
-        EXECUTE_MODAL,
-        "Execute flow",
-        "Input (a JSON object)",
-        {"d": definition_id, "c": channel_id},
-        hint='Leave empty for no input, or e.g. {"email": "ada@example.com"}',
-        optional=True,
-        submit="Execute",
+        raise Stale(STALE) from None
+
+
+@dataclass(frozen=True)
+class _TextForm:
+    """A modal with one text field, opened by a button for the id in its value."""
+
+    callback_id: str
+    policy_name: str  # what the access policy is asked about before it opens
+    key: str  # the id's key in the modal's private metadata
+    validate: Callable[[str], str]
+    title: str
+    label: str
+    hint: str
+    optional: bool
+    submit: str
+
+    def view(self, target: str, channel_id: str) -> dict[str, Any]:
+        return {
+            "type": "modal",
+            "callback_id": self.callback_id,
+            "title": {"type": "plain_text", "text": self.title},
+            "submit": {"type": "plain_text", "text": self.submit},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "private_metadata": json.dumps({self.key: target, "c": channel_id}),
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "text",
+                    "optional": self.optional,
+                    "label": {"type": "plain_text", "text": self.label},
+                    "hint": {"type": "plain_text", "text": self.hint},
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": "value",
+                        "multiline": True,
+                        "max_length": 3000,
+                    },
+                }
+            ],
+        }
+
+    async def open(self, deps: Deps, x: Interaction) -> None:
+        target = _valid(self.validate, x.value)
+        if await clearly_denied(deps, x, self.policy_name, target):
+            return
+        await x.client.views_open(trigger_id=x.trigger, view=self.view(target, x.channel))
+
+
+EXECUTE_FORM = _TextForm(
+    EXECUTE_MODAL,
+    "mint execute",
+    "d",
+    validate_definition_id,
+    title="Execute flow",
+    label="Input (a JSON object)",
+    hint='Leave empty for no input, or e.g. {"email": "ada@example.com"}',
+    optional=True,
+    submit="Execute",
+)
+NOTE_FORM = _TextForm(
+    NOTE_MODAL,
+    "mint note",
+    "i",
+    validate_instance_id,
+    title="Add a note",
+    label="Note",
+    hint="Saved on the instance in Signicat Mint.",
+    optional=False,
+    submit="Add note",
+)
+
+
+def _submitted_in(x: Interaction) -> str:
+    """Where the button that opened the modal was: the channel, else the user's DM."""
+    return str(private_metadata(x.view).get("c") or x.user)
+
+
+async def _form_permitted(deps: Deps, x: Interaction, redo: Redo) -> bool:
+    """``permitted`` for a submitted modal, about the request it stands for."""
+    user_id, channel_id = x.user, _submitted_in(x)
+    sub, target = policy_view(redo.request)
+    return await permitted(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        name=f"mint {sub}",
+        target=target,
+        tell=modal_tell(x.client, user_id, channel_id),
+        redo=redo,
     )
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def _submitted_text(view: dict[str, Any]) -> str:
-    values = (view.get("state") or {}).get("values") or {}
-    return str(((values.get("text") or {}).get("value") or {}).get("value") or "").strip()
+def _direct(client: AsyncWebClient, user_id: str) -> Tell:
+    """After a modal there is no response URL: the answer goes to the user directly."""
+
+    async def reply(**message: Any) -> None:
+        await tell(client, user_id, str(message.get("text", "")))
+
+    return reply
 
 
-async def on_execute_submit(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, *, deps: Deps
-):
-    raw = _submitted_text(view)
+async def on_execute(deps: Deps, x: Interaction) -> None:
+    """The Execute button: a modal for the flow's input (a JSON object), checked on submit."""
+    await EXECUTE_FORM.open(deps, x)
+
+
+async def on_execute_submit(deps: Deps, x: Interaction) -> None:
+    raw = x.entered("text").strip()
     data: dict[str, Any] = {}
     if raw:
         try:
             data = json_object(raw, what="The input")
         except UsageError as exc:
-            await ack(response_action="errors", errors={"text": str(exc)})
+            await x.ack(response_action="errors", errors={"text": str(exc)})
             return
-    meta = private_metadata(view)
     try:
-        definition_id = validate_definition_id(str(meta.get("d") or ""))
+        definition_id = validate_definition_id(str(private_metadata(x.view).get("d") or ""))
     except ValueError:
-        await ack(response_action="errors", errors={"text": "This form is out of date."})
+        await x.ack(response_action="errors", errors={"text": "This form is out of date."})
         return
-    await ack()
-    user_id, channel_id = body["user"]["id"], str(meta.get("c") or body["user"]["id"])
+    await x.ack()
+    user_id, channel_id = x.user, _submitted_in(x)
     if deps.mint is None or not deps.work.accepting:
-        await tell(client, user_id, RESTARTING if deps.mint else "Signicat Mint is not configured.")
+        await tell(
+            x.client, user_id, RESTARTING if deps.mint else "Signicat Mint is not configured."
+        )
         return
-
-    async def reply(**message: Any) -> None:
-        await tell(client, user_id, str(message.get("text", "")))
-
+    request = Execute(definition_id, data)
     shown = f"execute {definition_id} {json.dumps(data, ensure_ascii=False)}"
-    redo = Redo("/mint", shown, Execute(definition_id, data))
-    if not await permitted(
-        deps,
-        user_id=user_id,
-        channel_id=channel_id,
-        name="mint execute",
-        target=definition_id,
-        tell=modal_tell(client, user_id, channel_id),
-        redo=redo,
-    ):
+    if not await _form_permitted(deps, x, Redo("/mint", shown, request)):
         return
-    await commands.execute(
+    await commands.start_execution(
         deps,
-        Execute(definition_id, data),
+        request,
         channel_id=channel_id,
         user_id=user_id,
-        respond=reply,  # type: ignore[arg-type]
+        respond=_direct(x.client, user_id),
     )
 
 
-async def on_publish(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await _toggle(ack, body, action, respond, deps, publish=True)
+async def on_publish(deps: Deps, x: Interaction) -> None:
+    await _toggle(deps, x, publish=True)
 
 
-async def on_unpublish(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await _toggle(ack, body, action, respond, deps, publish=False)
+async def on_unpublish(deps: Deps, x: Interaction) -> None:
+    await _toggle(deps, x, publish=False)
 
 
-async def _toggle(ack, body, action, respond, deps: Deps, *, publish: bool) -> None:
-    await ack()
-    if await _unconfigured(deps, respond):
-        return
+async def _toggle(deps: Deps, x: Interaction, *, publish: bool) -> None:
+    request = Publish(_valid(validate_definition_id, x.value), publish)
+    verb = "publish" if publish else "unpublish"
+    redo = Redo("/mint", f"{verb} {request.definition_id}", request)
+    if await button_permitted(deps, x, f"mint {verb}", request.definition_id, redo=redo):
+        await commands.publish(deps, x, request)
+
+
+async def on_instances(deps: Deps, x: Interaction) -> None:
+    request = Instances(_valid(validate_definition_id, x.value))
+    redo = Redo("/mint", f"instances {request.definition_id}", request)
+    if await button_permitted(deps, x, "mint instances", request.definition_id, redo=redo):
+        await commands.show_instances(deps, request, x.respond)
+
+
+async def on_more(deps: Deps, x: Interaction) -> None:
+    request = _page(x.value)
+    if await button_permitted(deps, x, "mint instances", request.definition_id):
+        await commands.show_instances(deps, request, x.respond, replace=True)
+
+
+def _page(value: str) -> Instances:
+    """The next page a More button names (blocks.instances writes it)."""
     try:
-        request = Publish(validate_definition_id(str(action.get("value") or "")), publish)
-        verb = "publish" if publish else "unpublish"
-        redo = Redo("/mint", f"{verb} {request.definition_id}", request)
-        if not await button_permitted(
-            deps, body, respond, f"mint {verb}", request.definition_id, redo=redo
-        ):
-            return
-        user_id, channel_id = where(body)
-        await commands.publish(
-            deps, request, user_id=user_id, channel_id=channel_id, respond=respond
-        )
-    except ValueError:
-        await respond(**ephemeral(STALE))
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
-
-
-async def on_instances(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await ack()
-    if await _unconfigured(deps, respond):
-        return
-    try:
-        request = Instances(validate_definition_id(str(action.get("value") or "")))
-        if not await button_permitted(
-            deps,
-            body,
-            respond,
-            "mint instances",
-            request.definition_id,
-            redo=Redo("/mint", f"instances {request.definition_id}", request),
-        ):
-            return
-        await commands.show_instances(deps, request, respond)
-    except ValueError:
-        await respond(**ephemeral(STALE))
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
-
-
-async def on_more(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await ack()
-    if await _unconfigured(deps, respond):
-        return
-    try:
-        page = json.loads(str(action.get("value") or ""))
-        request = Instances(
+        page = json.loads(value)
+        return Instances(
             validate_definition_id(str(page["d"])),
             page["s"] if page.get("s") in STATUSES else None,
             max(0, min(int(page["o"]), 100_000)),
         )
-        if not await button_permitted(deps, body, respond, "mint instances", request.definition_id):
-            return
-        await commands.show_instances(deps, request, respond, replace=True)
     except (ValueError, KeyError, TypeError):
-        await respond(**ephemeral(STALE))
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
+        raise Stale(STALE) from None
 
 
-async def on_refresh(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
+async def on_refresh(deps: Deps, x: Interaction) -> None:
     """Refresh on a tracked card polls now; on an instance view, shows it again."""
-    await ack()
-    if await _unconfigured(deps, respond):
-        return
-    value = str(action.get("value") or "")
     try:
-        if value.startswith("inst:"):
-            instance_id = validate_instance_id(value[5:])
-            redo = Redo("/mint", f"instance {instance_id}", Instance(instance_id))
-            if await button_permitted(deps, body, respond, "mint instance", instance_id, redo=redo):
-                await commands.show_instance(deps, instance_id, respond, replace=True)
-            return
-        job = await deps.store.jobs.get(value) if _TRACKED_ID.fullmatch(value) else None
-        if job is None or job.vendor != VENDOR:
-            await respond(**ephemeral(STALE))
-        elif not await button_permitted(deps, body, respond, "mint instance", job.vendor_job_id):
-            return
-        elif job.state in (ACTIVE, NOTIFYING):
-            if await deps.tracker.refresh(job.id) is None:
-                await respond(**ephemeral(":hourglass: This instance is being updated right now."))
-        elif job.vendor_job_id:
-            await commands.show_instance(deps, job.vendor_job_id, respond)
-        else:
-            await respond(**ephemeral("This flow never started."))
-    except ValueError:
-        await respond(**ephemeral(STALE))
+        await _refresh(deps, x)
     except VendorNotFound:
-        await respond(**ephemeral(":mag: Signicat Mint no longer knows this instance."))
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
+        await x.respond(**ephemeral(":mag: Signicat Mint no longer knows this instance."))
 
 
-async def on_note(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await ack()
-    if await _unconfigured(deps, respond):
+async def _refresh(deps: Deps, x: Interaction) -> None:
+    if x.value.startswith("inst:"):
+        instance_id = _valid(validate_instance_id, x.value[5:])
+        redo = Redo("/mint", f"instance {instance_id}", Instance(instance_id))
+        if await button_permitted(deps, x, "mint instance", instance_id, redo=redo):
+            await commands.show_instance(deps, instance_id, x.respond, replace=True)
         return
+    job = await tracked_job(deps, x.value, VENDOR, STALE)
+    if not await button_permitted(deps, x, "mint instance", job.vendor_job_id):
+        return
+    if job.in_progress:
+        if await deps.tracker.refresh(job.id) is None:
+            await x.respond(**ephemeral(":hourglass: This instance is being updated right now."))
+    elif job.vendor_job_id:
+        await commands.show_instance(deps, job.vendor_job_id, x.respond)
+    else:
+        await x.respond(**ephemeral("This flow never started."))
+
+
+async def on_note(deps: Deps, x: Interaction) -> None:
+    await NOTE_FORM.open(deps, x)
+
+
+async def on_note_submit(deps: Deps, x: Interaction) -> None:
     try:
-        instance_id = validate_instance_id(str(action.get("value") or ""))
-    except ValueError:
-        await respond(**ephemeral(STALE))
-        return
-    if await clearly_denied(deps, body, respond, "mint note", instance_id):
-        return
-    channel_id, _user = _where(body)
-    view = _text_modal(
-        NOTE_MODAL,
-        "Add a note",
-        "Note",
-        {"i": instance_id, "c": channel_id},
-        hint="Saved on the instance in Signicat Mint.",
-        optional=False,
-        submit="Add note",
-    )
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
-
-
-async def on_note_submit(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, *, deps: Deps
-):
-    try:
-        text = check_note(_submitted_text(view))
-        instance_id = validate_instance_id(str(private_metadata(view).get("i") or ""))
+        text = check_note(x.entered("text").strip())
+        instance_id = validate_instance_id(str(private_metadata(x.view).get("i") or ""))
     except ValueError as exc:
-        await ack(response_action="errors", errors={"text": str(exc)[:150]})
+        await x.ack(response_action="errors", errors={"text": str(exc)[:150]})
         return
-    await ack()
-    user_id = body["user"]["id"]
-    channel_id = str(private_metadata(view).get("c") or user_id)
+    await x.ack()
+    user_id, channel_id = x.user, _submitted_in(x)
     if deps.mint is None:
         return
-    if not await permitted(
-        deps,
-        user_id=user_id,
-        channel_id=channel_id,
-        name="mint note",
-        target=instance_id,
-        tell=modal_tell(client, user_id, channel_id),
-        redo=Redo("/mint", f"note {instance_id} {text}", Note(instance_id, text)),
-    ):
+    redo = Redo("/mint", f"note {instance_id} {text}", Note(instance_id, text))
+    if not await _form_permitted(deps, x, redo):
         return
-
-    async def reply(**message: Any) -> None:
-        await tell(client, user_id, str(message.get("text", "")))
-
     try:
         await commands.add_note(
-            deps, instance_id, text, user_id=user_id, channel_id=channel_id, respond=reply
-        )  # type: ignore[arg-type]
+            deps,
+            instance_id,
+            text,
+            user_id=user_id,
+            channel_id=channel_id,
+            respond=_direct(x.client, user_id),
+        )
     except VendorError as exc:
-        await tell(client, user_id, f"The note was not saved. {vendor_error(exc)}")
+        await tell(x.client, user_id, f"The note was not saved. {vendor_error(exc)}")
 
 
-async def on_report(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
+async def on_report(deps: Deps, x: Interaction) -> None:
     """Download report: the instance's CSV report, attached where the button was."""
-    await ack()
-    if await _unconfigured(deps, respond):
-        return
     assert deps.mint is not None
-    try:
-        instance_id = validate_instance_id(str(action.get("value") or ""))
-        # A report is only ever for an instance.
-        redo = Redo("/mint", f"instance {instance_id}", Instance(instance_id))
-        if not await button_permitted(deps, body, respond, "mint instance", instance_id, redo=redo):
-            return
-        report = await deps.mint.instance_report(instance_id, "csv")
-    except ValueError:
-        await respond(**ephemeral(STALE))
+    instance_id = _valid(validate_instance_id, x.value)
+    # A report is only ever for an instance.
+    redo = Redo("/mint", f"instance {instance_id}", Instance(instance_id))
+    if not await button_permitted(deps, x, "mint instance", instance_id, redo=redo):
         return
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
-        return
-    channel_id, user_id = _where(body)
-    message = body.get("message") or {}
-    thread_ts = message.get("thread_ts") or message.get("ts")
+    report = await deps.mint.instance_report(instance_id, "csv")
     try:
-        await client.files_upload_v2(
-            channel=channel_id or user_id,
-            thread_ts=thread_ts
-            if channel_id and not (body.get("container") or {}).get("is_ephemeral")
-            else None,
+        await x.client.files_upload_v2(
+            channel=x.place,
+            thread_ts=_thread(x),
             filename=report.filename,
             content=report.content,
             title=f"Report for instance {instance_id}",
         )
     except SlackApiError as exc:
-        await respond(
+        await x.respond(
             **ephemeral(
                 f"The report could not be attached here (`{escape(exc.response.get('error'))}`)."
             )
         )
+
+
+def _thread(x: Interaction) -> str | None:
+    """The thread of the clicked card, or None where there can be no thread (outside a
+    channel, or on a card only the user sees)."""
+    container = x.body.get("container")
+    if not x.channel or (isinstance(container, dict) and container.get("is_ephemeral")):
+        return None
+    message = x.body.get("message")
+    thread = message.get("thread_ts") if isinstance(message, dict) else None
+    return thread if isinstance(thread, str) and thread else (x.message_ts or None)

@@ -1,97 +1,90 @@
-"""``/mint``: parse, acknowledge at once, then talk to Signicat Mint."""
+"""Each ``/mint`` subcommand, once admitted: talk to Signicat Mint. The buttons and modals
+reuse these."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-
-from adapters.errors import VendorError, VendorNotFound
+from adapters.errors import VendorError
 from adapters.mint import failing_step
+from bot.messages import Message
 from bot.store import NewJob
 from bot.tracking import CardNotPosted
 from handlers.common.audited import audited
-from handlers.common.commands import acknowledge
 from handlers.common.digest import run_digest
-from handlers.common.replies import cannot_post, ephemeral, vendor_error
+from handlers.common.interaction import Answer, Interaction
+from handlers.common.replies import cannot_post, ephemeral
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.mint import blocks
 from handlers.mint.jobs import VENDOR, to_poll
-from handlers.mint.parsing import (
-    USAGE,
-    Digest,
-    Execute,
-    Flows,
-    Instance,
-    Instances,
-    Note,
-    Publish,
-    action,
-    parse,
-)
+from handlers.mint.parsing import Digest, Execute, Flows, Instance, Instances, Note, Publish
 
 log = logging.getLogger(__name__)
 
 
-async def mint_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
-):
-    request = await acknowledge(
-        ack,
+async def flows(deps: Deps, x: Interaction, request: Flows) -> None:
+    assert deps.mint is not None
+    items = await deps.mint.list_flows(request.search, limit=25)
+    message = blocks.flows(items, request.search)
+    await x.respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+
+
+async def execute(deps: Deps, x: Interaction, request: Execute) -> None:
+    await start_execution(deps, request, channel_id=x.channel, user_id=x.user, respond=x.respond)
+
+
+async def instances(deps: Deps, x: Interaction, request: Instances) -> None:
+    await show_instances(deps, request, x.respond)
+
+
+async def instance(deps: Deps, x: Interaction, request: Instance) -> None:
+    await show_instance(deps, request.instance_id, x.respond)
+
+
+async def publish(deps: Deps, x: Interaction, request: Publish) -> None:
+    """``/mint publish`` and ``/mint unpublish``, typed or clicked: said in the channel."""
+    assert deps.mint is not None
+    call = deps.mint.publish if request.publish else deps.mint.unpublish
+    async with audited(
         deps,
-        command,
-        respond,
-        parse=parse,
-        usage_text=USAGE,
-        client=deps.mint,
-        status=deps.settings.mint_status,
-        action=action,
+        user_id=x.user,
+        channel_id=x.place,
+        command="mint publish" if request.publish else "mint unpublish",
+        target=request.definition_id,
+    ) as outcome:
+        flow = await call(request.definition_id)
+        outcome.vendor_ids["flow"] = request.definition_id
+    message = blocks.published(flow, request.publish, x.user)
+    await x.respond(response_type="in_channel", text=message.text, blocks=message.blocks)
+
+
+async def note(deps: Deps, x: Interaction, request: Note) -> None:
+    await add_note(
+        deps,
+        request.instance_id,
+        request.text,
+        user_id=x.user,
+        channel_id=x.channel,
+        respond=x.respond,
     )
-    if request is None:
-        return
-    channel_id, user_id = command["channel_id"], command["user_id"]
-    try:
-        if isinstance(request, Execute):
-            await execute(deps, request, channel_id=channel_id, user_id=user_id, respond=respond)
-        elif isinstance(request, Flows):
-            await show_flows(deps, request.search, respond)
-        elif isinstance(request, Instances):
-            await show_instances(deps, request, respond)
-        elif isinstance(request, Instance):
-            await show_instance(deps, request.instance_id, respond)
-        elif isinstance(request, Publish):
-            await publish(deps, request, user_id=user_id, channel_id=channel_id, respond=respond)
-        elif isinstance(request, Note):
-            await add_note(
-                deps,
-                request.instance_id,
-                request.text,
-                user_id=user_id,
-                channel_id=channel_id,
-                respond=respond,
-            )
-        elif isinstance(request, Digest):
-            await run_digest(
-                deps,
-                request.command,
-                vendor=VENDOR,
-                title="Signicat Mint",
-                channel_id=channel_id,
-                user_id=user_id,
-                options={},
-                respond=respond,
-            )
-    except VendorNotFound as exc:
-        await respond(**ephemeral(f":mag: {escape(exc.message)}"))
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
 
 
-async def execute(
-    deps: Deps, request: Execute, *, channel_id: str, user_id: str, respond: AsyncRespond
+async def digest(deps: Deps, x: Interaction, request: Digest) -> None:
+    await run_digest(
+        deps,
+        request.command,
+        vendor=VENDOR,
+        title="Signicat Mint",
+        channel_id=x.channel,
+        user_id=x.user,
+        options={},
+        respond=x.respond,
+    )
+
+
+async def start_execution(
+    deps: Deps, request: Execute, *, channel_id: str, user_id: str, respond: Answer
 ) -> None:
     """Record the execution and post its card, then start the flow, then track it."""
     assert deps.mint is not None
@@ -131,15 +124,8 @@ async def execute(
     await deps.tracker.started(job.id, await to_poll(deps.mint, instance))
 
 
-async def show_flows(deps: Deps, search: str | None, respond: AsyncRespond) -> None:
-    assert deps.mint is not None
-    items = await deps.mint.list_flows(search, limit=25)
-    message = blocks.flows(items, search)
-    await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
-
-
 async def show_instances(
-    deps: Deps, request: Instances, respond: AsyncRespond, *, replace: bool = False
+    deps: Deps, request: Instances, respond: Answer, *, replace: bool = False
 ) -> None:
     assert deps.mint is not None
     items = await deps.mint.flow_instances(
@@ -148,21 +134,21 @@ async def show_instances(
     message = blocks.instances(
         items, definition_id=request.definition_id, status=request.status, offset=request.offset
     )
-    await respond(
-        response_type="ephemeral",
-        text=message.text,
-        blocks=message.blocks,
-        replace_original=replace,
-    )
+    await _show(respond, message, replace=replace)
 
 
 async def show_instance(
-    deps: Deps, instance_id: str, respond: AsyncRespond, *, replace: bool = False
+    deps: Deps, instance_id: str, respond: Answer, *, replace: bool = False
 ) -> None:
     assert deps.mint is not None
     instance = await deps.mint.get_instance(instance_id)
     log_entries = await deps.mint.execution_log(instance_id)
     message = blocks.instance_detail(instance, log_entries, failing_step(log_entries))
+    await _show(respond, message, replace=replace)
+
+
+async def _show(respond: Answer, message: Message, *, replace: bool = False) -> None:
+    """To the caller alone; ``replace`` puts it in place of the card whose button asked."""
     await respond(
         response_type="ephemeral",
         text=message.text,
@@ -171,26 +157,8 @@ async def show_instance(
     )
 
 
-async def publish(
-    deps: Deps, request: Publish, *, user_id: str, channel_id: str, respond: AsyncRespond
-) -> None:
-    assert deps.mint is not None
-    call = deps.mint.publish if request.publish else deps.mint.unpublish
-    async with audited(
-        deps,
-        user_id=user_id,
-        channel_id=channel_id,
-        command="mint publish" if request.publish else "mint unpublish",
-        target=request.definition_id,
-    ) as outcome:
-        flow = await call(request.definition_id)
-        outcome.vendor_ids["flow"] = request.definition_id
-    message = blocks.published(flow, request.publish, user_id)
-    await respond(response_type="in_channel", text=message.text, blocks=message.blocks)
-
-
 async def add_note(
-    deps: Deps, instance_id: str, text: str, *, user_id: str, channel_id: str, respond: AsyncRespond
+    deps: Deps, instance_id: str, text: str, *, user_id: str, channel_id: str, respond: Answer
 ) -> None:
     assert deps.mint is not None
     async with audited(

@@ -7,22 +7,11 @@ from typing import Any
 
 from adapters.mint import FlowStatus, check_note, validate_definition_id, validate_instance_id
 from handlers.common.commands import Help
-from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
+from handlers.common.digest import DigestCommand, parse_digest
 from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
 
 STATUSES = tuple(status.value for status in FlowStatus)
-
-USAGE = f"""*Signicat Mint* — no-code flows from Slack
-• `/mint flows [SEARCH]` — flows with Execute, Publish/Unpublish and Instances buttons
-• `/mint execute DEFINITION_ID [JSON object]` — start a flow; this channel sees it finish
-   e.g. `/mint execute onboard-customer {{"email": "ada@example.com"}}`
-• `/mint instances DEFINITION_ID [{"|".join(STATUSES)}]` — a flow's instances
-• `/mint instance INSTANCE_ID` — status, timings and execution log
-• `/mint publish DEFINITION_ID` · `/mint unpublish DEFINITION_ID`
-• `/mint note INSTANCE_ID TEXT` — add a note to an instance
-• `/mint digest …` — faulted and cancelled instances, posted here on a schedule: {USAGE_LINE}
-• `/mint help` — this message"""
 
 
 @holdable
@@ -72,7 +61,10 @@ class Digest:
     command: DigestCommand
 
 
-def action(request) -> tuple[str, str | None]:
+MintRequest = Flows | Execute | Instances | Instance | Publish | Note | Digest
+
+
+def policy_view(request: MintRequest) -> tuple[str, str | None]:
     """The request as the access policy sees it: (subcommand, target)."""
     if isinstance(request, Flows):
         return "flows", None
@@ -89,7 +81,8 @@ def action(request) -> tuple[str, str | None]:
     return "digest", None
 
 
-def parse(text: str | None):
+def parse(text: str | None) -> MintRequest | Help:
+    """Raises UsageError with a sentence saying what is wrong."""
     text = normalize(text)
     sub, _, rest = text.partition(" ")
     sub = sub.lower()

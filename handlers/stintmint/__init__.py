@@ -1,21 +1,41 @@
-"""The Stintmint vertical's Slack side: ``/stint``, Fetch now, and result callbacks."""
+"""The Stintmint vertical: ``/stint``, Fetch now, tracked requests and result callbacks."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
-from starlette.routing import BaseRoute
-
-from handlers.common.binding import bind
-from handlers.deps import Deps
+from handlers.common.vertical import Button, Subcommand, Vertical
 from handlers.stintmint import actions, blocks, callback, commands
-from handlers.stintmint.jobs import job_kind
+from handlers.stintmint.jobs import VENDOR, job_kind
+from handlers.stintmint.parsing import parse, policy_view
 
-COMMAND = "/stint"
-
-
-def register(app: AsyncApp, deps: Deps) -> list[BaseRoute]:
-    if deps.stintmint is not None:
-        deps.tracker.register(job_kind(deps.stintmint))
-    app.command(COMMAND)(bind(commands.stint_command, deps))
-    app.action(blocks.FETCH)(bind(actions.on_fetch, deps))
-    return [callback.route(deps)]
+VERTICAL = Vertical(
+    key=VENDOR,
+    slash="/stint",
+    name="Stintmint",
+    summary="send data to a StintFlow and get the humans' answers back",
+    parse=parse,
+    policy_view=policy_view,
+    subcommands=(
+        Subcommand(
+            "post",
+            "`/stint post SF_ID IDENTIFIER name=value [name=value …] [--batch ID] "
+            "[--urgency CODE]`\n"
+            "   send up to 10 descriptors; an http(s) URL becomes HREF, anything else TEXT, "
+            "or say the type with `name:IMAGE=https://…` (TEXT, IMAGE, PDF, HREF, AUDIO, "
+            "VIDEO). This channel gets the responses when the flow completes.\n"
+            '   e.g. `/stint post demo order-1042 note="check the address" '
+            "photo:IMAGE=https://example.com/p.jpg`",
+            commands.post_command,
+            changes=True,
+        ),
+        Subcommand(
+            "fetch",
+            "`/stint fetch SF_ID IDENTIFIER [STATE_ID]` — status, cost and responses so far",
+            commands.fetch_command,
+        ),
+    ),
+    client=lambda deps: deps.stintmint,
+    status=lambda settings: settings.stintmint_status(),
+    buttons=(Button(blocks.FETCH, actions.on_fetch),),
+    jobs=job_kind,
+    routes=lambda deps: [callback.route(deps)],
+)

@@ -81,8 +81,11 @@ def view_from_flow(flow: dict[str, Any], sf_id: str, identifier: str, state_id: 
 
 def _took(flow: dict[str, Any]) -> float | None:
     created, completed = flow.get("created"), flow.get("completed")
-    numbers = isinstance(created, int | float) and isinstance(completed, int | float)
-    if numbers and completed >= created:
+    if (
+        isinstance(created, int | float)
+        and isinstance(completed, int | float)
+        and completed >= created
+    ):
         return (completed - created) / 1000
     return None
 

@@ -1,64 +1,36 @@
-"""``/stint``: parse, acknowledge at once, then talk to Stintmint."""
+"""``/stint post`` and ``/stint fetch``, once admitted: talk to Stintmint."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.stintmint import PostRequest
 from bot.store import NewJob
 from bot.tracking import CardNotPosted, PollResult
 from handlers.common.audited import audited
-from handlers.common.commands import acknowledge
-from handlers.common.replies import (
-    cannot_post,
-    ephemeral,
-    vendor_error,
-)
+from handlers.common.interaction import Answer, Interaction
+from handlers.common.replies import cannot_post, ephemeral
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.stintmint import blocks
 from handlers.stintmint.jobs import VENDOR
-from handlers.stintmint.parsing import USAGE, FetchCommand, PostCommand, action, parse
+from handlers.stintmint.parsing import FetchCommand, PostCommand
 
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/hooks/stintmint"
 
 
-async def stint_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
-):
-    request = await acknowledge(
-        ack,
-        deps,
-        command,
-        respond,
-        parse=parse,
-        usage_text=USAGE,
-        client=deps.stintmint,
-        status=deps.settings.stintmint_status,
-        action=action,
-    )
-    if request is None:
-        return
-    if isinstance(request, FetchCommand):
-        await show_fetch(deps, request, respond)
-    else:
-        await post(
-            deps,
-            request,
-            channel_id=command["channel_id"],
-            user_id=command["user_id"],
-            respond=respond,
-        )
+async def post_command(deps: Deps, x: Interaction, request: PostCommand) -> None:
+    await post(deps, request, channel_id=x.channel, user_id=x.user, respond=x.respond)
+
+
+async def fetch_command(deps: Deps, x: Interaction, request: FetchCommand) -> None:
+    await show_fetch(deps, request, x.respond)
 
 
 async def post(
-    deps: Deps, request: PostCommand, *, channel_id: str, user_id: str, respond: AsyncRespond
+    deps: Deps, request: PostCommand, *, channel_id: str, user_id: str, respond: Answer
 ) -> None:
     """Record the request and post its card, then send it, then track it (callback or poll)."""
     assert deps.stintmint is not None
@@ -117,7 +89,7 @@ async def post(
     )
 
 
-async def show_fetch(deps: Deps, request: FetchCommand, respond: AsyncRespond) -> None:
+async def show_fetch(deps: Deps, request: FetchCommand, respond: Answer) -> None:
     assert deps.stintmint is not None
     try:
         if request.state_id:
@@ -134,13 +106,10 @@ async def show_fetch(deps: Deps, request: FetchCommand, respond: AsyncRespond) -
             )
         )
         return
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
-        return
     message = blocks.card(
         blocks.view_from_flow(flow.as_dict(), request.sf_id, request.identifier, request.state_id)
     )
     await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
 
 
-__all__ = ["CALLBACK_PATH", "post", "show_fetch", "stint_command"]
+__all__ = ["CALLBACK_PATH", "fetch_command", "post", "post_command", "show_fetch"]

@@ -20,15 +20,6 @@ from handlers.common.commands import Help
 from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args
 
-USAGE = """*Stintmint* — send data to a StintFlow and get the humans' answers back
-• `/stint post SF_ID IDENTIFIER name=value [name=value …] [--batch ID] [--urgency CODE]`
-   send up to 10 descriptors; an http(s) URL becomes HREF, anything else TEXT, or say the \
-type with `name:IMAGE=https://…` (TEXT, IMAGE, PDF, HREF, AUDIO, VIDEO). This channel gets \
-the responses when the flow completes.
-   e.g. `/stint post demo order-1042 note="check the address" photo:IMAGE=https://example.com/p.jpg`
-• `/stint fetch SF_ID IDENTIFIER [STATE_ID]` — status, cost and responses so far
-• `/stint help` — this message"""
-
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
 
@@ -51,7 +42,7 @@ class FetchCommand:
     state_id: str | None = None
 
 
-def action(request: PostCommand | FetchCommand) -> tuple[str, str | None]:
+def policy_view(request: PostCommand | FetchCommand) -> tuple[str, str | None]:
     """The request as the access policy sees it: (subcommand, target)."""
     return ("post" if isinstance(request, PostCommand) else "fetch"), request.sf_id
 

@@ -1,24 +1,62 @@
-"""The STOMT vertical's Slack side: ``/stomt``, its buttons, the message shortcut, the digest."""
+"""The STOMT vertical: ``/stomt``, its buttons, the message shortcut and the digest."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
-
-from handlers.common.binding import bind
-from handlers.deps import Deps
+from handlers.common.digest import USAGE_LINE
+from handlers.common.vertical import Button, Form, Shortcut, Subcommand, Vertical
 from handlers.stomt import actions, blocks, commands, shortcut
-from handlers.stomt.digest import digest_kind
+from handlers.stomt.digest import VENDOR, digest_kind
+from handlers.stomt.parsing import complete, parse, policy_view
 
-COMMAND = "/stomt"
-SHORTCUT = shortcut.SHORTCUT
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    if deps.stomt is not None:
-        deps.digests.register(digest_kind(deps.stomt, deps.settings.stomt_target))
-    app.command(COMMAND)(bind(commands.stomt_command, deps))
-    app.action(blocks.SHOW)(bind(actions.on_show, deps))
-    app.action(blocks.DELETE)(bind(actions.on_delete, deps))
-    app.action(blocks.MORE)(bind(actions.on_more, deps))
-    app.shortcut(shortcut.SHORTCUT)(bind(shortcut.on_shortcut, deps))
-    app.view(shortcut.MODAL)(bind(shortcut.on_submit, deps))
+VERTICAL = Vertical(
+    key=VENDOR,
+    slash="/stomt",
+    name="STOMT",
+    summary="wishes and likes for your product's feedback page",
+    parse=parse,
+    policy_view=policy_view,
+    subcommands=(
+        Subcommand(
+            "like",
+            '`/stomt like TEXT [--target SLUG] [--label NAME …]` — post "I like …"',
+            commands.post,
+            changes=True,
+        ),
+        Subcommand(
+            "wish",
+            '`/stomt wish TEXT [--target SLUG] [--label NAME …]` — post "I wish …"\n'
+            "   e.g. `/stomt wish the export had a CSV option --label export`\n"
+            "   or use the message shortcut *Send to STOMT as a wish* on any message",
+            commands.post,
+            changes=True,
+        ),
+        Subcommand(
+            "list",
+            "`/stomt list [TARGET] [received|created|top] [positive|negative]` — browse stomts",
+            commands.list_stomts,
+        ),
+        Subcommand("show", "`/stomt show STOMT_ID` — a stomt with its comments", commands.show),
+        Subcommand(
+            "delete",
+            "`/stomt delete STOMT_ID` — delete one (asks first)",
+            commands.delete,
+            changes=True,
+        ),
+        Subcommand(
+            "digest",
+            f"`/stomt digest …` — new stomts posted here on a schedule: {USAGE_LINE}",
+            commands.digest,
+        ),
+    ),
+    client=lambda deps: deps.stomt,
+    complete=complete,
+    status=lambda settings: settings.stomt_status(),
+    buttons=(
+        Button(blocks.SHOW, actions.on_show),
+        Button(blocks.DELETE, actions.on_delete),
+        Button(blocks.MORE, actions.on_more),
+    ),
+    forms=(Form(shortcut.MODAL, shortcut.on_submit),),
+    shortcuts=(Shortcut(shortcut.SHORTCUT, shortcut.on_shortcut),),
+    digest=lambda client, settings: digest_kind(client, settings.stomt_target),
+)

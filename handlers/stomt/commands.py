@@ -1,126 +1,92 @@
-"""``/stomt``: parse, acknowledge at once, then talk to STOMT."""
+"""``/stomt`` subcommands, once admitted: talk to STOMT."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-
-from adapters.errors import VendorError, VendorNotFound
+from adapters.stomt import Stomt
 from handlers.common.audited import audited
-from handlers.common.commands import acknowledge
 from handlers.common.digest import run_digest
-from handlers.common.policy import Confirmed
-from handlers.common.replies import ephemeral, vendor_error
-from handlers.common.text import UsageError, escape
+from handlers.common.interaction import Answer, Interaction
+from handlers.common.replies import ephemeral
 from handlers.deps import Deps
 from handlers.stomt import blocks
 from handlers.stomt.digest import VENDOR
-from handlers.stomt.parsing import (
-    USAGE,
-    Delete,
-    Digest,
-    ListStomts,
-    Post,
-    Show,
-    action,
-    parse,
-)
+from handlers.stomt.parsing import Delete, Digest, ListStomts, Post, Show
 
 NO_TARGET = (
-    "Say which target (the slug of a STOMT page), or ask an admin to set STOMT_TARGET "
-    "as the default."
+    ":information_source: Say which target (the slug of a STOMT page), or ask an admin to "
+    "set STOMT_TARGET as the default."
 )
 
 
-async def stomt_command(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, deps: Deps
-):
-    request = await acknowledge(
-        ack,
-        deps,
-        command,
-        respond,
-        parse=lambda text: _with_target(parse(text), deps),
-        usage_text=USAGE,
-        client=deps.stomt,
-        status=deps.settings.stomt_status,
-        action=lambda request: action(request, deps.settings.stomt_target),
-    )
-    if request is None:
-        return
-    try:
-        await _run(deps, request, command, respond)
-    except VendorNotFound as exc:
-        await respond(**ephemeral(f":mag: {escape(exc.message)}"))
-    except VendorError as exc:
-        await respond(**ephemeral(vendor_error(exc)))
-
-
-def _with_target(request, deps: Deps):
-    """Lists and digests need a target: the one typed, or STOMT_TARGET."""
-    if isinstance(request, ListStomts | Digest) and not (
-        getattr(request, "target", None) or deps.settings.stomt_target
-    ):
-        raise UsageError(NO_TARGET)
-    return request
-
-
-async def _run(deps: Deps, request, command: dict[str, Any], respond: AsyncRespond) -> None:
+async def post(deps: Deps, x: Interaction, request: Post) -> None:
     assert deps.stomt is not None
-    user_id, channel_id = command["user_id"], command["channel_id"]
-    if isinstance(request, Post):
-        target = request.target or deps.settings.stomt_target
-        async with audited(
-            deps,
-            user_id=user_id,
-            channel_id=command["channel_id"],
-            command="stomt like" if request.positive else "stomt wish",
-            target=target or "",
-            params={"text": request.text, "labels": list(request.labels)},
-        ) as outcome:
-            stomt = await deps.stomt.create_stomt(
-                request.text,
-                positive=request.positive,
-                target_id=target,
-                labels=list(request.labels) or None,
-            )
-            outcome.vendor_ids["stomt"] = stomt.id
-        message = blocks.stomt_card(stomt, posted_by=user_id)
-        # in_channel through the response URL: works in any conversation the command
-        # was typed in, even one the bot has not joined.
-        await respond(response_type="in_channel", text=message.text, blocks=message.blocks)
-    elif isinstance(request, ListStomts):
-        await show_list(deps, request, respond)
-    elif isinstance(request, Show):
-        stomt = await deps.stomt.get_stomt(request.stomt_id)
-        comments = await deps.stomt.comments(request.stomt_id) if stomt.amount_comments else []
-        message = blocks.stomt_card(stomt, details=True, comments=comments)
-        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
-    elif isinstance(request, Delete) and isinstance(command.get("_confirmed"), Confirmed):
-        # Confirmed through the access policy's own button: no second prompt.
-        stomt = await delete(deps, request.stomt_id, user_id=user_id, channel_id=channel_id)
-        message = blocks.stomt_card(stomt, deleted_by=user_id)
-        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
-    elif isinstance(request, Delete):
+    target = request.target or deps.settings.stomt_target
+    async with audited(
+        deps,
+        user_id=x.user,
+        channel_id=x.channel,
+        command="stomt like" if request.positive else "stomt wish",
+        target=target or "",
+        params={"text": request.text, "labels": list(request.labels)},
+    ) as outcome:
+        stomt = await deps.stomt.create_stomt(
+            request.text,
+            positive=request.positive,
+            target_id=target,
+            labels=list(request.labels) or None,
+        )
+        outcome.vendor_ids["stomt"] = stomt.id
+    message = blocks.stomt_card(stomt, posted_by=x.user)
+    # in_channel through the response URL: works in any conversation the command was
+    # typed in, even one the bot has not joined.
+    await x.respond(response_type="in_channel", text=message.text, blocks=message.blocks)
+
+
+async def list_stomts(deps: Deps, x: Interaction, request: ListStomts) -> None:
+    if not (request.target or deps.settings.stomt_target):
+        await x.respond(**ephemeral(NO_TARGET))
+        return
+    await show_list(deps, request, x.respond)
+
+
+async def show(deps: Deps, x: Interaction, request: Show) -> None:
+    assert deps.stomt is not None
+    stomt = await deps.stomt.get_stomt(request.stomt_id)
+    comments = await deps.stomt.comments(request.stomt_id) if stomt.amount_comments else []
+    message = blocks.stomt_card(stomt, details=True, comments=comments)
+    await x.respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+
+
+async def delete(deps: Deps, x: Interaction, request: Delete) -> None:
+    """Typed, it shows the stomt with a Delete button (which Slack confirms); carried out
+    from the access policy's Confirm button, the user has said yes already: it deletes."""
+    assert deps.stomt is not None
+    if not x.confirmed:
         stomt = await deps.stomt.get_stomt(request.stomt_id)
         message = blocks.delete_prompt(stomt)
-        await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
-    elif isinstance(request, Digest):
-        await run_digest(
-            deps,
-            request.command,
-            vendor=VENDOR,
-            title="STOMT",
-            channel_id=command["channel_id"],
-            user_id=user_id,
-            options={"target": deps.settings.stomt_target},
-            respond=respond,
-        )
+    else:
+        stomt = await delete_stomt(deps, request.stomt_id, user_id=x.user, channel_id=x.channel)
+        message = blocks.stomt_card(stomt, deleted_by=x.user)
+    await x.respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
 
 
-async def delete(deps: Deps, stomt_id: str, *, user_id: str, channel_id: str):
+async def digest(deps: Deps, x: Interaction, request: Digest) -> None:
+    if not deps.settings.stomt_target:
+        await x.respond(**ephemeral(NO_TARGET))
+        return
+    await run_digest(
+        deps,
+        request.command,
+        vendor=VENDOR,
+        title="STOMT",
+        channel_id=x.channel,
+        user_id=x.user,
+        options={"target": request.target or deps.settings.stomt_target},
+        respond=x.respond,
+    )
+
+
+async def delete_stomt(deps: Deps, stomt_id: str, *, user_id: str, channel_id: str) -> Stomt:
     """Delete a stomt (audited); returns it as it was, for the card that says so."""
     assert deps.stomt is not None
     stomt = await deps.stomt.get_stomt(stomt_id)
@@ -133,14 +99,14 @@ async def delete(deps: Deps, stomt_id: str, *, user_id: str, channel_id: str):
 
 
 async def show_list(
-    deps: Deps, request: ListStomts, respond: AsyncRespond, *, replace: bool = False
+    deps: Deps, request: ListStomts, respond: Answer, *, replace: bool = False
 ) -> None:
     assert deps.stomt is not None
     target = request.target or str(deps.settings.stomt_target)
     stomts = await deps.stomt.target_stomts(
         target,
-        request.kind,  # type: ignore[arg-type]
-        request.polarity,  # type: ignore[arg-type]
+        request.kind,
+        request.polarity,
         offset=request.offset,
         limit=blocks.PAGE,
     )

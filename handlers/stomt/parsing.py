@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from adapters.stomt import MAX_LABELS, MAX_TEXT, validate_stomt_id, validate_target_id
+from adapters.stomt import (
+    MAX_LABELS,
+    MAX_TEXT,
+    Polarity,
+    StomtKind,
+    validate_stomt_id,
+    validate_target_id,
+)
+from bot.config import Settings
 from handlers.common.commands import Help
-from handlers.common.digest import USAGE_LINE, DigestCommand, parse_digest
+from handlers.common.digest import DigestCommand, parse_digest
 from handlers.common.held import holdable
-from handlers.common.text import UsageError, normalize, split_args
+from handlers.common.text import UsageError, normalize, one_of, split_args
 
-USAGE = f"""*STOMT* — wishes and likes for your product's feedback page
-• `/stomt like TEXT [--target SLUG] [--label NAME …]` — post "I like …"
-• `/stomt wish TEXT [--target SLUG] [--label NAME …]` — post "I wish …"
-   e.g. `/stomt wish the export had a CSV option --label export`
-   or use the message shortcut *Send to STOMT as a wish* on any message
-• `/stomt list [TARGET] [received|created|top] [positive|negative]` — browse stomts
-• `/stomt show STOMT_ID` — a stomt with its comments
-• `/stomt delete STOMT_ID` — delete one (asks first)
-• `/stomt digest …` — new stomts posted here on a schedule: {USAGE_LINE}
-• `/stomt help` — this message"""
-
-KINDS = ("received", "created", "top")
-POLARITIES = ("positive", "negative")
+KINDS: tuple[StomtKind, ...] = ("received", "created", "top")
+POLARITIES: tuple[Polarity, ...] = ("positive", "negative")
 _OPTION = re.compile(
     r"""(?:^|\s)--(?P<name>[A-Za-z-]+)(?:=|\s+)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>\S+))"""
 )
@@ -42,8 +39,8 @@ class Post:
 @dataclass(frozen=True)
 class ListStomts:
     target: str | None
-    kind: str = "received"
-    polarity: str | None = None
+    kind: StomtKind = "received"
+    polarity: Polarity | None = None
     offset: int = 0
 
 
@@ -63,23 +60,42 @@ class Delete:
 @dataclass(frozen=True)
 class Digest:
     command: DigestCommand
+    target: str | None = None  # STOMT_TARGET, filled in by ``complete``
 
 
-def action(request, default_target: str | None = None) -> tuple[str, str | None]:
+StomtRequest = Post | ListStomts | Show | Delete | Digest
+
+
+def policy_view(request: StomtRequest) -> tuple[str, str | None]:
     """The request as the access policy sees it: (subcommand, target)."""
     if isinstance(request, Post):
-        return ("like" if request.positive else "wish"), request.target or default_target
+        return ("like" if request.positive else "wish"), request.target
     if isinstance(request, ListStomts):
-        return "list", request.target or default_target
+        return "list", request.target
     if isinstance(request, Show):
         return "show", request.stomt_id
     if isinstance(request, Delete):
         return "delete", request.stomt_id
     # A digest posts the default target's stomts: rules on that target apply to it too.
-    return "digest", default_target
+    return "digest", request.target
 
 
-def parse(text: str | None) -> Post | ListStomts | Show | Delete | Digest | Help:
+NO_TARGET = (
+    "Say which target (the slug of a STOMT page), or ask an admin to set STOMT_TARGET "
+    "as the default."
+)
+
+
+def complete(request: StomtRequest, settings: Settings) -> StomtRequest:
+    """A request that names no target is about STOMT_TARGET; lists and digests need one."""
+    if isinstance(request, Post | ListStomts | Digest) and request.target is None:
+        request = replace(request, target=settings.stomt_target)
+        if request.target is None and not isinstance(request, Post):
+            raise UsageError(NO_TARGET)
+    return request
+
+
+def parse(text: str | None) -> StomtRequest | Help:
     text = normalize(text)
     sub, _, rest = text.partition(" ")
     sub = sub.lower()
@@ -132,13 +148,16 @@ def _post(rest: str, *, positive: bool) -> Post:
 
 
 def _list(args: list[str]) -> ListStomts:
-    target = kind = polarity = None
+    target: str | None = None
+    kind: StomtKind | None = None
+    polarity: Polarity | None = None
     for arg in args:
         word = arg.lower()
-        if word in KINDS and kind is None:
-            kind = word
-        elif word in POLARITIES and polarity is None:
-            polarity = word
+        given_kind, given_polarity = one_of(word, KINDS), one_of(word, POLARITIES)
+        if given_kind is not None and kind is None:
+            kind = given_kind
+        elif given_polarity is not None and polarity is None:
+            polarity = given_polarity
         elif target is None and kind is None and polarity is None:
             target = _checked(validate_target_id, arg)
         else:

@@ -8,17 +8,15 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import VendorError
 from adapters.stomt import MAX_LABEL, MAX_TEXT, validate_target_id
 from handlers.common.audited import audited
 from handlers.common.direct import tell
+from handlers.common.interaction import Interaction
 from handlers.common.policy import Redo, clearly_denied, modal_tell, permitted
-from handlers.common.replies import ephemeral, not_configured, vendor_error
+from handlers.common.replies import not_configured, vendor_error
 from handlers.common.text import link
 from handlers.common.views import private_metadata
 from handlers.deps import Deps
@@ -103,48 +101,29 @@ def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": label}, "value": value}
 
 
-async def on_shortcut(
-    ack: AsyncAck,
-    shortcut: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    *,
-    deps: Deps,
-):
-    await ack()
-    if deps.stomt is None:
-        await respond(**ephemeral(not_configured(deps.settings.stomt_status())))
+async def on_shortcut(deps: Deps, x: Interaction) -> None:
+    if await clearly_denied(deps, x, "stomt wish", deps.settings.stomt_target):
         return
-    if await clearly_denied(deps, shortcut, respond, "stomt wish", deps.settings.stomt_target):
-        return
-    message = shortcut.get("message") or {}
+    message = _message(x)
     metadata = {
-        "channel": (shortcut.get("channel") or {}).get("id", ""),
+        "channel": x.channel,
         # Reply in the message's thread (or start one under it).
-        "thread_ts": message.get("thread_ts") or message.get("ts", ""),
+        "thread_ts": str(message.get("thread_ts") or x.message_ts),
     }
-    view = modal(plain(message.get("text") or ""), deps.settings.stomt_target, metadata)
-    await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+    view = modal(plain(str(message.get("text") or "")), deps.settings.stomt_target, metadata)
+    await x.client.views_open(trigger_id=x.trigger, view=view)
 
 
-def _values(view: dict[str, Any]) -> dict[str, Any]:
-    state = (view.get("state") or {}).get("values") or {}
-    return {block: (inputs or {}).get("value") or {} for block, inputs in state.items()}
+def _message(x: Interaction) -> dict[str, Any]:
+    """The message a message shortcut was used on."""
+    message = x.body.get("message")
+    return message if isinstance(message, dict) else {}
 
 
-async def on_submit(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    *,
-    deps: Deps,
-):
-    values = _values(view)
-    text = str((values.get("text") or {}).get("value") or "").strip()
-    target = str((values.get("target") or {}).get("value") or "").strip()
-    kind = ((values.get("kind") or {}).get("selected_option") or {}).get("value", "wish")
-    labels_raw = str((values.get("labels") or {}).get("value") or "")
+async def on_submit(deps: Deps, x: Interaction) -> None:
+    text = x.entered("text").strip()
+    target = x.entered("target").strip()
+    labels_raw = x.entered("labels")
     errors = {}
     if not text:
         errors["text"] = "Write the wish."
@@ -157,18 +136,18 @@ async def on_submit(
     if any(len(label.strip()) > MAX_LABEL for label in labels_raw.split(",")):
         errors["labels"] = f"A label is at most {MAX_LABEL} characters."
     if errors:
-        await ack(response_action="errors", errors=errors)
+        await x.ack(response_action="errors", errors=errors)
         return
-    await ack()
-    user_id = body["user"]["id"]
-    metadata = private_metadata(view)
+    await x.ack()
+    user_id, client = x.user, x.client
+    metadata = private_metadata(x.view)
     if deps.stomt is None:
         await tell(client, user_id, not_configured(deps.settings.stomt_status()))
         return
     labels = [label.strip() for label in labels_raw.split(",") if label.strip()][:10]
     target = target or deps.settings.stomt_target or ""
     channel_id = str(metadata.get("channel") or user_id)
-    kind = "like" if kind == "like" else "wish"
+    kind = "like" if x.entered("kind") == "like" else "wish"
     redo_words = [kind, text, *(f'--label "{label}"' for label in labels)]
     if target:
         redo_words.append(f"--target {target}")

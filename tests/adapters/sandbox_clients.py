@@ -57,7 +57,7 @@ def sandbox_clients(http: httpx.AsyncClient, base: str) -> dict[str, Any]:
             base_url=env["MINDSTAMP_URL"],
             token=env["MINDSTAMP_TOKEN"],
             limiter=RateLimiter([Rate(10_000, 60.0)]),
-            backoff=0.01,
+            retries=FAST,
         ),
         "target": env["STOMT_TARGET"],
     }

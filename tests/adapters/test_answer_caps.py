@@ -196,13 +196,14 @@ async def test_a_vendor_may_have_a_larger_cap(vendors, monkeypatch):
     applied, and said."""
     monkeypatch.setattr(mint_client, "MAX_REPORT_BYTES", 12 * MIB)
     flooder, clients = vendors
-    flooder.prefix = "/mint/instances"
-    error, peak = await peak_memory(clients["mint"].instances_report(fmt="csv"))
+    instance_id = (await clients["mint"].instances(limit=1))[0].id
+    flooder.prefix = f"/mint/instances/{instance_id}/csv"
+    error, peak = await peak_memory(clients["mint"].instance_report(instance_id, "csv"))
     assert isinstance(error, AnswerTooLarge)
     assert str(error) == "Signicat Mint answered more than 12 MiB"
     assert 12 * MIB < peak < 12 * MIB + PEAK_LIMIT
     flooder.prefix = None
-    report = await clients["mint"].instances_report(fmt="csv")  # a real one still comes
+    report = await clients["mint"].instance_report(instance_id, "csv")  # a real one still comes
     assert report.content and report.filename.endswith(".csv")
 
 

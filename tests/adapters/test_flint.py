@@ -32,6 +32,7 @@ from adapters.flint import (
 )
 from adapters.flint import sandbox as flint_sandbox
 from adapters.flint.client import FLINT_DEFAULT_SYNC_MS, PING_JOB_ID
+from adapters.redact import REDACTED
 from tests.fakes.servers import ThreadedServer, free_port
 
 pytestmark = pytest.mark.timeout(30)
@@ -349,6 +350,18 @@ async def test_http_errors_map_to_vendor_errors(status_code, error):
         with pytest.raises(error, match="bad input x") as caught:
             await flint.run("demo:hello.rb")
     assert caught.value.vendor == "Flint" and caught.value.status_code == status_code
+
+
+@pytest.mark.parametrize("credentials", [{"key": KEY}, {"username": USER, "password": PASSWORD}])
+async def test_credentials_flint_repeats_are_redacted(credentials):
+    """Flint's meta.message repeating our key or password shows [redacted] in its place."""
+    secret = credentials.get("key") or credentials["password"]
+    body = json.dumps({"meta": {"status": "error", "message": f"nothing runs as {secret}"}})
+    flint, http = await mock_client(answer(400, body, "application/json"), **credentials)
+    async with http:
+        with pytest.raises(VendorRejected) as caught:
+            await flint.run("demo:hello.rb")
+    assert secret not in str(caught.value) and f"as {REDACTED}" in str(caught.value)
 
 
 async def test_doc_examples_parse():

@@ -27,6 +27,7 @@ from adapters.errors import (
     VendorResponseInvalid,
     VendorUnavailable,
 )
+from adapters.redact import REDACTED
 from adapters.stintmint import (
     MAX_DESCRIPTORS,
     Descriptor,
@@ -511,7 +512,7 @@ async def test_vendor_message_echoing_the_key_is_masked():
     async with http:
         with pytest.raises(VendorRejected) as caught:
             await stint.fetch("demo", "a1")
-    assert KEY not in str(caught.value) and "***" in str(caught.value)
+    assert KEY not in str(caught.value) and REDACTED in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from adapters.errors import (
     VendorResponseInvalid,
     VendorUnavailable,
 )
+from adapters.redact import REDACTED
 from adapters.stomt import (
     MAX_TEXT,
     PING_TARGET,
@@ -606,11 +607,11 @@ async def test_login_answers(status_code, body, error):
 
 
 async def test_secrets_are_scrubbed_from_vendor_messages():
-    """Even when STOMT echoes our token or password, the error text shows *** instead."""
+    """Even when STOMT echoes our token or password, the error text shows [redacted] instead."""
     body = {"data": [], "error": f"token {TOKEN} is bad", "meta": []}
     stomt, http = await mock_client(answer(400, json.dumps(body)))
     async with http:
-        with pytest.raises(VendorRejected, match=r"token \*\*\* is bad") as caught:
+        with pytest.raises(VendorRejected, match=r"token \[redacted\] is bad") as caught:
             await stomt.get_stomt("x")
     assert TOKEN not in str(caught.value) and TOKEN not in repr(stomt)
 
@@ -619,7 +620,7 @@ async def test_secrets_are_scrubbed_from_vendor_messages():
     async with http:
         with pytest.raises(VendorAuthError) as caught:
             await stomt.get_stomt("x")
-    assert SECRET not in str(caught.value) and "***" in str(caught.value)
+    assert SECRET not in str(caught.value) and REDACTED in str(caught.value)
     assert SECRET not in repr(stomt) and SECRET not in repr(stomt.auth)
 
 

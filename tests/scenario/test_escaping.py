@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from adapters.flint.sandbox import DEMO_FLINTBITS, Plan
-from adapters.mindstamp import DEFAULT_LIMITER
 from adapters.stintmint.sandbox import DEMO_STINTFLOWS, Module, StintFlow
 from adapters.stomt.sandbox import DEMO_TARGET
 from bot.slack_requests import message_shortcut_body, view_submission_body
@@ -288,19 +287,15 @@ def test_stintmint_response_values_are_inert(app, slack, sandbox, said):
 def test_mindstamp_video_titles_are_inert(app, slack, sandbox, said):
     """A Mindstamp video titled with hostile text: the videos list, the video card (whose
     fallback text names it) and the digest's top videos."""
-    DEFAULT_LIMITER.reset()
-    try:
-        mindstamp = _sub_app(sandbox, "/mindstamp").state.sandbox
-        video = mindstamp.add_video(HOSTILE, age=1)
-        for _ in range(40):  # enough views to be among the week's top videos
-            mindstamp.add_view(video["token"], age=60)
-        said.command(app, "videos", "/mindstamp")
-        said.command(app, f"video {video['token']}", "/mindstamp")
-        said.command(app, "digest now", "/mindstamp", channel_id="CMSDIG")
-        wait_for(lambda: len(slack.fake.responses) >= 2, timeout=10)
-        wait_for(lambda: _posted_to(slack, "CMSDIG"), timeout=10)
-        said.assert_inert(expect=3)
-        [digest] = _posted_to(slack, "CMSDIG")
-        assert INERT in json.dumps(digest["blocks"], ensure_ascii=False)
-    finally:
-        DEFAULT_LIMITER.reset()
+    mindstamp = _sub_app(sandbox, "/mindstamp").state.sandbox
+    video = mindstamp.add_video(HOSTILE, age=1)
+    for _ in range(40):  # enough views to be among the week's top videos
+        mindstamp.add_view(video["token"], age=60)
+    said.command(app, "videos", "/mindstamp")
+    said.command(app, f"video {video['token']}", "/mindstamp")
+    said.command(app, "digest now", "/mindstamp", channel_id="CMSDIG")
+    wait_for(lambda: len(slack.fake.responses) >= 2, timeout=10)
+    wait_for(lambda: _posted_to(slack, "CMSDIG"), timeout=10)
+    said.assert_inert(expect=3)
+    [digest] = _posted_to(slack, "CMSDIG")
+    assert INERT in json.dumps(digest["blocks"], ensure_ascii=False)

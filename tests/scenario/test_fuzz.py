@@ -16,9 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.mindstamp import DEFAULT_LIMITER
 from bot.slack_requests import message_shortcut_body, view_submission_body
-from handlers.common.binding import APOLOGY
+from handlers.common.listeners import APOLOGY
 from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import running_app, running_sandboxes
 
@@ -158,7 +157,7 @@ def _nothing_unhandled(fuzz_app) -> None:
 @given(command=st.sampled_from(COMMANDS), text=TEXT)
 def test_any_command_text(fuzz_app, command, text):
     """Whatever is typed after any command: a 200 and a readable answer."""
-    DEFAULT_LIMITER.reset()
+    fuzz_app[0].runtime.deps.mindstamp.limiter.reset()
     app = fuzz_app[0]
     RUNS["commands"] += 1
     _readable(app.client.command(text, command=command))

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from adapters.mindstamp import DEFAULT_LIMITER
 from adapters.mindstamp.sandbox import EXAMPLE_VIDEO
 from bot.store import Store
 from bot.store.schema import digest_subscriptions
@@ -21,14 +20,6 @@ from tests.scenario.harness import blocks_text, running_app, settle
 
 COMMAND = "/mindstamp"
 CHANNELS = ("CMS1", "CMS2", "CMS3")
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_budget():
-    """Every client in the process shares one limiter: each test starts with a full budget."""
-    DEFAULT_LIMITER.reset()
-    yield
-    DEFAULT_LIMITER.reset()
 
 
 def _mindstamp_app(server):

@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from adapters.flint import sandbox as flint
-from adapters.mindstamp import DEFAULT_LIMITER
 from adapters.mindstamp import sandbox as mindstamp
 from adapters.mint import sandbox as mint
 from adapters.stintmint import sandbox as stintmint
@@ -107,7 +106,6 @@ COMMANDS = [
 @pytest.mark.parametrize("credentials", ["right", "wrong"])
 def test_no_secret_in_any_log_line_or_slack_call(slack, tmp_path, caplog, credentials):
     """Secrets never appear in logs, Slack messages or errors, also when they are rejected."""
-    DEFAULT_LIMITER.reset()
     caplog.set_level(logging.DEBUG)
     vendor_secrets = SECRETS if credentials == "right" else WRONG
     with (

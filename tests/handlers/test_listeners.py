@@ -1,11 +1,14 @@
-"""How listeners are run: the ack returns at once, work goes on, errors become apologies."""
+"""How listeners are run: the ack returns at once, work goes on, and the one error
+boundary turns failures into answers (handlers/common/listeners.py)."""
 
 from __future__ import annotations
 
 import asyncio
 
+from adapters.errors import VendorUnavailable
 from bot.background import CLOSING, USER_FULL, BackgroundWork
-from handlers.common.binding import bind
+from handlers.common.listeners import listener
+from handlers.common.vertical import Stale
 
 
 class Deps:
@@ -22,16 +25,23 @@ class Recorder:
         self.calls.append(kw)
 
 
-async def test_bound_listener_returns_at_ack_and_work_goes_on():
-    """Bolt gets control back as soon as the listener acks; the rest runs afterwards."""
+def run(work, deps, ack, *, respond=None, body=None):
+    """Call the Bolt listener the way Bolt does, with the arguments it names."""
+    return listener(work)(
+        ack=ack, body=body or {}, respond=respond or Recorder(), client=None, deps=deps
+    )
+
+
+async def test_listener_returns_at_ack_and_work_goes_on():
+    """Bolt gets control back as soon as the work acks; the rest runs afterwards."""
     deps, ack, finished = Deps(), Recorder(), asyncio.Event()
 
-    async def listener(ack, *, deps):
-        await ack(text="ok")
+    async def work(deps, x):
+        await x.ack(text="ok")
         await asyncio.sleep(0.2)
         finished.set()
 
-    await asyncio.wait_for(bind(listener, deps)(ack=ack), timeout=0.1)
+    await asyncio.wait_for(run(work, deps, ack), timeout=0.1)
     assert ack.calls == [{"text": "ok"}] and not finished.is_set()
     assert deps.work.running == 1
     assert await deps.work.drain(timeout=2)
@@ -42,10 +52,10 @@ async def test_ack_never_carries_a_configured_secret():
     """What a listener acks with passes the app's secret redactor first."""
     deps, ack = Deps(), Recorder()
 
-    async def listener(ack, *, deps):
-        await ack(text="vendor said s3cret-value", blocks=[{"text": "s3cret-value"}])
+    async def work(deps, x):
+        await x.ack(text="vendor said s3cret-value", blocks=[{"text": "s3cret-value"}])
 
-    await bind(listener, deps)(ack=ack)
+    await run(work, deps, ack)
     assert ack.calls == [{"text": "vendor said [redacted]", "blocks": [{"text": "[redacted]"}]}]
 
 
@@ -53,10 +63,10 @@ async def test_error_before_ack_is_acked_with_an_apology():
     """A listener failing before it acked still answers Slack, with a reference, no trace."""
     deps, ack = Deps(), Recorder()
 
-    async def listener(ack, *, deps):
+    async def work(deps, x):
         raise RuntimeError("boom at /secret/path")
 
-    await bind(listener, deps)(ack=ack)
+    await run(work, deps, ack)
     [answer] = ack.calls
     assert "reference" in answer["text"] and "boom" not in answer["text"]
 
@@ -65,25 +75,75 @@ async def test_error_after_ack_is_said_through_the_response_url():
     """A failure in the background work is told to the user via respond()."""
     deps, ack, respond = Deps(), Recorder(), Recorder()
 
-    async def listener(ack, respond, body, *, deps):
-        await ack()
+    async def work(deps, x):
+        await x.ack()
         raise ValueError("hidden detail")
 
-    await bind(listener, deps)(ack=ack, respond=respond, body={"response_url": "https://x"})
+    await run(work, deps, ack, respond=respond, body={"response_url": "https://x"})
     await deps.work.drain(timeout=2)
     [told] = respond.calls
     assert "reference" in told["text"] and "hidden detail" not in told["text"]
+    assert told["replace_original"] is False
+
+
+async def test_a_vendor_error_is_told_as_the_vendor_error_not_an_apology():
+    deps, ack, respond = Deps(), Recorder(), Recorder()
+
+    async def work(deps, x):
+        await x.ack()
+        raise VendorUnavailable("Flint", "Flint could not be reached")
+
+    await run(work, deps, ack, respond=respond, body={"response_url": "https://x"})
+    await deps.work.drain(timeout=2)
+    [told] = respond.calls
+    assert told["text"] == ":warning: Flint could not be reached. Try again in a moment."
+
+
+async def test_a_stale_button_gets_its_own_words():
+    deps, ack, respond = Deps(), Recorder(), Recorder()
+
+    async def work(deps, x):
+        await x.ack()
+        raise Stale(":grey_question: gone")
+
+    await run(work, deps, ack, respond=respond, body={"response_url": "https://x"})
+    await deps.work.drain(timeout=2)
+    assert respond.calls == [
+        {"response_type": "ephemeral", "replace_original": False, "text": ":grey_question: gone"}
+    ]
 
 
 async def test_listener_that_never_acks_still_gets_slack_its_answer():
     """Slack is always answered, even if a listener forgot to ack."""
     deps, ack = Deps(), Recorder()
 
-    async def listener(ack, *, deps):
+    async def work(deps, x):
         return None
 
-    await bind(listener, deps)(ack=ack)
+    await run(work, deps, ack)
     assert ack.calls == [{}]
+
+
+async def test_the_interaction_is_typed_from_a_button_payload():
+    deps, ack, seen = Deps(), Recorder(), []
+
+    async def work(deps, x):
+        seen.append(x)
+        await x.ack()
+
+    body = {
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "channel": {"id": "C1"},
+        "trigger_id": "",
+        "actions": [{"action_id": "a", "value": "v1"}],
+        "message": {"ts": "1.2"},
+        "response_url": "https://hooks.slack.com/x",
+    }
+    await run(work, deps, ack, body=body)
+    [x] = seen
+    assert (x.user, x.channel, x.place, x.value, x.message_ts) == ("U1", "C1", "C1", "v1", "1.2")
+    assert x.response_url == "https://hooks.slack.com/x"
 
 
 def test_room_is_bounded_per_user():

@@ -1,0 +1,190 @@
+"""The one generic layer between Bolt and the verticals' tables.
+
+* **Deps through Bolt's context.** One middleware puts the ``Deps`` in every request's
+  context; Bolt passes a context key to any listener that names it.
+* **Answering Slack the moment a listener acks.** The app runs Bolt with
+  ``process_before_response=True``; each listener here starts its work as a task and
+  returns to Bolt as soon as the task calls ``ack()``. (Bolt's lazy listeners would do the
+  same, but they get a deep copy of the context, and the deps are not copyable.) The task
+  is adopted by ``BackgroundWork``: bounded per process and per user, waited for at
+  shutdown.
+* **Carried out once.** A bare ``ack()`` (the one after which a listener goes to work)
+  claims the request in the state store by Slack's trigger or event id, so a request Slack
+  retries is acknowledged again but carried out once, whichever process gets it.
+* **One error boundary.** ``Stale`` → its message, ``VendorError`` → ``vendor_error()``,
+  anything else → logged with a reference, and the user gets the reference, never the trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.routing import BaseRoute
+
+from adapters.errors import VendorError
+from bot.outbound import redact_message
+from handlers.common import commands, confirm
+from handlers.common.interaction import Answer, Interaction
+from handlers.common.replies import ephemeral, not_configured, vendor_error
+from handlers.common.vertical import Click, Stale, Vertical
+from handlers.deps import Deps
+
+log = logging.getLogger("handlers.errors")
+
+APOLOGY = (
+    ":warning: Something went wrong on our side and has been logged (reference `{}`). "
+    "Please try again."
+)
+
+# What a listener does once it has an Interaction: ack, then (maybe) work.
+Work = Callable[[Deps, Interaction], Awaitable[None]]
+
+
+class AlreadyHandled(Exception):
+    """This very request (same trigger or event id) was taken on before."""
+
+
+def request_key(body: Any) -> str | None:
+    """What identifies one Slack request across its retries, or None if nothing does."""
+    if not isinstance(body, dict):
+        return None
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    return None
+
+
+def wire(app: AsyncApp, deps: Deps, verticals: Iterable[Vertical]) -> list[BaseRoute]:
+    """Register every vertical's listeners, jobs and digests; returns the HTTP routes the
+    vendors call us on."""
+
+    async def give_deps(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
+        context["deps"] = deps
+        return await next()
+
+    verticals = tuple(verticals)
+    app.use(give_deps)
+    app.error(on_error)
+    deps.vendor_names.update({vertical.command: vertical.name for vertical in verticals})
+    # A request held by the access policy runs, once confirmed, as the command it was.
+    for action_id, work in confirm.buttons(verticals).items():
+        app.action(action_id)(listener(work))
+    routes: list[BaseRoute] = []
+    for vertical in verticals:
+        client = vertical.client(deps)
+        if client is not None and vertical.jobs is not None:
+            deps.tracker.register(vertical.jobs(client))
+        if client is not None and vertical.digest is not None:
+            deps.digests.register(vertical.digest(client, deps.settings))
+        app.command(vertical.slash)(listener(_command(vertical)))
+        for button in vertical.buttons:
+            app.action(button.action_id)(listener(_click(vertical, button.run)))
+        for shortcut in vertical.shortcuts:
+            app.shortcut(shortcut.callback_id)(listener(_click(vertical, shortcut.run)))
+        for form in vertical.forms:
+            app.view(form.callback_id)(listener(form.run))
+        if vertical.routes is not None:
+            routes.extend(vertical.routes(deps))
+    return routes
+
+
+def _command(vertical: Vertical) -> Work:
+    async def run(deps: Deps, x: Interaction) -> None:
+        request = await commands.admit(deps, x, vertical)
+        if request is not None:
+            await commands.perform(deps, x, vertical, request)
+
+    return run
+
+
+def _click(vertical: Vertical, run: Click) -> Work:
+    async def clicked(deps: Deps, x: Interaction) -> None:
+        await x.ack()
+        if vertical.client(deps) is None:
+            await x.respond(**ephemeral(not_configured(vertical.status(deps.settings))))
+            return
+        await run(deps, x)
+
+    return clicked
+
+
+def listener(work: Work) -> Callable[..., Awaitable[None]]:
+    """A Bolt listener that runs ``work`` and returns to Bolt as soon as it acks."""
+
+    async def on_request(
+        ack: Answer, body: dict[str, Any], respond: Answer, client: AsyncWebClient, deps: Deps
+    ) -> None:
+        acked = asyncio.Event()
+        key = request_key(body)
+
+        async def ack_now(*args: Any, **kw: Any) -> Any:
+            try:
+                shown_args, shown_kw = redact_message(args, kw, deps.redact)
+                answer = await ack(*shown_args, **shown_kw)
+            finally:
+                acked.set()
+            # A bare ack means "now to work": claim the request first (after Slack has
+            # its answer), so a retried delivery stops here instead of redoing the work.
+            if not args and not kw and key and not await deps.store.handled.first(key):
+                raise AlreadyHandled(key)
+            return answer
+
+        x = Interaction.of(body, ack=ack_now, respond=respond, client=client)
+
+        async def run() -> None:
+            try:
+                await work(deps, x)
+            except AlreadyHandled as exc:
+                log.info("request %s was already handled: not repeating it", exc)
+            except Stale as exc:
+                await _tell(x, acked.is_set(), exc.message)
+            except VendorError as exc:
+                await _tell(x, acked.is_set(), vendor_error(exc))
+            except Exception:
+                reference = uuid.uuid4().hex[:8]
+                log.exception("unhandled error (reference %s)", reference)
+                await _tell(x, acked.is_set(), APOLOGY.format(reference))
+
+        task = asyncio.create_task(run(), name=f"listener-{getattr(work, '__name__', 'work')}")
+        deps.work.adopt(task, x.user or None)
+        signal = asyncio.create_task(acked.wait())
+        await asyncio.wait({task, signal}, return_when=asyncio.FIRST_COMPLETED)
+        signal.cancel()
+        if not acked.is_set():
+            await ack()  # a listener that never acked still gets Slack its 200
+
+    return on_request
+
+
+async def _tell(x: Interaction, acked: bool, text: str) -> None:
+    """The error boundary's answer: in the ack if Slack still waits, else beside the card
+    (only where there is a response URL: after a modal there is none)."""
+    try:
+        if not acked:
+            await x.ack(response_type="ephemeral", text=text)
+        elif x.response_url:
+            await x.respond(response_type="ephemeral", replace_original=False, text=text)
+    except Exception:  # the answer itself failing must not raise again
+        log.warning("could not tell the user: %s", text.split("(")[0][:80])
+
+
+async def on_error(error: Exception, body: dict[str, Any], respond: Answer | None) -> None:
+    """Bolt's own last resort (an error before any listener of ours ran)."""
+    reference = uuid.uuid4().hex[:8]
+    log.error("unhandled error (reference %s)", reference, exc_info=error)
+    if respond is None or not isinstance(body, dict) or not body.get("response_url"):
+        return
+    try:
+        await respond(
+            response_type="ephemeral", replace_original=False, text=APOLOGY.format(reference)
+        )
+    except Exception:  # the apology itself failing must not raise again
+        log.warning("could not tell the user about error %s", reference)

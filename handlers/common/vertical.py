@@ -1,0 +1,130 @@
+"""A vendor's whole Slack side, declared once: its command, subcommands, buttons, forms,
+tracked jobs and digest. ``handlers/common/listeners.py`` turns these tables into Bolt
+listeners; the usage text and the access policy's command names come from them too."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.routing import BaseRoute
+
+from bot.config import Settings, VendorStatus
+from bot.digests import DigestKind
+from bot.tracking import JobKind
+
+if TYPE_CHECKING:
+    from handlers.common.interaction import Interaction
+    from handlers.deps import Deps
+
+# Carries out one parsed request: (deps, who/where, the typed request).
+Run = Callable[["Deps", "Interaction", Any], Awaitable[None]]
+# Handles a click or a submitted form: (deps, who/where/what).
+Click = Callable[["Deps", "Interaction"], Awaitable[None]]
+
+
+class Stale(Exception):
+    """A button or form refers to something the app no longer knows (or never made):
+    the one error boundary answers with this message."""
+
+    DEFAULT = ":grey_question: This button belongs to something I no longer know about."
+
+    def __init__(self, message: str = DEFAULT) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """``/<command> <name> …``. ``usage`` is its bullet in the help text, after "• ";
+    empty to share the bullet before it (``/mint publish … · /mint unpublish …``)."""
+
+    name: str
+    usage: str
+    run: Run
+    # Changes something at the vendor: its call is written to the audit log first.
+    changes: bool = False
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button (or menu) with this ``action_id``, on any message or view of the app.
+    Acknowledged before ``run``; ``run`` is not called when the vendor is not configured."""
+
+    action_id: str
+    run: Click
+
+
+@dataclass(frozen=True)
+class Form:
+    """A modal submission (``callback_id``): ``run`` acks itself, with field errors or not."""
+
+    callback_id: str
+    run: Click
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """A message or global shortcut (``callback_id``), acknowledged before ``run``."""
+
+    callback_id: str
+    run: Click
+
+
+@dataclass(frozen=True)
+class Vertical:
+    key: str  # the jobs' and digests' vendor key in the state store
+    slash: str  # e.g. "/flint"; the policy's command names start with it, without "/"
+    name: str  # display name, e.g. "Signicat Mint"
+    summary: str  # the usage's first line, after the name
+    parse: Callable[[str | None], Any]  # text → typed request, Help, or UsageError
+    # The access policy's view of a request: (subcommand name, target).
+    policy_view: Callable[[Any], tuple[str, str | None]]
+    subcommands: tuple[Subcommand, ...]
+    client: Callable[[Deps], Any]  # the adapter from the deps (None: not configured)
+    status: Callable[[Settings], VendorStatus]
+    buttons: tuple[Button, ...] = ()
+    forms: tuple[Form, ...] = ()
+    shortcuts: tuple[Shortcut, ...] = ()
+    jobs: Callable[[Any], JobKind] | None = None  # given the client
+    digest: Callable[[Any, Settings], DigestKind] | None = None  # given the client
+    routes: Callable[[Deps], list[BaseRoute]] | None = None  # vendor → us (callbacks)
+    # Fills in what a typed request leaves to the settings (e.g. STOMT_TARGET), or raises
+    # UsageError; runs before the policy sees the request, so rules see the real target.
+    complete: Callable[[Any, Settings], Any] | None = None
+
+    @property
+    def command(self) -> str:
+        return self.slash.lstrip("/")
+
+    def subcommand(self, name: str) -> Subcommand:
+        for sub in self.subcommands:
+            if sub.name == name:
+                return sub
+        raise LookupError(f"{self.slash} has no subcommand {name!r}")
+
+    def policy_name(self, request: Any) -> tuple[str, str | None]:
+        """``("flint run", "demo:hello.rb")``: a request as an access policy rule names it."""
+        sub, target = self.policy_view(request)
+        return f"{self.command} {sub}", target
+
+    def policy_names(self) -> list[str]:
+        return [f"{self.command} {sub.name}" for sub in self.subcommands]
+
+    def usage(self, allowed: Iterable[str] | None = None) -> str | None:
+        """The help text; with ``allowed`` (subcommand names), only their bullets, or None
+        when none is left."""
+        keep = None if allowed is None else set(allowed)
+        bullets: list[tuple[list[str], str]] = []
+        for sub in self.subcommands:
+            if sub.usage or not bullets:
+                bullets.append(([sub.name], sub.usage))
+            else:
+                bullets[-1][0].append(sub.name)
+        shown = [text for names, text in bullets if keep is None or keep.intersection(names)]
+        if not shown:
+            return None
+        lines = [f"*{self.name}* — {self.summary}", *(f"• {text}" for text in shown)]
+        lines.append(f"• `{self.slash} help` — this message")
+        return "\n".join(lines)
