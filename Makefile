@@ -15,9 +15,7 @@ $(STAMP): pyproject.toml
 console: $(STAMP)
 	$(BIN)/chatops console
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)
@@ -42,4 +40,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -18,7 +18,21 @@ vendor-provided text only.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 import httpx
+
+
+class HttpContext(TypedDict, total=False):
+    """The exchange an error carries, as keyword arguments of any VendorError."""
+
+    request: httpx.Request | None
+    response: httpx.Response | None
+
+
+def http_context(response: httpx.Response) -> HttpContext:
+    """``**http_context(response)``: the response, and the request it answered."""
+    return {"request": response.request, "response": response}
 
 
 class VendorError(Exception):
@@ -54,7 +68,14 @@ class VendorUnavailable(VendorError):
 
 
 class VendorRateLimited(VendorUnavailable):
-    def __init__(self, vendor: str, message: str, *, retry_after: float | None = None, **kw):
+    def __init__(
+        self,
+        vendor: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        **kw: Unpack[HttpContext],
+    ) -> None:
         super().__init__(vendor, message, **kw)
         self.retry_after = retry_after
 
@@ -78,7 +99,7 @@ class VendorResponseInvalid(VendorError):
 class AnswerTooLarge(VendorResponseInvalid):
     """The vendor's answer was longer than ``limit`` bytes: we stopped reading it."""
 
-    def __init__(self, vendor: str, message: str, *, limit: int, **kw) -> None:
+    def __init__(self, vendor: str, message: str, *, limit: int, **kw: Unpack[HttpContext]) -> None:
         super().__init__(vendor, message, **kw)
         self.limit = limit
 

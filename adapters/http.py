@@ -16,6 +16,7 @@ from adapters.errors import (
     VendorRejected,
     VendorResponseInvalid,
     VendorUnavailable,
+    http_context,
 )
 from adapters.retries import Retries, parse_retry_after
 from adapters.retries import call as retried
@@ -51,7 +52,7 @@ def error_for_status(
     """
     code = response.status_code
     detail = f"{message} (HTTP {code})" if message else f"HTTP {code}"
-    kw = {"request": response.request, "response": response}
+    kw = http_context(response)
     if code == 429 or (code == 503 and "retry-after" in response.headers):
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         return VendorRateLimited(

@@ -147,6 +147,11 @@ async def call(
         previous.append(response)
         return response
 
+    def last_answer(state: RetryCallState) -> httpx.Response:
+        outcome = state.outcome
+        assert outcome is not None
+        return outcome.result()
+
     retrying = AsyncRetrying(
         stop=stop_after_attempt(retries.attempts),
         retry=retry_on,
@@ -154,7 +159,7 @@ async def call(
         before_sleep=before_sleep,
         reraise=True,
         # Out of attempts on a retryable answer: hand that answer back to the adapter.
-        retry_error_callback=lambda state: state.outcome.result(),  # type: ignore[union-attr]
+        retry_error_callback=last_answer,
     )
     return await retrying(one_attempt)
 

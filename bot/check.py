@@ -60,10 +60,11 @@ async def run_checks(settings: Settings) -> list[CheckRow]:
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient | None:
-    if settings.slack_problems():
+    token = settings.slack_bot_token
+    if settings.slack_problems() or token is None:
         return None
     return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),  # type: ignore[union-attr]
+        token=token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=10,
     )
@@ -86,12 +87,13 @@ async def _check_policy(settings: Settings, slack: AsyncWebClient | None) -> Che
     # Rules that load but surely do not do what their author meant (bot/policy.py).
     doubts = list(policy.warnings)
     errors: list[str] = []
-    if policy.needs_usergroups and slack is None:
-        doubts.append("user groups not checked (Slack is not set up)")
-    elif policy.needs_usergroups:
-        errors, unsure = await _usergroup_problems(policy, slack)
-        doubts += unsure
-        detail += "; every user group exists" if not unsure else ""
+    if policy.needs_usergroups:
+        if slack is None:
+            doubts.append("user groups not checked (Slack is not set up)")
+        else:
+            errors, unsure = await _usergroup_problems(policy, slack)
+            doubts += unsure
+            detail += "; every user group exists" if not unsure else ""
     if errors:
         return CheckRow(name, ERROR, "; ".join(errors))
     if doubts:
@@ -166,7 +168,9 @@ async def _check_slack(settings: Settings, client: AsyncWebClient | None) -> Che
 
 async def _check_socket_mode(settings: Settings) -> CheckRow:
     """The app-level token, asked of Slack the way the app asks when it connects."""
-    token = settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+    if settings.slack_app_token is None:
+        return CheckRow("Socket Mode", ERROR, "SLACK_APP_TOKEN is not set")
+    token = settings.slack_app_token.get_secret_value()
     try:
         await verify_app_token(settings.slack_api_url, token)
     except SocketModeError as exc:

@@ -222,8 +222,8 @@ def configure(
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     for name in UVICORN_LOGGERS:
         logger = logging.getLogger(name)
-        for old in list(logger.handlers):
-            logger.removeHandler(old)
+        for theirs in list(logger.handlers):
+            logger.removeHandler(theirs)
         logger.propagate = True
         # A dictConfig/fileConfig run earlier (uvicorn's, Alembic's) may have disabled it.
         logger.disabled = False

@@ -43,6 +43,9 @@ class Deps:
     redact: Callable[[str], str] = str
     # Display names by policy command prefix ("stint" → "Stintmint"), from the verticals.
     vendor_names: dict[str, str] = field(default_factory=dict)
+    # The policy names of the subcommands the verticals declare as changing something:
+    # only those may write to the audit log (handlers/common/audited.py).
+    changing: frozenset[str] = frozenset()
 
     def vendor_name(self, command: str) -> str:
         """Who a policy command name ("mint execute") is sent to, for messages."""

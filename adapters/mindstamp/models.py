@@ -32,7 +32,7 @@ from adapters.base import shorten
 from adapters.timestamps import parse_time
 
 Period = Literal["week", "month"]
-PERIODS: tuple[str, ...] = ("week", "month")
+PERIODS: tuple[Period, ...] = ("week", "month")
 
 # Paging: "The default limit is 25, but can be set to retrieve up to 100 results."
 DEFAULT_LIMIT = 25
@@ -319,6 +319,7 @@ def validate_id(text: object, what: str = "video") -> str:
 
 
 def validate_period(period: object) -> Period:
-    if period in PERIODS:
-        return period  # type: ignore[return-value]
+    for known in PERIODS:
+        if period == known:
+            return known
     raise ValueError(f"The period is `week` or `month`, not `{shorten(period)}`.")

@@ -42,8 +42,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Unpack
 
-from adapters.errors import VendorRateLimited
+from adapters.errors import HttpContext, VendorRateLimited
 
 VENDOR = "Mindstamp"
 
@@ -123,7 +124,9 @@ class Shares:
         return max(1, min(own, self.interactive_calls(rate)))
 
 
-def rate_limited(retry_after: float, why: str | None = None, **kw: object) -> VendorRateLimited:
+def rate_limited(
+    retry_after: float, why: str | None = None, **kw: Unpack[HttpContext]
+) -> VendorRateLimited:
     """The plain error a user sees: "Mindstamp's rate limit is reached; try again in N s"."""
     seconds = max(1, math.ceil(retry_after))
     reason = why or f"{VENDOR}'s rate limit is reached"
@@ -131,7 +134,7 @@ def rate_limited(retry_after: float, why: str | None = None, **kw: object) -> Ve
         VENDOR,
         f"{reason}; try again in {seconds} s",
         retry_after=float(seconds),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

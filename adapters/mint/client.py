@@ -70,7 +70,13 @@ from adapters.base import (
     media_type,
     vendor_text,
 )
-from adapters.errors import VendorAuthError, VendorError, VendorRateLimited, VendorResponseInvalid
+from adapters.errors import (
+    VendorAuthError,
+    VendorError,
+    VendorRateLimited,
+    VendorResponseInvalid,
+    http_context,
+)
 from adapters.http import MAX_ANSWER_BYTES, error_for_status, read_capped
 from adapters.mint.models import (
     INT32_MAX,
@@ -274,7 +280,7 @@ class MintAuth(httpx.Auth):
 
     def _token_error(self, response: httpx.Response, document: Any) -> VendorError:
         code = response.status_code
-        kw = {"request": response.request, "response": response}
+        kw = http_context(response)
         error = description = None
         if isinstance(document, dict):
             error = document.get("error") if isinstance(document.get("error"), str) else None
@@ -492,7 +498,7 @@ class MintClient(VendorClient):
     async def instance_report(self, instance_id: str, fmt: ReportFormat = "csv") -> Report:
         """The instance's outcome report as a CSV or PDF file."""
         instance_id = validate_instance_id(instance_id)
-        fmt = report_format(fmt)  # type: ignore[assignment]
+        fmt = report_format(fmt)
         path = _path(INSTANCE_REPORT_PATH, instance_id=instance_id, fmt=fmt)
         return await self._report(path, {}, fmt, f"mint-instance-{instance_id}.{fmt}")
 
@@ -594,7 +600,7 @@ class MintClient(VendorClient):
         message = self._vendor_message(response)
         code = response.status_code
         detail = f"{message} (HTTP {code})" if message else f"HTTP {code}"
-        kw = {"request": response.request, "response": response}
+        kw = http_context(response)
         if code == 401:
             return VendorAuthError(
                 VENDOR,

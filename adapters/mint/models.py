@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     AliasChoices,
@@ -63,10 +63,10 @@ FlowOrderBy = Literal["Name", "Description", "CreatedAt"]  # FlowDefinitionOrder
 SortBy = Literal["Ascending", "Descending"]  # SortByDto
 InstanceOrderBy = Literal["Started", "LastExecuted", "Finished"]  # InstanceOrderByDto
 ReportFormat = Literal["csv", "pdf"]
-FLOW_ORDER_BY: tuple[str, ...] = ("Name", "Description", "CreatedAt")
-SORT_BY: tuple[str, ...] = ("Ascending", "Descending")
-INSTANCE_ORDER_BY: tuple[str, ...] = ("Started", "LastExecuted", "Finished")
-REPORT_FORMATS: tuple[str, ...] = ("csv", "pdf")
+FLOW_ORDER_BY: tuple[FlowOrderBy, ...] = ("Name", "Description", "CreatedAt")
+SORT_BY: tuple[SortBy, ...] = ("Ascending", "Descending")
+INSTANCE_ORDER_BY: tuple[InstanceOrderBy, ...] = ("Started", "LastExecuted", "Finished")
+REPORT_FORMATS: tuple[ReportFormat, ...] = ("csv", "pdf")
 
 # Execution log events and step statuses that mean "this step failed".
 _FAULT_WORDS = frozenset({"faulted", "fault", "failed", "failure", "error", "errored"})
@@ -100,7 +100,10 @@ def _status(value: Any) -> FlowStatus | str | None:
     return str(value)
 
 
-def _choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
+S = TypeVar("S", bound=str)
+
+
+def _choice(value: Any, allowed: tuple[S, ...], what: str) -> S:
     """``value`` spelled as the document spells it, matched without regard to case."""
     if isinstance(value, str):
         for option in allowed:
@@ -109,19 +112,19 @@ def _choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
     raise ValueError(f"`{shorten(value)}` is not a {what}: use one of {', '.join(allowed)}.")
 
 
-def flow_order_by(value: Any) -> str:
+def flow_order_by(value: Any) -> FlowOrderBy:
     return _choice(value, FLOW_ORDER_BY, "flow order")
 
 
-def sort_direction(value: Any) -> str:
+def sort_direction(value: Any) -> SortBy:
     return _choice(value, SORT_BY, "sort direction")
 
 
-def instance_order_by(value: Any) -> str:
+def instance_order_by(value: Any) -> InstanceOrderBy:
     return _choice(value, INSTANCE_ORDER_BY, "instance order")
 
 
-def report_format(value: Any) -> str:
+def report_format(value: Any) -> ReportFormat:
     return _choice(value, REPORT_FORMATS, "report format")
 
 

@@ -423,12 +423,12 @@ class MintSandbox:
                     400, "invalid_request", "Use only one client authentication method."
                 )
             return unquote_plus(name), unquote_plus(secret), True
-        client_id, secret = form.get("client_id"), form.get("client_secret")
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
         if not client_id:
             raise OAuthError(
                 401, "invalid_client", "Client authentication is required.", basic=True
             )
-        return client_id, secret or "", False
+        return client_id, client_secret or "", False
 
     # -- flows ----------------------------------------------------------------------------
 
@@ -575,7 +575,7 @@ class MintSandbox:
                     state.status,
                     _iso(instance.started_epoch + state.started),
                     _iso(instance.started_epoch + state.ended) if state.ended is not None else "",
-                    state.step.fault if state.status == "Faulted" else "",
+                    (state.step.fault or "") if state.status == "Faulted" else "",
                 ]
                 for state in states
             ]

@@ -41,7 +41,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from adapters.base import JSON, VendorClient, decode_json, vendor_text
-from adapters.errors import VendorAuthError, VendorError, VendorRejected
+from adapters.errors import VendorAuthError, VendorError, VendorRejected, http_context
 from adapters.http import MAX_ANSWER_BYTES, error_for_status, invalid_response, read_capped
 from adapters.retries import DEFAULT_RETRIES, Retries
 from adapters.stomt.models import (
@@ -450,7 +450,7 @@ def _labels(labels: Iterable[str]) -> list[str]:
 
 def _file_uid(uid: object) -> str:
     try:
-        return validate_stomt_id(uid)  # type: ignore[arg-type]
+        return validate_stomt_id(uid)
     except ValueError:
         raise ValueError(
             "A file_uid is the one STOMT gave for an upload (letters, digits, `_ - .`)."
@@ -522,7 +522,7 @@ def _model(response: httpx.Response, model: type[M], data: Any, what: str) -> M:
 def _error(response: httpx.Response, message: str | None, *, login: bool) -> VendorError:
     code = response.status_code
     detail = f"{message} (HTTP {code})" if message else f"HTTP {code}"
-    kw = {"request": response.request, "response": response}
+    kw = http_context(response)
     if login and (400 <= code < 500 and code != 429):
         return VendorAuthError(
             VENDOR,

@@ -280,11 +280,11 @@ def _validate_slug(what: str, example: str, text: object) -> str:
     )
 
 
-def validate_stomt_id(text: str) -> str:
+def validate_stomt_id(text: object) -> str:
     """The stomt slug when it is one (letters, digits, `_ - .`, 1..200); else ValueError."""
     return _validate_slug("stomt id", "i-wish-the-bot-spoke-german", text)
 
 
-def validate_target_id(text: str) -> str:
+def validate_target_id(text: object) -> str:
     """The target slug when it is one (letters, digits, `_ - .`, 1..200); else ValueError."""
     return _validate_slug("STOMT target", "chatops-hub", text)

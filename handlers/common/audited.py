@@ -36,6 +36,10 @@ async def audited(
     target: str,
     params: dict[str, Any] | None = None,
 ) -> AsyncIterator[Outcome]:
+    if command not in deps.changing:
+        # A call that changes something must be declared so in its vertical's table
+        # (``Subcommand(changes=True)``): the table is what readers and the policy trust.
+        raise LookupError(f"{command!r} is not declared as changing anything")
     outcome = Outcome()
     try:
         entry = await deps.audit.begin(

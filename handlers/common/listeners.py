@@ -74,6 +74,12 @@ def wire(app: AsyncApp, deps: Deps, verticals: Iterable[Vertical]) -> list[BaseR
     app.use(give_deps)
     app.error(on_error)
     deps.vendor_names.update({vertical.command: vertical.name for vertical in verticals})
+    deps.changing = frozenset(
+        f"{vertical.command} {sub.name}"
+        for vertical in verticals
+        for sub in vertical.subcommands
+        if sub.changes
+    )
     # A request held by the access policy runs, once confirmed, as the command it was.
     for action_id, work in confirm.buttons(verticals).items():
         app.action(action_id)(listener(work))

@@ -40,6 +40,16 @@ def split_args(text: str) -> list[str]:
         raise UsageError(f"Could not split the arguments ({exc}). Check your quotes.") from exc
 
 
+def first_word(text: str) -> tuple[str, str]:
+    """The first word of ``text`` and the rest, for free text that split_args would spoil
+    (``it's``). Any whitespace ends the word: users type Shift+Enter after a subcommand as
+    often as a space. The rest keeps its own lines."""
+    parts = text.split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1] if len(parts) == 2 else ""
+
+
 def one_of(value: object, choices: tuple[T, ...]) -> T | None:
     """The choice equal to ``value``, typed as the choices are (e.g. a vendor's Literal),
     or None when there is none."""
@@ -50,19 +60,32 @@ def split_trailing_json(text: str) -> tuple[str, dict[str, Any] | None]:
     """Separate a trailing JSON object (``… {"a": 1}``) from the arguments before it.
 
     JSON cannot go through shell splitting (its quotes would be eaten), so it is taken
-    from the first ``{`` that starts an argument to the end of the text.
+    from the first ``{`` that starts an argument to the end of the text. Quotes are read
+    as split_args reads them: an apostrophe inside double quotes (``"it's"``) opens
+    nothing, and a backslash escapes the next character except inside single quotes.
     """
-    for match in re.finditer(r"(?:^|\s)\{", text):
-        start = match.end() - 1
-        candidate = text[start:]
-        try:
-            value = json_object(candidate, what="The object at the end")
-        except UsageError:
-            before = text[:start]
-            if before.count('"') % 2 or before.count("'") % 2:
-                continue  # the brace is inside a quoted argument
-            raise
-        return text[:start].rstrip(), value
+    quote: str | None = None
+    escaped = False
+    argument_starts = True
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif quote:
+            if char == quote:
+                quote = None
+            elif char == "\\" and quote == '"':
+                escaped = True
+        elif char.isspace():
+            argument_starts = True
+            continue
+        elif char == "{" and argument_starts:
+            value = json_object(text[index:], what="The object at the end")
+            return text[:index].rstrip(), value
+        elif char == "\\":
+            escaped = True
+        elif char in "'\"":
+            quote = char
+        argument_starts = False
     return text, None
 
 
@@ -125,16 +148,19 @@ def code_block(text: str) -> str:
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
 _PARTIAL_LINK = re.compile(r"<[^<>]*$")
+# escape() leaves "@everyoneish" alone, as no broadcast; cut after "@everyone" it is one.
+_CUT_BROADCAST = re.compile(r"@(channel|here|everyone)$", re.IGNORECASE)
 
 
 def clip(mrkdwn: str, limit: int) -> str:
     """Already-rendered mrkdwn cut to at most ``limit`` characters, never inside an escape
-    (``&am``) or a ``<…>`` link or mention, with … when something was cut."""
+    (``&am``) or a ``<…>`` link or mention, nor where the cut makes a broadcast of a longer
+    word (``@hereby`` cut to ``@here``), with … when something was cut."""
     if len(mrkdwn) <= limit:
         return mrkdwn
     cut = mrkdwn[: max(0, limit - 1)]
     cut = _PARTIAL_LINK.sub("", _PARTIAL_ENTITY.sub("", cut))
-    return cut + "…"
+    return _CUT_BROADCAST.sub("", cut) + "…"
 
 
 def fit(text: str, limit: int, render: Callable[[str], str] = escape) -> tuple[str, bool]:

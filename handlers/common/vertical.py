@@ -43,7 +43,8 @@ class Subcommand:
     name: str
     usage: str
     run: Run
-    # Changes something at the vendor: its call is written to the audit log first.
+    # Changes something at the vendor: its call is written to the audit log first; only
+    # these may be audited (``audited`` refuses a command not declared so).
     changes: bool = False
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.base import shorten
 from adapters.flint import FlintbitRef, parse_flintbit, validate_job_id
 from handlers.common.commands import Help
 from handlers.common.held import holdable
@@ -61,7 +62,7 @@ def parse(text: str | None) -> FlintRequest:
             return ResultRequest(validate_job_id(rest[0]))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-    raise UsageError(f"Unknown subcommand `{_shorten(args[0])}`.")
+    raise UsageError(f"Unknown subcommand `{shorten(args[0])}`.")
 
 
 def _parse_run(args: list[str], json_input: dict[str, Any] | None) -> RunRequest:
@@ -84,18 +85,18 @@ def _parse_run(args: list[str], json_input: dict[str, Any] | None) -> RunRequest
             sync = True
         elif arg.startswith("--"):
             raise UsageError(
-                f"Unknown option `{_shorten(arg)}`; the options are --sync and --timeout MS."
+                f"Unknown option `{shorten(arg)}`; the options are --sync and --timeout MS."
             )
         elif "=" in arg:
             key, _, value = arg.partition("=")
             if not _KEY.fullmatch(key):
                 raise UsageError(
-                    f"`{_shorten(key)}` is not a valid input name (letters, digits, `_ . -`)."
+                    f"`{shorten(key)}` is not a valid input name (letters, digits, `_ . -`)."
                 )
             values[key] = value
         else:
             raise UsageError(
-                f"Did not understand `{_shorten(arg)}`: inputs are key=value pairs "
+                f"Did not understand `{shorten(arg)}`: inputs are key=value pairs "
                 "or one JSON object at the end."
             )
     if json_input is not None:
@@ -112,8 +113,3 @@ def _timeout(raw: str | None) -> int:
     if not 0 < value <= MAX_TIMEOUT_MS:
         raise UsageError(f"`--timeout` must be between 1 and {MAX_TIMEOUT_MS:,} milliseconds.")
     return value
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    text = text.replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from adapters.base import shorten
 from adapters.stintmint import (
     MAX_DESCRIPTORS,
     Descriptor,
@@ -60,7 +61,7 @@ def parse(text: str | None) -> PostCommand | FetchCommand | Help:
         sf_id, identifier = _ids(rest[0], rest[1])
         state_id = _checked(validate_state_id, rest[2]) if len(rest) == 3 else None
         return FetchCommand(sf_id, identifier, state_id)
-    raise UsageError(f"Unknown subcommand `{_shorten(args[0])}`.")
+    raise UsageError(f"Unknown subcommand `{shorten(args[0])}`.")
 
 
 def _post(args: list[str]) -> PostCommand:
@@ -81,7 +82,7 @@ def _post(args: list[str]) -> PostCommand:
                 urgency = value
         elif arg.startswith("--"):
             raise UsageError(
-                f"Unknown option `{_shorten(arg)}`; the options are --batch and --urgency."
+                f"Unknown option `{shorten(arg)}`; the options are --batch and --urgency."
             )
         elif "=" in arg and len(positional) >= 2:
             pairs.append(arg)
@@ -103,9 +104,9 @@ def _descriptor(pair: str) -> Descriptor:
     key, _, value = pair.partition("=")
     name, _, explicit = key.partition(":")
     if not _NAME.fullmatch(name):
-        raise UsageError(f"`{_shorten(name)}` is not a valid descriptor name.")
+        raise UsageError(f"`{shorten(name)}` is not a valid descriptor name.")
     if not value:
-        raise UsageError(f"`{_shorten(name)}` has no value.")
+        raise UsageError(f"`{shorten(name)}` has no value.")
     try:
         return infer_descriptor(name, value, explicit or None)
     except (ValueError, ValidationError) as exc:
@@ -125,8 +126,3 @@ def _checked(validate, value: str, what: str | None = None) -> str:
     except ValueError as exc:
         message = str(exc)
         raise UsageError(f"Bad {what}: {message}" if what else message) from exc
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    text = text.replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from adapters.base import shorten
 from adapters.stomt import (
     MAX_LABELS,
     MAX_TEXT,
@@ -114,7 +115,7 @@ def parse(text: str | None) -> StomtRequest | Help:
         return Show(stomt_id) if sub == "show" else Delete(stomt_id)
     if sub == "digest":
         return Digest(parse_digest(args))
-    raise UsageError(f"Unknown subcommand `{_shorten(sub)}`.")
+    raise UsageError(f"Unknown subcommand `{shorten(sub)}`.")
 
 
 def _post(rest: str, *, positive: bool) -> Post:
@@ -132,7 +133,7 @@ def _post(rest: str, *, positive: bool) -> Post:
             if len(labels) > MAX_LABELS:
                 raise UsageError(f"At most {MAX_LABELS} labels (`--label`) per stomt.")
         else:
-            raise UsageError(f"Unknown option `--{_shorten(name)}`; use --target or --label.")
+            raise UsageError(f"Unknown option `--{shorten(name)}`; use --target or --label.")
     text = _OPTION.sub(" ", rest).strip()
     dangling = re.search(r"(?:^|\s)--(target|label)\b", text, re.IGNORECASE)
     if dangling:
@@ -161,7 +162,7 @@ def _list(args: list[str]) -> ListStomts:
         elif target is None and kind is None and polarity is None:
             target = _checked(validate_target_id, arg)
         else:
-            raise UsageError(f"Did not understand `{_shorten(arg)}` in `/stomt list`.")
+            raise UsageError(f"Did not understand `{shorten(arg)}` in `/stomt list`.")
     return ListStomts(target, kind or "received", polarity)
 
 
@@ -170,8 +171,3 @@ def _checked(validate, value: str) -> str:
         return validate(value)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    text = text.replace("`", "'")
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -87,3 +87,21 @@ def test_action_and_view_ids_are_unique_across_the_app():
     ids = [b.action_id for v in VERTICALS for b in v.buttons]
     views = [f.callback_id for v in VERTICALS for f in v.forms]
     assert len(ids) == len(set(ids)) and len(views) == len(set(views))
+
+
+def test_the_subcommands_that_change_something_are_declared_so():
+    """Exactly these write to the audit log (``audited`` refuses any other)."""
+    changing = {
+        f"{v.command} {sub.name}" for v in VERTICALS for sub in v.subcommands if sub.changes
+    }
+    assert changing == {
+        "flint run",
+        "stomt like",
+        "stomt wish",
+        "stomt delete",
+        "mint execute",
+        "mint publish",
+        "mint unpublish",
+        "mint note",
+        "stint post",
+    }

@@ -1,0 +1,221 @@
+"""``/stomt`` text → typed requests: every subcommand, option, limit and refusal."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handlers.common.text import UsageError
+from handlers.stomt.parsing import (
+    Delete,
+    Digest,
+    DigestCommand,
+    Help,
+    ListStomts,
+    Post,
+    Show,
+    parse,
+)
+from tests.unit.strategies import FAST, FEW, as_slack_sends, command_text, typed_text
+
+
+@pytest.mark.parametrize("text", [None, "", "  ", "help", "Help", "-h", "--help", "help wish"])
+def test_help(text):
+    """Nothing, or any way of asking for help, is Help."""
+    assert parse(text) == Help()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "wish the export had a CSV option --label export",
+            Post("the export had a CSV option", False, None, ("export",)),
+        ),
+        ("like it's great", Post("it's great", True)),
+        ("LIKE “quoted” it’s", Post('"quoted" it\'s', True)),
+        ("wish a &amp; b &lt;c&gt;", Post("a & b <c>", False)),
+        ("wish I wish it spoke German", Post("I wish it spoke German", False)),
+        ("wish two\nlines", Post("two\nlines", False)),
+        ("wish \"unbalanced it's", Post("\"unbalanced it's", False)),
+        (
+            'like ok --target my-page --label "two words" --label \'say "hi"\'',
+            Post("ok", True, "my-page", ("two words", 'say "hi"')),
+        ),
+        ("wish a --target=pg.1 --label=one", Post("a", False, "pg.1", ("one",))),
+        ("wish --target pg hello --label x", Post("hello", False, "pg", ("x",))),
+        ("wish text --TARGET pg --Label x", Post("text", False, "pg", ("x",))),
+        ("wish text --label '  padded  '", Post("text", False, None, ("padded",))),
+        ("wish text--label x", Post("text--label x", False)),
+        ("wish text -- label", Post("text -- label", False)),
+        ("list", ListStomts(None)),
+        ("list my-page", ListStomts("my-page")),
+        ("list my-page top negative", ListStomts("my-page", "top", "negative")),
+        ("list my-page negative created", ListStomts("my-page", "created", "negative")),
+        ("LIST TOP Positive", ListStomts(None, "top", "positive")),
+        ("list received", ListStomts(None, "received")),
+        ("show i-wish-x", Show("i-wish-x")),
+        ("delete i-wish-x", Delete("i-wish-x")),
+        ("DELETE  a.b_c-1 ", Delete("a.b_c-1")),
+        ("digest", Digest(DigestCommand("list"))),
+        ("digest daily", Digest(DigestCommand("daily", "09:00"))),
+        ("digest WEEKLY 9:30", Digest(DigestCommand("weekly", "09:30"))),
+        ("digest daily 23:59", Digest(DigestCommand("daily", "23:59"))),
+        ("digest off", Digest(DigestCommand("off"))),
+        ("digest now", Digest(DigestCommand("now"))),
+    ],
+)
+def test_parses(text, expected):
+    """Each form of each subcommand gives exactly this request."""
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("wish", "Say what you wish: `/stomt wish TEXT`"),
+        ("like   ", "Say what you like: `/stomt like TEXT`"),
+        ("wish --label x", "Say what you wish"),
+        ("wish --target pg", "Say what you wish"),
+        ("wish text --target", "`--target` needs a value"),
+        ("wish text --label", "`--label` needs a value"),
+        ('wish text --label "   "', "A label is 1 to 100 characters"),
+        ("wish text --label " + "x" * 101, "A label is 1 to 100 characters"),
+        ("wish text --colour red", "Unknown option `--colour`; use --target or --label"),
+        ("wish text --target bad/slug", "`bad/slug` is not a STOMT target"),
+        ("wish text --target ..", "`..` is not a STOMT target"),
+        ("wish " + "x" * 1001, "1,001 characters long; STOMT takes at most 1,000"),
+        ("list a b", "Did not understand `b` in `/stomt list`"),
+        ("list top top", "Did not understand `top` in `/stomt list`"),
+        ("list positive my-page", "Did not understand `my-page` in `/stomt list`"),
+        ("list bad/slug", "`bad/slug` is not a STOMT target"),
+        ("show", "`/stomt show` takes exactly one stomt id"),
+        ("show a b", "`/stomt show` takes exactly one stomt id"),
+        ("delete", "`/stomt delete` takes exactly one stomt id"),
+        ("delete a/b", "`a/b` is not a stomt id"),
+        ("show " + "s" * 201, "is not a stomt id"),
+        ('show "unbalanced', "Check your quotes"),
+        ("digest monthly", "`digest monthly`? Use daily, weekly, off or now"),
+        ("digest daily 25:00", "`25:00` is not a time of day"),
+        ("digest daily 9:3", "`9:3` is not a time of day"),
+        ("digest daily 9:30 x", "takes at most a time, HH:MM"),
+        ("digest off now", "`digest off` takes nothing more"),
+        ("frob", "Unknown subcommand `frob`"),
+        ("x`y", "Unknown subcommand `x'y`"),
+    ],
+)
+def test_refuses(text, phrase):
+    """Each mistake is a UsageError that says what is wrong."""
+    with pytest.raises(UsageError, match=re.escape(phrase)):
+        parse(text)
+
+
+def test_at_most_20_labels():
+    """20 labels are taken, in order; a 21st is refused."""
+    labels = [f"l{n}" for n in range(21)]
+    typed = "wish x " + " ".join(f"--label {label}" for label in labels)
+    assert parse(typed.rsplit(" --label", 1)[0]).labels == tuple(labels[:20])
+    with pytest.raises(UsageError, match="At most 20 labels"):
+        parse(typed)
+
+
+def test_text_is_at_most_1000_characters():
+    """A wish of 1,000 characters is taken whole."""
+    assert parse("wish " + "x" * 1000).text == "x" * 1000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the subcommand is split off at the first space only: `wish\\nTEXT` is taken "
+    "for an unknown subcommand `wish\\nTEXT`",
+)
+def test_a_newline_after_the_subcommand_separates_it_like_a_space():
+    """`/stomt wish` followed by a new line (Shift+Enter) and the text is a wish."""
+    assert parse("wish\nthe bot spoke German") == Post("the bot spoke German", False)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="CONTRACT.md's digest schedules weekdays and DAY are not parsed yet"
+)
+@pytest.mark.parametrize("text", ["digest weekdays", "digest monday 10:30", "digest sun"])
+def test_digest_takes_every_schedule_of_the_contract(text):
+    """`weekdays` and a day of the week are schedules (CONTRACT.md, Slash commands)."""
+    assert isinstance(parse(text), Digest)
+
+
+_WORDS = ["wish", "like", "list", "show", "delete", "digest", "top", "negative", "my-page"]
+
+
+@FAST
+@given(command_text(_WORDS))
+def test_any_text_is_a_request_or_a_usage_error(text):
+    """Whatever is typed, the parser answers a request, Help, or a UsageError."""
+    try:
+        result = parse(text)
+    except UsageError as exc:
+        assert str(exc)
+    else:
+        assert isinstance(result, Post | ListStomts | Show | Delete | Digest | Help)
+
+
+_SLUGS = st.text("azAZ09_.-", min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))
+# Free text as typed: trimmed, not empty, and without `--` (which starts an option).
+_TEXTS = typed_text.map(str.strip).filter(lambda text: text and "--" not in text)
+_LABELS = typed_text.map(str.strip).filter(
+    lambda label: label and not ('"' in label and "'" in label)
+)
+
+
+def _quoted(label: str) -> str:
+    return f"'{label}'" if '"' in label else f'"{label}"'
+
+
+@st.composite
+def _posts(draw):
+    """A post and the words a user would type for it."""
+    post = Post(
+        draw(_TEXTS),
+        draw(st.booleans()),
+        draw(st.none() | _SLUGS),
+        tuple(draw(st.lists(_LABELS, max_size=3))),
+    )
+    options = [f"--label {_quoted(label)}" for label in post.labels]
+    if post.target is not None:
+        options.append(draw(st.sampled_from(["--target {}", "--target={}"])).format(post.target))
+    # Options follow the text in any order; labels keep theirs among themselves.
+    target_first = draw(st.booleans()) and post.target is not None
+    if target_first:
+        options.insert(0, options.pop())
+    verb = draw(st.sampled_from(["like", "Like"] if post.positive else ["wish", "WISH"]))
+    return " ".join([verb, post.text, *options]), post
+
+
+@FEW
+@given(_posts())
+def test_every_post_can_be_typed(typed_and_post):
+    """Any wish or like, typed with its options and escaped as Slack sends it, parses back
+    to exactly that request."""
+    typed, post = typed_and_post
+    assert parse(as_slack_sends(typed)) == post
+
+
+_KIND_WORDS = {"received", "created", "top", "positive", "negative"}
+
+
+@FAST
+@given(
+    st.none() | _SLUGS.filter(lambda slug: slug.lower() not in _KIND_WORDS),
+    st.sampled_from(["received", "created", "top"]),
+    st.sampled_from([None, "positive", "negative"]),
+    st.booleans(),
+)
+def test_every_list_can_be_typed(target, kind, polarity, polarity_first):
+    """`list [TARGET] [KIND] [POLARITY]`, kind and polarity in either order."""
+    words = [kind, *([polarity] if polarity else [])]
+    if polarity_first:
+        words.reverse()
+    typed = " ".join(["list", *([target] if target else []), *words])
+    assert parse(typed) == ListStomts(target, kind, polarity)
