@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.flint import validate_job_id
 from adapters.http import byte_size
 from bot.messages import FileUpload, Message
 from bot.store.jobs import NOT_STARTED, SUCCEEDED, TIMED_OUT, UNKNOWN, TrackedJob
@@ -190,7 +191,7 @@ def card(view: FlintView) -> Message:
     if view.tracked_id:
         buttons.append(_button("Re-run", RERUN, view.tracked_id))
         buttons.append(_button("Refresh", REFRESH, view.tracked_id))
-    elif view.job_id:
+    elif view.job_id and _can_ask_about(view.job_id):
         buttons.append(_button("Refresh", REFRESH, f"job:{view.job_id}"))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
@@ -210,6 +211,17 @@ def _cut_note(length: int, *, tracked: bool) -> dict[str, Any]:
     else:
         note += "; the full output is attached in the thread."
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
+
+
+def _can_ask_about(job_id: str) -> bool:
+    """Whether ``/flint result`` takes this job id. Flint may answer any id: one that it
+    refuses gets no Refresh button, which could not work and might not fit in a button's
+    value (Slack's limit is 2,000 characters); a valid one is at most 128."""
+    try:
+        validate_job_id(job_id)
+    except ValueError:
+        return False
+    return True
 
 
 def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
@@ -235,6 +247,7 @@ def thread_notice(job: TrackedJob) -> Message | None:
     text = f":x: <@{job.user_id}> {code(job.target)} ended *{escape(view.status)}*{detail}."
     if reason:
         text += f" {fit(reason, MESSAGE_ON_CARD)[0]}"
+    text = clip(text, SECTION)  # the status is Flint's, of any length
     return Message(
         text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     )

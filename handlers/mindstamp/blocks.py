@@ -100,7 +100,10 @@ def videos(page: list[Video], *, offset: int, has_more: bool) -> Message:
     blocks: list[dict[str, Any]] = [_section(title)]
     if not page:
         blocks.append(_context("No videos." if not offset else "No more videos."))
-    for video in page:
+    # Mindstamp may answer more than the PAGE asked for, and Slack takes 50 blocks: the
+    # rest is the next page, which More asks for from offset + PAGE.
+    has_more = has_more or len(page) > PAGE
+    for video in page[:PAGE]:
         section = _section(video_line(video))
         if video.key:
             section["accessory"] = _button("Details", SHOW, video.key)

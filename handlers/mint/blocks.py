@@ -28,7 +28,13 @@ _ICON = {
     "suspended": ":double_vertical_bar:",
     "running": ":gear:",
     "idle": ":hourglass_flowing_sand:",
+    # How tracking ended when Mint never said (the same icons as Flint's).
+    "not started": ":warning:",
+    "timed out": ":alarm_clock:",
+    "unknown": ":grey_question:",
 }
+# How tracking ended, in the words the card and the thread notice show.
+_OUTCOME_WORDS = {NOT_STARTED: "not started", TIMED_OUT: "timed out", UNKNOWN: "unknown"}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -215,13 +221,7 @@ def job_card(job: TrackedJob) -> Message:
     result = job.result or {}
     inst = result.get("instance") or {}
     params = job.params or {}
-    status = status_of(inst, "starting")
-    if job.outcome == NOT_STARTED:
-        status = "not started"
-    elif job.outcome == TIMED_OUT:
-        status = "timed out"
-    elif job.outcome == UNKNOWN:
-        status = "unknown"
+    status = _OUTCOME_WORDS.get(job.outcome or "") or status_of(inst, "starting")
     icon = _ICON.get(status.lower(), ":hourglass_flowing_sand:")
     title = (
         f"{icon} Signicat Mint *{escape(params.get('title') or job.target)}* — *{escape(status)}*"
@@ -258,7 +258,9 @@ def job_card(job: TrackedJob) -> Message:
 
 
 def thread_notice(job: TrackedJob) -> Message | None:
-    status = status_of((job.result or {}).get("instance"), job.outcome or "?")
+    status = _OUTCOME_WORDS.get(job.outcome or "") or status_of(
+        (job.result or {}).get("instance"), job.outcome or "?"
+    )
     if status.lower() == "finished":
         return None
     failing = (job.result or {}).get("failing_step") or {}

@@ -9,7 +9,13 @@ from adapters.mint import FlowStatus, check_note, validate_definition_id, valida
 from handlers.common.commands import Help
 from handlers.common.digest import DigestCommand, parse_digest
 from handlers.common.held import holdable
-from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
+from handlers.common.text import (
+    UsageError,
+    first_word,
+    normalize,
+    split_args,
+    split_trailing_json,
+)
 
 STATUSES = tuple(status.value for status in FlowStatus)
 
@@ -84,13 +90,13 @@ def policy_view(request: MintRequest) -> tuple[str, str | None]:
 def parse(text: str | None) -> MintRequest | Help:
     """Raises UsageError with a sentence saying what is wrong."""
     text = normalize(text)
-    sub, _, rest = text.partition(" ")
+    sub, rest = first_word(text)
     sub = sub.lower()
     if sub in ("", "help", "-h", "--help"):
         return Help()
     if sub == "note":
         # The note is free text: apostrophes are not shell quotes.
-        instance, _, note = rest.strip().partition(" ")
+        instance, note = first_word(rest)
         if not instance or not note.strip():
             raise UsageError("`/mint note` takes an instance id and the note's text.")
         return Note(_checked(validate_instance_id, instance), _checked(check_note, note.strip()))

@@ -110,6 +110,7 @@ def card(view: StintView) -> Message:
         "completed": ":white_check_mark:",
         "not sent": ":warning:",
         "timed out": ":alarm_clock:",
+        "unknown": ":grey_question:",
     }
     title = (
         f"{icon.get(view.status, ':hourglass_flowing_sand:')} Stintmint {code(view.sf_id)}"

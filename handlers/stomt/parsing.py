@@ -18,7 +18,7 @@ from bot.config import Settings
 from handlers.common.commands import Help
 from handlers.common.digest import DigestCommand, parse_digest
 from handlers.common.held import holdable
-from handlers.common.text import UsageError, normalize, one_of, split_args
+from handlers.common.text import UsageError, first_word, normalize, one_of, split_args
 
 KINDS: tuple[StomtKind, ...] = ("received", "created", "top")
 POLARITIES: tuple[Polarity, ...] = ("positive", "negative")
@@ -98,7 +98,7 @@ def complete(request: StomtRequest, settings: Settings) -> StomtRequest:
 
 def parse(text: str | None) -> StomtRequest | Help:
     text = normalize(text)
-    sub, _, rest = text.partition(" ")
+    sub, rest = first_word(text)
     sub = sub.lower()
     if sub in ("", "help", "-h", "--help"):
         return Help()

@@ -280,21 +280,11 @@ def test_any_tracked_job_makes_a_valid_inert_card(status, message, error, outcom
     assert_message(card(view_from_result(answer)), text_limit=3000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Refresh button's value is `job:` + the job id uncut: a job id of 1,997 "
-    "characters or more makes it longer than Slack's 2,000",
-)
 def test_a_long_job_id_still_makes_a_valid_card():
     """A job id as long as Flint likes still gives a card Slack accepts."""
     assert_message(fetched("running", **{"job-id": "j" * 2000}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the thread notice's section is not clipped: a long status from Flint makes it "
-    "longer than Slack's 3,000 characters",
-)
 def test_a_long_status_still_makes_a_valid_thread_notice():
     """A status of any length still gives a notice Slack accepts."""
     job = tracked_job(outcome="failed", vendor_status="s" * 3000, vendor_job_id="j-1")

@@ -132,11 +132,6 @@ def test_note_is_at_most_4000_characters():
     assert parse("note i-1 " + "n" * 4000) == Note("i-1", "n" * 4000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the instance id is split off at the first space only: `i-1\\nTEXT` is taken "
-    "for one (invalid) instance id",
-)
 def test_a_newline_after_the_instance_id_separates_it_like_a_space():
     """`/mint note i-1` followed by a new line (Shift+Enter) and the note is a note."""
     assert parse("note i-1\nCalled the customer") == Note("i-1", "Called the customer")

@@ -99,11 +99,6 @@ def test_unknown_says_why():
     assert "whether Stintmint got it is unknown" in all_text(message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request whose fate is unknown gets the hourglass of one in progress (the "
-    "icon table has no entry for `unknown`)",
-)
 def test_unknown_is_not_shown_in_progress():
     """Tracking is over: the card's icon must not say the request is still on its way."""
     message = job_card(a_stint_job(outcome=UNKNOWN, vendor_status=None, result={}))

@@ -127,11 +127,6 @@ def test_text_is_at_most_1000_characters():
     assert parse("wish " + "x" * 1000).text == "x" * 1000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the subcommand is split off at the first space only: `wish\\nTEXT` is taken "
-    "for an unknown subcommand `wish\\nTEXT`",
-)
 def test_a_newline_after_the_subcommand_separates_it_like_a_space():
     """`/stomt wish` followed by a new line (Shift+Enter) and the text is a wish."""
     assert parse("wish\nthe bot spoke German") == Post("the bot spoke German", False)
