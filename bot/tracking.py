@@ -533,6 +533,8 @@ __all__ = [
     "UNKNOWN",
     "CardNotPosted",
     "JobKind",
+    "NewJob",
     "PollResult",
+    "TrackedJob",
     "Tracker",
 ]

@@ -25,6 +25,7 @@ FAILED = "failed"
 TIMED_OUT = "timed_out"
 NOT_STARTED = "not_started"
 UNKNOWN = "unknown"  # the process died between calling the vendor and recording the answer
+_ENDED_WITHOUT_ANSWER = {NOT_STARTED: "not started", TIMED_OUT: "timed out", UNKNOWN: "unknown"}
 
 
 @dataclass
@@ -57,6 +58,16 @@ class TrackedJob:
     @property
     def final(self) -> bool:
         return self.outcome is not None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == SUCCEEDED
+
+    @property
+    def ended_without_answer(self) -> str | None:
+        """How following the job ended when the vendor never gave its final word, in a
+        card's words: "not started", "timed out" or "unknown"; None otherwise."""
+        return _ENDED_WITHOUT_ANSWER.get(self.outcome or "")
 
     @property
     def in_progress(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.store.jobs import TrackedJob
+from bot.tracking import TrackedJob
 from handlers.common.interaction import Interaction
 from handlers.common.replies import ephemeral
 from handlers.common.vertical import Stale

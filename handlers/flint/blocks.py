@@ -10,7 +10,7 @@ from typing import Any
 from adapters.flint import validate_job_id
 from adapters.http import byte_size
 from bot.messages import FileUpload, Message
-from bot.store.jobs import NOT_STARTED, SUCCEEDED, TIMED_OUT, UNKNOWN, TrackedJob
+from bot.tracking import TrackedJob
 from handlers.common.text import clip, code, code_block, duration, escape, fit
 
 OUTPUT_ON_CARD = 2500  # characters; Slack allows 3000 per section
@@ -60,14 +60,8 @@ class FlintView:
 
 def view_from_job(job: TrackedJob) -> FlintView:
     meta = (job.result or {}).get("meta") or {}
-    status = job.vendor_status or "starting"
-    if job.outcome == NOT_STARTED:
-        status = "not started"
-    elif job.outcome == TIMED_OUT:
-        status = "timed out"
-    elif job.outcome == UNKNOWN:
-        status = "unknown"
-    elif job.outcome and job.outcome != SUCCEEDED and status == "complete":
+    status = job.ended_without_answer or job.vendor_status or "starting"
+    if job.final and not job.succeeded and status == "complete":
         status = "failed"  # complete with a non-zero exit code
     params = job.params or {}
     mode = "synchronous" if params.get("sync") else "background"
@@ -124,14 +118,15 @@ def view_from_result(result: dict[str, Any], flintbit: str | None = None) -> Fli
 
 
 def _job_error(job: TrackedJob) -> str | None:
-    if job.outcome == NOT_STARTED:
+    ended = job.ended_without_answer
+    if ended == "not started":
         return job.error or "Flint did not start the job."
-    if job.outcome == TIMED_OUT:
+    if ended == "timed out":
         return (
             "Stopped following this job: it did not finish in time. "
             f"Check it later with `/flint result {job.vendor_job_id}`."
         )
-    if job.outcome == UNKNOWN:
+    if ended == "unknown":
         return (
             "The app restarted while Flint was starting this job, so whether it ran is "
             "unknown. Check Flint, or run it again."
@@ -239,7 +234,7 @@ def job_card(job: TrackedJob) -> Message:
 
 def thread_notice(job: TrackedJob) -> Message | None:
     """Failures are also said in the thread, mentioning whoever ran the job."""
-    if job.outcome == SUCCEEDED:
+    if job.succeeded:
         return None
     view = view_from_job(job)
     reason = view.error or (view.message if view.message else "")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 from adapters.errors import AnswerTooLarge, VendorError, VendorNotFound
-from bot.store import NewJob
-from bot.tracking import CardNotPosted
+from bot.tracking import CardNotPosted, NewJob
 from handlers.common.audited import audited
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import cannot_post, ephemeral

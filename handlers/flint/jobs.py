@@ -16,8 +16,7 @@ from typing import Any
 from adapters.errors import AnswerTooLarge, VendorError
 from adapters.flint import FlintClient, FlintResult
 from bot.messages import FileUpload
-from bot.store.jobs import FAILED, SUCCEEDED, TrackedJob
-from bot.tracking import JobKind, PollResult
+from bot.tracking import FAILED, SUCCEEDED, JobKind, PollResult, TrackedJob
 from handlers.flint import blocks
 
 log = logging.getLogger(__name__)

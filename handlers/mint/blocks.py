@@ -9,7 +9,7 @@ from typing import Any
 from adapters.mint import ExecutionLogEntry, Flow, Instance
 from bot.audit import redact
 from bot.messages import Message
-from bot.store.jobs import NOT_STARTED, TIMED_OUT, UNKNOWN, TrackedJob
+from bot.tracking import TrackedJob
 from handlers.common.text import clip, code, duration, escape, fit, link, truncate
 
 EXECUTE = "mint_execute"
@@ -33,8 +33,6 @@ _ICON = {
     "timed out": ":alarm_clock:",
     "unknown": ":grey_question:",
 }
-# How tracking ended, in the words the card and the thread notice show.
-_OUTCOME_WORDS = {NOT_STARTED: "not started", TIMED_OUT: "timed out", UNKNOWN: "unknown"}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -221,7 +219,7 @@ def job_card(job: TrackedJob) -> Message:
     result = job.result or {}
     inst = result.get("instance") or {}
     params = job.params or {}
-    status = _OUTCOME_WORDS.get(job.outcome or "") or status_of(inst, "starting")
+    status = job.ended_without_answer or status_of(inst, "starting")
     icon = _ICON.get(status.lower(), ":hourglass_flowing_sand:")
     title = (
         f"{icon} Signicat Mint *{escape(params.get('title') or job.target)}* — *{escape(status)}*"
@@ -242,11 +240,11 @@ def job_card(job: TrackedJob) -> Message:
         fault = fit(str(failing.get("message") or ""), 1000)[0]
         blocks.append(_section(f":x: *Failed at* {escape(failing.get('name'))}: {fault}"))
     error = {
-        NOT_STARTED: job.error or "Signicat Mint did not start the flow.",
-        TIMED_OUT: "Stopped following this instance: it did not end in time. "
+        "not started": job.error or "Signicat Mint did not start the flow.",
+        "timed out": "Stopped following this instance: it did not end in time. "
         f"Check it with `/mint instance {job.vendor_job_id}`.",
-        UNKNOWN: "The app restarted while starting this flow, so whether it ran is unknown.",
-    }.get(job.outcome or "")
+        "unknown": "The app restarted while starting this flow, so whether it ran is unknown.",
+    }.get(job.ended_without_answer or "")
     if error:
         blocks.append(_section(f":warning: {fit(error, 1000)[0]}"))
     if inst.get("workflowUrl") or inst.get("workflow_url"):
@@ -258,7 +256,7 @@ def job_card(job: TrackedJob) -> Message:
 
 
 def thread_notice(job: TrackedJob) -> Message | None:
-    status = _OUTCOME_WORDS.get(job.outcome or "") or status_of(
+    status = job.ended_without_answer or status_of(
         (job.result or {}).get("instance"), job.outcome or "?"
     )
     if status.lower() == "finished":

@@ -8,8 +8,7 @@ import logging
 from adapters.errors import VendorError
 from adapters.mint import failing_step
 from bot.messages import Message
-from bot.store import NewJob
-from bot.tracking import CardNotPosted
+from bot.tracking import CardNotPosted, NewJob
 from handlers.common.audited import audited
 from handlers.common.digest import run_digest
 from handlers.common.interaction import Answer, Interaction

@@ -9,8 +9,7 @@ from adapters.mint import FlowStatus, Instance, MintClient, failing_step
 from bot.digests import DigestKind
 from bot.messages import Message
 from bot.store.digests import Subscription
-from bot.store.jobs import FAILED, SUCCEEDED, TrackedJob
-from bot.tracking import JobKind, PollResult
+from bot.tracking import FAILED, SUCCEEDED, JobKind, PollResult, TrackedJob
 from handlers.mint import blocks
 
 VENDOR = "mint"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Message
-from bot.store.jobs import NOT_STARTED, SUCCEEDED, TIMED_OUT, UNKNOWN, TrackedJob
+from bot.tracking import TrackedJob
 from handlers.common.text import clip, code, duration, escape, fit
 
 FETCH = "stint_fetch"
@@ -33,20 +33,16 @@ class StintView:
 def view_from_job(job: TrackedJob) -> StintView:
     flow = job.result or {}
     params = job.params or {}
-    status = job.vendor_status or "sending"
-    if job.outcome == NOT_STARTED:
-        status = "not sent"
-    elif job.outcome == TIMED_OUT:
-        status = "timed out"
-    elif job.outcome == UNKNOWN:
-        status = "unknown"
+    ended = job.ended_without_answer
+    # Stintmint is sent requests, not started jobs.
+    status = ("not sent" if ended == "not started" else ended) or job.vendor_status or "sending"
     error = {
-        NOT_STARTED: job.error or "Stintmint did not accept the request.",
-        TIMED_OUT: "Stopped waiting: no result in time. Check later with `/stint fetch "
+        "not started": job.error or "Stintmint did not accept the request.",
+        "timed out": "Stopped waiting: no result in time. Check later with `/stint fetch "
         f"{params.get('sf_id')} {params.get('identifier')}`.",
-        UNKNOWN: "The app restarted while sending this request, so whether Stintmint got "
+        "unknown": "The app restarted while sending this request, so whether Stintmint got "
         "it is unknown. Check with `/stint fetch`.",
-    }.get(job.outcome or "")
+    }.get(ended or "")
     return StintView(
         sf_id=params.get("sf_id", job.target),
         identifier=params.get("identifier", job.vendor_job_id or "?"),
@@ -174,7 +170,7 @@ def thread_notice(job: TrackedJob) -> Message:
     """Said in the card's thread when the request ends, so the channel notices: the
     responses arrived, or why there are none."""
     view = view_from_job(job)
-    if job.outcome == SUCCEEDED:
+    if job.succeeded:
         count = len(view.responses)
         text = (
             f":inbox_tray: <@{job.user_id}> the responses for {code(view.identifier)} "

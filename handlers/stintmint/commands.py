@@ -6,8 +6,7 @@ import logging
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.stintmint import PostRequest
-from bot.store import NewJob
-from bot.tracking import CardNotPosted, PollResult
+from bot.tracking import CardNotPosted, NewJob, PollResult
 from handlers.common.audited import audited
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import cannot_post, ephemeral

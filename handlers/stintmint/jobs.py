@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from adapters.stintmint import FlowResponse, StintmintClient
-from bot.store.jobs import SUCCEEDED, TrackedJob
-from bot.tracking import JobKind, PollResult
+from bot.tracking import SUCCEEDED, JobKind, PollResult, TrackedJob
 from handlers.stintmint import blocks
 
 VENDOR = "stintmint"
