@@ -92,14 +92,18 @@ async def migrate(engine: AsyncEngine, attempts: int = 5) -> None:
     loop = asyncio.get_running_loop()
     lock = _MIGRATION_LOCKS.setdefault(loop, asyncio.Lock())
     for attempt in range(1, attempts + 1):
+        if attempt > 1 and await current_revision(engine) == HEAD:
+            return
         try:
             async with lock, engine.begin() as conn:
                 await conn.run_sync(_upgrade)
             return
         except OperationalError as exc:
-            # Two SQLite processes starting together: the loser retries once the winner
-            # has committed, and then finds nothing left to do.
-            if "locked" not in str(exc).lower() or attempt == attempts:
+            # Two SQLite processes starting together: the loser finds the file locked, or
+            # (when both read "no schema" before either wrote) the winner's tables already
+            # there; it tries again once the winner has committed, and finds nothing to do.
+            error = str(exc).lower()
+            if ("locked" not in error and "already exists" not in error) or attempt == attempts:
                 raise
             log.info("database busy while migrating, retrying (attempt %d)", attempt)
             await asyncio.sleep(0.2 * attempt)

@@ -50,6 +50,8 @@ def run_console(tmp_path: Path, script: str, *options: str) -> subprocess.Comple
         "SLACK_APP_TOKEN": "xapp-from-environment",
         "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nowhere",
         "FLINT_URL": "http://127.0.0.1:1/flint",
+        # Wide enough that no path in tmp_path (longer under pytest-xdist) is folded.
+        "COLUMNS": "250",
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", "console", "--script", str(path), *options],

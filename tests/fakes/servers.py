@@ -25,7 +25,12 @@ class ThreadedServer:
     """
 
     def __init__(self, app: Any, *, port: int | None = None, lifespan: str = "auto") -> None:
-        self.port = port or free_port()
+        # Bound here and handed to uvicorn: a port picked and bound later could be taken in
+        # between by another test (pytest-xdist runs several at once).
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", port or 0))
+        self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = uvicorn.Config(
             app,
@@ -43,7 +48,7 @@ class ThreadedServer:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         try:
-            self.loop.run_until_complete(self.server.serve())
+            self.loop.run_until_complete(self.server.serve(sockets=[self._socket]))
         finally:
             self.loop.close()
 
@@ -59,6 +64,7 @@ class ThreadedServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=15)
+        self._socket.close()
 
     def __enter__(self) -> ThreadedServer:
         return self.start()

@@ -3,6 +3,7 @@ and talk to it with correctly signed requests, the way Slack does."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -22,6 +23,7 @@ from adapters import sandboxes
 from bot.app import Runtime
 from bot.config import Settings
 from bot.server import create_server
+from bot.store import Store
 from tests.fakes.servers import ThreadedServer, free_port
 from tests.fakes.slack_api import block_actions_body, sign, slash_command_body, wait_for
 
@@ -136,12 +138,18 @@ class AppProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> AppProcess:
+        return self.launch().wait_healthy()
+
+    def launch(self) -> AppProcess:
         env = {**os.environ, **self.env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         env.pop("SLACK_APP_TOKEN", None)
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"], env=env, stdout=log, stderr=log, cwd=REPO
-        )
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve"], env=env, stdout=log, stderr=log, cwd=REPO
+            )
+        return self
+
+    def wait_healthy(self) -> AppProcess:
         wait_for(self._healthy, timeout=30, message=f"app on {self.port} never became healthy")
         return self
 
@@ -160,15 +168,43 @@ class AppProcess:
         self.proc.wait(timeout=10)
 
     def stop(self) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=40)
+        self.terminate()
+        return self.proc.wait(timeout=40) if self.proc else 0
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
 
     def client(self, slack) -> SlackClient:
         return SlackClient(
             self.url, self.env["SLACK_SIGNING_SECRET"], slack.fake.response_url(slack.url)
         )
+
+
+def start_all(processes: list[AppProcess]) -> list[AppProcess]:
+    """Start several at once: each spends its start-up importing, not waiting on the others.
+    Their database is migrated here first: two start-ups migrating a new SQLite file at the
+    same moment can fail ("table jobs already exists"), which is not what these tests test."""
+    for url in {process.env["DATABASE_URL"] for process in processes}:
+        asyncio.run(_migrate(url))
+    for process in processes:
+        process.launch()
+    return [process.wait_healthy() for process in processes]
+
+
+async def _migrate(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        await store.start()
+    finally:
+        await store.close()
+
+
+def stop_all(processes: list[AppProcess]) -> list[int]:
+    """SIGTERM to all, then wait for each: their graceful shutdowns overlap."""
+    for process in processes:
+        process.terminate()
+    return [process.stop() for process in processes]
 
 
 def app_process(slack, sandbox_url: str, tmp_path: Path, name: str, **overrides: Any):

@@ -16,7 +16,14 @@ import pytest
 
 from tests.fakes.servers import free_port
 from tests.fakes.slack_api import wait_for
-from tests.scenario.harness import REPO, app_env, app_process, running_sandboxes
+from tests.scenario.harness import (
+    REPO,
+    app_env,
+    app_process,
+    running_sandboxes,
+    start_all,
+    stop_all,
+)
 
 
 @pytest.fixture
@@ -67,10 +74,11 @@ def test_two_processes_on_one_database_deliver_each_notice_once(
 ):
     """Jobs started through either of two replicas each get exactly one final notice."""
     replicas = [
-        app_process(slack, sandbox.url, tmp_path, f"r{i}", database_url=database_url).start()
+        app_process(slack, sandbox.url, tmp_path, f"r{i}", database_url=database_url)
         for i in range(2)
     ]
     try:
+        start_all(replicas)
         clients = [r.client(slack) for r in replicas]
         for i in range(12):
             seconds = 3 + (i % 4) * 2
@@ -82,8 +90,7 @@ def test_two_processes_on_one_database_deliver_each_notice_once(
         assert set(notices) == set(_cards(slack))
         assert all(count == 1 for count in notices.values()), notices
     finally:
-        for replica in replicas:
-            replica.stop()
+        stop_all(replicas)
 
 
 def test_sigterm_during_a_start_up_that_hangs_still_stops_serve(slack, tmp_path):

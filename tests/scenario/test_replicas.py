@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from bot.store import Store
 from tests.fakes.slack_api import wait_for
-from tests.scenario.harness import app_process, running_sandboxes
+from tests.scenario.harness import app_process, running_sandboxes, start_all, stop_all
 
 JOBS = 300
 CHANNELS = 12
@@ -71,9 +71,8 @@ def test_three_replicas_one_killed_every_notice_and_digest_once(slack, postgres,
             )
             for i in range(3)
         ]
-        for replica in replicas:
-            replica.start()
         try:
+            start_all(replicas)
             clients = [r.client(slack) for r in replicas]
             for i in range(JOBS):
                 seconds = rng.randint(1, 60)  # 0.1 to 6 s at sandbox speed 0.1
@@ -105,8 +104,7 @@ def test_three_replicas_one_killed_every_notice_and_digest_once(slack, postgres,
             wait_for(lambda: len(_digest_posts(slack)) >= CHANNELS, timeout=30)
             time.sleep(2.0)  # more poll and digest cycles: nothing more may arrive
         finally:
-            for replica in replicas:
-                replica.stop()
+            stop_all(replicas)
     cards = _cards(slack)
     updates = _final_updates(slack)
     # A notice is what people see: the card showing its final state. A process killed

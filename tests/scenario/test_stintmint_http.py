@@ -1,10 +1,9 @@
-"""/stint end to end: signed Slack requests in, real HTTP to the Stintmint sandbox, and the
-sandbox's real callbacks (with retries) into the running app's /hooks/stintmint."""
+"""/stint end to end over real sockets: signed Slack requests into the app under uvicorn,
+real HTTP to the Stintmint sandbox, and the sandbox's real callbacks (with retries) into
+the running app's /hooks/stintmint. The rest of /stint runs in process:
+tests/inproc/test_stintmint.py."""
 
 from __future__ import annotations
-
-import json
-import time
 
 import httpx
 import pytest
@@ -12,8 +11,6 @@ import pytest
 from tests.fakes.servers import free_port
 from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import blocks_text, running_app, running_sandboxes
-
-TEN = " ".join(f"d{i}=v{i}" for i in range(10))
 
 
 def _cards(slack) -> list[dict]:
@@ -102,155 +99,3 @@ def test_repeated_callback_is_answered_200_and_notifies_nobody(public_app, slack
         assert again.status_code == 200 and again.json()["result"] == "duplicate"
     assert len(_replies(slack, card["ts"])) == 1
     assert "again" not in blocks_text(_cards(slack)[0]["blocks"])
-
-
-@pytest.mark.parametrize(
-    ("query", "status"),
-    [
-        ("", 401),
-        ("?request=abc", 401),
-        ("?request=abc&token=", 401),
-        ("?request=abc&token=" + "0" * 64, 401),
-        ("?token=" + "0" * 64, 401),
-    ],
-)
-def test_callback_without_a_valid_token_is_401(public_app, query, status):
-    """Missing or wrong tokens are refused before anything is looked up."""
-    response = httpx.post(f"{public_app.url}/hooks/stintmint{query}", json={"identifier": "x"})
-    assert response.status_code == status
-    assert "abc" not in response.text
-
-
-def test_callback_for_unknown_request_is_404_and_bad_body_400(public_app):
-    """A valid token for a request that does not exist is 404; a malformed body is 400."""
-    signer = public_app.runtime.deps.callbacks
-    url = f"{public_app.url}/hooks/stintmint?request=nope&token={signer.token('nope')}"
-    assert httpx.post(url, json={"identifier": "x", "sfId": "demo"}).status_code == 404
-    assert httpx.post(url, content=b"{not json").status_code == 400
-    assert httpx.post(url, content=b"[1, 2]").status_code == 400
-
-
-def test_without_public_url_the_request_is_polled_to_completion(slack, sandbox, tmp_path):
-    """No PUBLIC_URL: no callbackUrl is sent, and polling /fetch finds the result."""
-    with running_app(slack, sandbox.url, tmp_path) as app:
-        app.client.command("post demo order-3 note=poll", command="/stint")
-        card = _card(slack)
-        wait_for(lambda: _replies(slack, card["ts"]), timeout=15)
-        text = blocks_text(_cards(slack)[0]["blocks"])
-        assert "completed" in text and "polling" in text
-        assert _sandbox_app(sandbox).state.sandbox.callback_attempts == []
-
-
-def test_eleven_descriptors_are_refused_before_any_call(public_app, slack, sandbox):
-    """The 11th descriptor is refused with the limit, and Stintmint is never called."""
-    response = public_app.client.command(f"post demo order-4 {TEN} d10=v10", command="/stint")
-    assert "at most 10" in response.json()["text"]
-    assert _sandbox_app(sandbox).state.calls == []
-    ok = public_app.client.command(f"post demo order-5 {TEN}", command="/stint")
-    assert ok.status_code == 200 and not ok.content  # ten is fine: a plain ack
-    wait_for(lambda: _sandbox_app(sandbox).state.calls)
-
-
-def test_descriptor_types_are_inferred_or_given(public_app, slack, sandbox):
-    """A URL is HREF, `name:IMAGE=` says the type; the request body carries both."""
-    public_app.client.command(
-        "post demo order-6 site=https://example.com photo:image=https://example.com/p.jpg n=3",
-        command="/stint",
-    )
-    _card(slack)
-    wait_for(lambda: _sandbox_app(sandbox).state.sandbox.requests, timeout=10)
-    [request] = _sandbox_app(sandbox).state.sandbox.requests.values()
-    types = {d["name"]: d["type"] for d in request.descriptors}
-    assert types == {"site": "HREF", "photo": "IMAGE", "n": "TEXT"}
-
-
-def test_fetch_command_shows_not_ready_then_the_responses(slack, tmp_path):
-    """`/stint fetch` answers "not ready yet" normally, and the responses once complete."""
-    with (
-        running_sandboxes(speed=0.5) as slow,  # the humans take 2 s
-        running_app(slack, slow.url, tmp_path) as app,
-    ):
-        app.client.command("post demo order-7 note=x", command="/stint")
-        _card(slack)
-        # Stintmint has the request once the card says "pending" (sent, not complete).
-        wait_for(lambda: "pending" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
-        app.client.command("fetch demo order-7", command="/stint")
-        wait_for(lambda: slack.fake.responses, timeout=10)
-        assert "Not ready yet" in blocks_text(slack.fake.responses[-1]["blocks"])
-        wait_for(lambda: "completed" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
-        app.client.command("fetch demo order-7", command="/stint")
-        wait_for(lambda: len(slack.fake.responses) >= 2, timeout=10)
-        assert "Responses (" in blocks_text(slack.fake.responses[-1]["blocks"])
-
-
-def test_fetch_of_unknown_request_is_a_polite_answer(public_app, slack):
-    """Fetching a request Stintmint does not know says so, visible only to the caller."""
-    public_app.client.command("fetch demo never-posted", command="/stint")
-    wait_for(lambda: slack.fake.responses, timeout=10)
-    reply = slack.fake.responses[-1]
-    assert reply["response_type"] == "ephemeral"
-    assert "never-posted" in json.dumps(reply)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "post",
-        "post demo",
-        "post demo id",
-        "post demo id novalue=",
-        "post demo id x:BOGUS=1",
-        "post ../x id a=1",
-        "post demo id a=1 --urgency",
-        "post demo id a=1 --batch '../../x'",
-        "fetch",
-        "fetch a b c d",
-        "nonsense",
-        '"unbalanced',
-    ],
-)
-def test_bad_stint_text_gets_usage(public_app, sandbox, text):
-    """Malformed /stint input gets a readable usage answer and no vendor call."""
-    response = public_app.client.command(text, command="/stint")
-    assert response.status_code == 200
-    assert "/stint" in response.json()["text"]
-    assert _sandbox_app(sandbox).state.calls == []
-
-
-def test_a_callback_naming_another_stintflow_changes_nothing(public_app, slack, sandbox):
-    """A callback with the request's valid token but another sfId completed the card: the
-    body must be about the request the token names, StintFlow included."""
-    import asyncio
-
-    import sqlalchemy as sa
-
-    _sandbox_app(sandbox).state.sandbox.complete_after = 60  # the real callback comes late
-    public_app.client.command("post demo order-9 note=hi", command="/stint")
-    card = _card(slack)
-
-    async def job_id() -> str:
-        async with public_app.runtime.store.engine.connect() as conn:
-            query = sa.text("SELECT id FROM jobs WHERE vendor = 'stintmint'")
-            return (await conn.execute(query)).scalar_one()
-
-    found = asyncio.run_coroutine_threadsafe(job_id(), public_app.server.loop).result(10)
-    token = public_app.runtime.deps.callbacks.token(found)
-    url = f"{public_app.url}/hooks/stintmint?request={found}&token={token}"
-    body = {
-        "identifier": "order-9",
-        "sfId": "another-flow",
-        "status": "COMPLETED",
-        "created": 1,
-        "completed": 2,
-        "cost": 1,
-        "responses": [{"answer": "forged"}],
-    }
-    answer = httpx.post(url, json=body)
-    assert answer.status_code == 400 and "sfId" in answer.text
-    time.sleep(0.3)
-    assert "forged" not in blocks_text(_cards(slack)[0]["blocks"])
-    assert _replies(slack, card["ts"]) == []
-    # The same body about the right StintFlow is taken.
-    assert httpx.post(url, json={**body, "sfId": "demo"}).status_code == 200
-    wait_for(lambda: "forged" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)

@@ -1,9 +1,9 @@
-"""Fuzzing through the running app (hypothesis): arbitrary command text, button values,
-modal states and callback bodies always get a 200 (or a 4xx for callbacks) and a
-readable answer — never a 5xx, never a traceback, and never an unhandled error: the app
-answers an unexpected exception politely, so a 200 alone proves nothing. After each
-example the work it started has finished, nothing was logged at ERROR, and no apology
-reached Slack."""
+"""Fuzzing through the app in process (hypothesis, tests/inproc/harness.py): arbitrary
+command text, button values, modal states and callback bodies always get a 200 (or a 4xx
+for callbacks) and a readable answer — never a 5xx, never a traceback, and never an
+unhandled error: the app answers an unexpected exception politely, so a 200 alone proves
+nothing. After each example the work it started has finished, nothing was logged at
+ERROR, and no apology reached Slack."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import json
 import logging
 from collections import Counter
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from bot.slack_requests import message_shortcut_body, view_submission_body
 from handlers.common.listeners import APOLOGY
 from tests.fakes.slack_api import wait_for
-from tests.scenario.harness import running_app, running_sandboxes
+from tests.inproc.harness import world
 
 COMMANDS = ("/flint", "/stomt", "/mint", "/stint", "/mindstamp")
 ACTIONS = (
@@ -117,23 +116,17 @@ class Errors(logging.Handler):
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
-    from tests.fakes.slack_api import running_slack_fake
-
     errors = Errors()
     logging.getLogger().addHandler(errors)
     try:
-        with (
-            running_slack_fake() as slack,
-            running_sandboxes(speed=0.05) as sandbox,
-            running_app(slack, sandbox.url, tmp_path_factory.mktemp("fuzz")) as app,
-        ):
-            yield app, slack, errors
+        with world(tmp_path_factory.mktemp("fuzz")) as running:
+            yield running.app, running.slack, errors
     finally:
         logging.getLogger().removeHandler(errors)
     print(f"\nfuzz examples run: {dict(RUNS)} (total {sum(RUNS.values())})")
 
 
-def _readable(response: httpx.Response) -> None:
+def _readable(response) -> None:
     assert response.status_code == 200, response.text[:300]
     if response.content:
         body = response.json()
@@ -223,5 +216,5 @@ def test_any_stintmint_callback_body(fuzz_app, body):
     RUNS["callbacks"] += 1
     token = app.runtime.deps.callbacks.token("fuzz-request")
     url = f"{app.url}/hooks/stintmint?request=fuzz-request&token={token}"
-    assert httpx.post(url, content=body).status_code in (400, 404)
+    assert app.http.post(url, content=body).status_code in (400, 404)
     _nothing_unhandled(fuzz_app)

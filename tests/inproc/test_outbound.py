@@ -1,13 +1,13 @@
-"""What reaches Slack, through the running app: a vendor echoing the app's own
-credentials never gets them onto a card, a thread, an ack or a response; secret-looking
-inputs are redacted on public cards; /metrics labels only the app's own ids."""
+"""What reaches Slack, through the app in process (tests/inproc/harness.py): a vendor
+echoing the app's own credentials never gets them onto a card, a thread, an ack or a
+response; secret-looking inputs are redacted on public cards; /metrics labels only the
+app's own ids."""
 
 from __future__ import annotations
 
 import json
 import re
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,7 +17,7 @@ from starlette.routing import Route
 from adapters.mint.sandbox import ONBOARD_FLOW_ID
 from tests.fakes.servers import ThreadedServer
 from tests.fakes.slack_api import block_actions_body, wait_for
-from tests.scenario.harness import running_app
+from tests.inproc.harness import world
 
 PASSWORD = "flint-pw-Q7x9Zr2LmK4"  # a test credential, distinctive on purpose
 
@@ -56,14 +56,11 @@ def echoing_flint():
         yield server
 
 
-def test_a_vendor_echoing_the_apps_credentials_never_shows_them(
-    slack, sandbox, tmp_path, echoing_flint
-):
+def test_a_vendor_echoing_the_apps_credentials_never_shows_them(tmp_path, echoing_flint):
     """Flint's 400 says `password=<FLINT_PASSWORD>`: the card, the thread and every answer
     show `[redacted]` instead (the audit log already did)."""
-    with running_app(
-        slack, sandbox.url, tmp_path, flint_url=echoing_flint.url, flint_password=PASSWORD
-    ) as app:
+    with world(tmp_path, flint_url=echoing_flint.url, flint_password=PASSWORD) as running:
+        app, slack = running.app, running.slack
         app.client.command("run demo:hello.rb", channel_id="CECHO")
         wait_for(lambda: "login failed" in _everything_slack_saw(slack), timeout=10)
         app.client.command("result job-1")
@@ -108,9 +105,9 @@ def test_metrics_label_only_the_apps_own_ids(app):
 
     app.client.command("help")
     send("a")
-    first = httpx.get(app.url + "/metrics").text
+    first = app.http.get(app.url + "/metrics").text
     send("b")
-    second = httpx.get(app.url + "/metrics").text
+    second = app.http.get(app.url + "/metrics").text
     assert not re.search(r"random_action_|rnd_|weird_type_", second)
     assert 'name="/flint"' in second and 'name="other"' in second
     # New ids add no series: the exposition has the same lines, only larger counts.

@@ -1,28 +1,28 @@
-"""Fair sharing through the running app: one user cannot take every slot, and no command
-holds its slot longer than CHATOPS_COMMAND_SECONDS (a long synchronous run goes on as a
-tracked job)."""
+"""Fair sharing through the app in process (tests/inproc/harness.py): one user cannot
+take every slot, and no command holds its slot longer than CHATOPS_COMMAND_SECONDS (a long
+synchronous run goes on as a tracked job)."""
 
 from __future__ import annotations
 
 from tests.fakes.slack_api import wait_for
-from tests.scenario.harness import blocks_text, flint_sandbox_app, running_app
+from tests.inproc.harness import world
+from tests.scenario.harness import blocks_text, flint_sandbox_app
 
 
 def _runs(sandbox) -> list:
     return [c for c in flint_sandbox_app(sandbox).state.calls if "/run/" in c.path]
 
 
-def test_one_user_cannot_take_every_slot(slack, sandbox, tmp_path):
+def test_one_user_cannot_take_every_slot(tmp_path):
     """With 2 commands per user, a user's third long run is refused at once with why, while
     another user's command goes through; buttons count against the same limit."""
-    with running_app(
-        slack,
-        sandbox.url,
+    with world(
         tmp_path,
         chatops_max_inflight_per_user=2,
         chatops_max_inflight=50,
         chatops_command_seconds=600,
-    ) as app:
+    ) as running:
+        app, slack, sandbox = running.app, running.slack, running.sandbox
         slow = "run demo:slow.rb seconds=120 --timeout 120000"  # holds its slot ~6 s here
         for _ in range(2):
             assert "busy" not in app.client.command(slow, user_id="U1").text
@@ -44,11 +44,12 @@ def test_one_user_cannot_take_every_slot(slack, sandbox, tmp_path):
         assert not app.client.command("run demo:hello.rb", user_id="U1").content
 
 
-def test_a_long_synchronous_run_gives_its_slot_back(slack, sandbox, tmp_path):
+def test_a_long_synchronous_run_gives_its_slot_back(tmp_path):
     """`--timeout 3600000` held a slot for the whole hour: now Flint is asked to wait at
     most CHATOPS_COMMAND_SECONDS, the slot is free again, and the job is followed to its
     end on the card."""
-    with running_app(slack, sandbox.url, tmp_path, chatops_command_seconds=1) as app:
+    with world(tmp_path, chatops_command_seconds=1) as running:
+        app, slack, sandbox = running.app, running.slack, running.sandbox
         app.client.command("run demo:slow.rb seconds=60 --timeout 3600000", user_id="U1")
         [run] = wait_for(lambda: _runs(sandbox), timeout=10)
         assert run.path.endswith("/sync/1000")

@@ -1,7 +1,8 @@
-"""Vendor text is always escaped for Slack: end to end, each vendor's sandbox says something
-hostile (mentions, broadcasts, a disguised link, ``&``, a code fence), the app runs real
-commands over signed HTTP, and nothing the app sent Slack — chat.postMessage/chat.update
-text and blocks, response_url posts, acks, views — contains a live mention or link.
+"""Vendor text is always escaped for Slack: each vendor's sandbox says something hostile
+(mentions, broadcasts, a disguised link, ``&``, a code fence), the app (in process,
+tests/inproc/harness.py) runs real commands sent as signed requests, and nothing the app
+sent Slack — chat.postMessage/chat.update text and blocks, response_url posts, acks,
+views — contains a live mention or link.
 
 Each test also checks that the escaped form *is* there, so none can pass by showing
 nothing."""
@@ -216,7 +217,10 @@ def test_mint_flow_names_steps_and_faults_are_inert(app, slack, sandbox, said):
         f["text"] for b in card["blocks"] for f in b.get("fields", []) if "*Input*" in f["text"]
     ]
     assert field.count("`") == 2 and INERT in field
-    unpublished = slack.fake.responses[-1]
+    # The answers arrive in any order: the unpublish's is the one that says so.
+    unpublished = wait_for(
+        lambda: next((r for r in slack.fake.responses if "unpublished" in r.get("text", "")), None)
+    )
     assert "unpublished" in unpublished["text"] and INERT in unpublished["text"]
 
 

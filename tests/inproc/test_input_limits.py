@@ -1,10 +1,9 @@
-"""Input that used to slip past the parsers, through the running app: deep, non-finite or
+"""Input that used to slip past the parsers, through the app in process: deep, non-finite or
 oversized JSON, 500 labels and keys with a newline get the usage — no vendor call, no job,
 no apology — and a call that changes something is never made without its audit entry."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -12,8 +11,7 @@ import sqlalchemy as sa
 
 from adapters.mint.sandbox import ONBOARD_FLOW_ID
 from bot.slack_requests import view_submission_body
-from tests.fakes.slack_api import running_slack_fake, wait_for
-from tests.scenario.harness import running_app, running_sandboxes
+from tests.fakes.slack_api import wait_for
 
 DEEP = '{"a": ' * 900 + "1" + "}" * 900
 HOSTILE_JSON = {
@@ -27,14 +25,10 @@ HOSTILE_JSON = {
 }
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    with (
-        running_slack_fake() as slack,
-        running_sandboxes(speed=0.05) as sandbox,
-        running_app(slack, sandbox.url, tmp_path_factory.mktemp("limits")) as app,
-    ):
-        yield app, slack, sandbox
+@pytest.fixture
+def world(fresh):
+    """The module's app (tests/inproc/conftest.py), its Slack fake and sandboxes."""
+    return fresh.app, fresh.slack, fresh.sandbox
 
 
 def _vendor_calls(sandbox, vendor: str, part: str) -> int:
@@ -52,7 +46,7 @@ def _jobs(app) -> int:
         async with app.runtime.store.engine.connect() as conn:
             return (await conn.execute(sa.text("SELECT COUNT(*) FROM jobs"))).scalar_one()
 
-    return asyncio.run_coroutine_threadsafe(count(), app.server.loop).result(10)
+    return app.run(count())
 
 
 def _usage_answer(response) -> str:
@@ -128,9 +122,8 @@ def test_no_audit_entry_no_vendor_call(world):
         async with app.runtime.store.engine.begin() as conn:
             await conn.execute(sa.text("ALTER TABLE audit_log_away RENAME TO audit_log"))
 
-    loop = app.server.loop
     runs = _vendor_calls(sandbox, "flint", "/run/")
-    asyncio.run_coroutine_threadsafe(drop_audit_log(), loop).result(10)
+    app.run(drop_audit_log())
     try:
         assert app.client.command("run demo:hello.rb", channel_id="CAUDIT").status_code == 200
 
@@ -142,7 +135,7 @@ def test_no_audit_entry_no_vendor_call(world):
         wait_for(final_card, timeout=10, message="the card never said why nothing ran")
         assert _vendor_calls(sandbox, "flint", "/run/") == runs
     finally:
-        asyncio.run_coroutine_threadsafe(restore_audit_log(), loop).result(10)
+        app.run(restore_audit_log())
     # With the log back, the same command runs and its entry is completed.
     assert app.client.command("run demo:hello.rb", channel_id="CAUDIT").status_code == 200
     wait_for(lambda: _vendor_calls(sandbox, "flint", "/run/") == runs + 1, timeout=10)
@@ -152,7 +145,7 @@ def test_no_audit_entry_no_vendor_call(world):
         return [e.outcome for e in entries if e.command == "flint run"]
 
     wait_for(
-        lambda: asyncio.run_coroutine_threadsafe(outcomes(), loop).result(10)[-1:] == ["ok"],
+        lambda: app.run(outcomes())[-1:] == ["ok"],
         timeout=10,
         message="the audit entry was not completed",
     )
