@@ -1,5 +1,5 @@
 """What the benchmark sends and checks: slash commands built and signed by
-``bot.slack_requests`` (the one implementation of "exactly as Slack sends them"), plus the
+``bot.devkit.slack_requests`` (the one implementation of "exactly as Slack sends them"), plus the
 signature check the raw ASGI endpoint (c) does."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import hmac
 import time
 from functools import partial
 
-from bot import slack_requests
+from bot.devkit import slack_requests
 
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench-token"

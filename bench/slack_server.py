@@ -1,4 +1,4 @@
-"""The Slack Web API fake (``bot.slack_fake.SlackFake``) in its own process, plus two
+"""The Slack Web API fake (``bot.devkit.slack_fake.SlackFake``) in its own process, plus two
 routes for the benchmark: ``GET /_bench/calls?after=SEQ`` (what the fake recorded, with
 ``time.monotonic()`` times, comparable across processes on Linux), ``POST /_bench/reset``
 and ``GET /_bench/response_url`` (a response URL the fake serves).
@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from bench.serving import port_argument
-from bot.slack_fake import SlackFake
+from bot.devkit.slack_fake import SlackFake
 
 
 def create_app() -> Starlette:

@@ -111,8 +111,8 @@ async def _serve(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
 
 def _app_token_refused(settings) -> str | None:
     """Slack's refusal of SLACK_APP_TOKEN, if it refuses it; None if it takes it or cannot
-    be asked now (then the app connects in the background: bot/socket_mode.py)."""
-    from bot.socket_mode import SocketModeError, verify_app_token
+    be asked now (then the app connects in the background: bot/wiring/socket_mode.py)."""
+    from bot.wiring.socket_mode import SocketModeError, verify_app_token
 
     token = settings.slack_app_token.get_secret_value()
     try:
@@ -125,9 +125,9 @@ def _app_token_refused(settings) -> str | None:
 
 
 def serve(_args: argparse.Namespace) -> int:
-    from bot.app import Runtime
     from bot.policy import PolicyError
-    from bot.server import create_server
+    from bot.wiring.app import Runtime
+    from bot.wiring.server import create_server
 
     settings = _settings()
     configure(settings.chatops_log_level, settings.chatops_log_format, secret_values(settings))
@@ -208,13 +208,13 @@ def sandbox(args: argparse.Namespace) -> int:
 
 
 def check(_args: argparse.Namespace) -> int:
-    from bot.check import main as check_main
+    from bot.wiring.check import main as check_main
 
     return check_main()
 
 
 def audit(args: argparse.Namespace) -> int:
-    from bot.audit_cli import main as audit_main
+    from bot.wiring.audit_cli import main as audit_main
 
     return audit_main(
         _settings(), since=args.since, user=args.user, limit=args.limit, as_json=args.json
@@ -223,7 +223,7 @@ def audit(args: argparse.Namespace) -> int:
 
 def console(args: argparse.Namespace) -> int:
     try:
-        from bot.console import main as console_main
+        from bot.devkit.console import main as console_main
     except ModuleNotFoundError as exc:
         if exc.name not in ("rich", "prompt_toolkit"):
             raise

@@ -1,4 +1,5 @@
-"""What handlers are given at start-up. Built by the wiring (bot/app.py), never imported by it."""
+"""What handlers are given at start-up. Built by the wiring (bot/wiring/app.py), never
+imported by it."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class Deps:
     # Who may run what (CHATOPS_POLICY); without a file, everyone may run everything.
     policy: Policy = field(default_factory=Policy.allow_all)
     members: UsergroupMembers = field(default_factory=lambda: UsergroupMembers(_no_members))
-    # Takes the app's own secrets out of a string bound for Slack (bot/outbound.py).
+    # Takes the app's own secrets out of a string bound for Slack (bot/wiring/outbound.py).
     redact: Callable[[str], str] = str
     # Display names by policy command prefix ("stint" → "Stintmint"), from the verticals.
     vendor_names: dict[str, str] = field(default_factory=dict)

@@ -15,7 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack_fake import SlackEvent
+from bot.devkit.slack_fake import SlackEvent
 from tests.fakes.slack_api import (
     RunningSlackFake,
     block_actions_body,

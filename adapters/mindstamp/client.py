@@ -11,7 +11,7 @@ Where the document is silent, these are our choices:
 
 - Rate limits. Every attempt first takes a slot from the ``RateLimiter`` it is given (100
   a minute and 1,000 an hour, the document's numbers): the wiring builds one per process
-  (bot/vendors.py), so they hold for the whole app. A slot more than 10 s away is
+  (bot/wiring/vendors.py), so they hold for the whole app. A slot more than 10 s away is
   VendorRateLimited at once, never tried again. The slot is taken on behalf of the caller
   set with ``acting_for`` (None: background work): one caller gets at most a share of the
   budget and a reserve is kept for background work (see ``ratelimit.py``).

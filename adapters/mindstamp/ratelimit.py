@@ -28,7 +28,7 @@ is set around the calls with ``acting_for(key)``, a ``ContextVar`` that the clie
 so this adapter knows nothing of Slack and no method takes an extra argument.
 
 The limits hold for everything that shares one ``RateLimiter``: the wiring builds one per
-process and gives it to the process's Mindstamp client (bot/vendors.py); tests give
+process and gives it to the process's Mindstamp client (bot/wiring/vendors.py); tests give
 theirs, with fast rates such as 5 a second.
 """
 

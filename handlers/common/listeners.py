@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.routing import BaseRoute
 
 from adapters.errors import VendorError
-from bot.outbound import redact_message
+from bot.wiring.outbound import redact_message
 from handlers.common import commands, confirm
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import ephemeral, not_configured, vendor_error

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from handlers.common.vertical import Button, Subcommand, Vertical
 from handlers.flint import actions, blocks, commands
-from handlers.flint.jobs import VENDOR, job_kind
+from handlers.flint.jobs import KEY, job_kind
 from handlers.flint.parsing import parse, policy_view
 
 VERTICAL = Vertical(
-    key=VENDOR,
+    key=KEY,
     slash="/flint",
     name="Flint",
     summary="run automation from Slack",

@@ -13,7 +13,7 @@ from handlers.common.vertical import Stale
 from handlers.deps import Deps
 from handlers.flint import blocks
 from handlers.flint.commands import start_run
-from handlers.flint.jobs import VENDOR
+from handlers.flint.jobs import KEY
 from handlers.flint.parsing import ResultRequest, RunRequest
 
 STALE = ":grey_question: This button belongs to a job I no longer know about."
@@ -23,7 +23,7 @@ async def on_rerun(deps: Deps, x: Interaction) -> None:
     if not deps.work.accepting:
         await x.respond(**ephemeral(RESTARTING))
         return
-    job = await tracked_job(deps, x.value, VENDOR, STALE)
+    job = await tracked_job(deps, x.value, KEY, STALE)
     params = job.params or {}
     request = RunRequest(
         flintbit=parse_flintbit(job.target),
@@ -59,7 +59,7 @@ async def on_refresh(deps: Deps, x: Interaction) -> None:
             return
         await _refresh_fetched(deps, job_id, respond)
         return
-    job = await tracked_job(deps, x.value, VENDOR, STALE)
+    job = await tracked_job(deps, x.value, KEY, STALE)
     if not await button_permitted(deps, x, "flint result", job.vendor_job_id):
         return
     await refresh(

@@ -12,7 +12,7 @@ from handlers.common.replies import cannot_post, ephemeral
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.flint import blocks
-from handlers.flint.jobs import VENDOR, to_poll, too_large
+from handlers.flint.jobs import KEY, to_poll, too_large
 from handlers.flint.parsing import ResultRequest, RunRequest
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def start_run(
     try:
         job = await deps.tracker.begin(
             NewJob(
-                vendor=VENDOR,
+                vendor=KEY,
                 target=str(request.flintbit),
                 channel_id=channel_id,
                 user_id=user_id,

@@ -21,7 +21,7 @@ from handlers.flint import blocks
 
 log = logging.getLogger(__name__)
 
-VENDOR = "flint"
+KEY = "flint"
 # Characters of a job's output the state store keeps (the card shows 2,500 of them).
 STORED_OUTPUT = 16_000
 # Characters of each text in Flint's meta the state store keeps (the card shows 1,000).
@@ -99,7 +99,7 @@ def job_kind(flint: FlintClient) -> JobKind:
         return await output_file(flint, job)
 
     return JobKind(
-        vendor=VENDOR,
+        vendor=KEY,
         poll=poll,
         card=blocks.job_card,
         thread_notice=blocks.thread_notice,

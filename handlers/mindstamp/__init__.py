@@ -5,11 +5,11 @@ from __future__ import annotations
 from handlers.common.digest import USAGE_LINE
 from handlers.common.vertical import Button, Subcommand, Vertical
 from handlers.mindstamp import actions, blocks, commands
-from handlers.mindstamp.digest import VENDOR, digest_kind
+from handlers.mindstamp.digest import KEY, digest_kind
 from handlers.mindstamp.parsing import parse, policy_view
 
 VERTICAL = Vertical(
-    key=VENDOR,
+    key=KEY,
     slash="/mindstamp",
     name="Mindstamp",
     summary="how your interactive videos are doing",

@@ -7,7 +7,7 @@ from handlers.common.digest import run_digest
 from handlers.common.interaction import Answer, Interaction
 from handlers.deps import Deps
 from handlers.mindstamp import blocks
-from handlers.mindstamp.digest import VENDOR
+from handlers.mindstamp.digest import KEY
 from handlers.mindstamp.parsing import DigestRequest, SummaryRequest, VideoRequest, VideosRequest
 
 # On the user's behalf: their calls are held to a share of Mindstamp's budget (a digest,
@@ -36,7 +36,7 @@ async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
     await run_digest(
         deps,
         request.command,
-        vendor=VENDOR,
+        vendor=KEY,
         title="Mindstamp",
         channel_id=x.channel,
         user_id=x.user,

@@ -18,7 +18,7 @@ from bot.messages import Message
 from bot.store.digests import Subscription
 from handlers.mindstamp import blocks
 
-VENDOR = "mindstamp"
+KEY = "mindstamp"
 GROUP = "all"
 TOP = 5
 
@@ -55,4 +55,4 @@ def digest_kind(client: MindstampClient) -> DigestKind:
     def advance(sub: Subscription, data: DigestData, now: float) -> dict[str, Any]:
         return {"since": now, "previous": dict(data.numbers)}
 
-    return DigestKind(VENDOR, "Mindstamp", group_key, fetch, render, advance)
+    return DigestKind(KEY, "Mindstamp", group_key, fetch, render, advance)

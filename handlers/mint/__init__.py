@@ -6,11 +6,11 @@ from __future__ import annotations
 from handlers.common.digest import USAGE_LINE
 from handlers.common.vertical import Button, Form, Subcommand, Vertical
 from handlers.mint import actions, blocks, commands
-from handlers.mint.jobs import VENDOR, digest_kind, job_kind
+from handlers.mint.jobs import KEY, digest_kind, job_kind
 from handlers.mint.parsing import STATUSES, parse, policy_view
 
 VERTICAL = Vertical(
-    key=VENDOR,
+    key=KEY,
     slash="/mint",
     name="Signicat Mint",
     summary="no-code flows from Slack",

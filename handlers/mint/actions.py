@@ -29,14 +29,14 @@ from handlers.common.vertical import Stale
 from handlers.common.views import private_metadata
 from handlers.deps import Deps
 from handlers.mint import commands
-from handlers.mint.jobs import VENDOR
+from handlers.mint.jobs import KEY
 from handlers.mint.parsing import (
     STATUSES,
-    Execute,
-    Instance,
-    Instances,
-    Note,
-    Publish,
+    ExecuteRequest,
+    InstanceRequest,
+    InstancesRequest,
+    NoteRequest,
+    PublishRequest,
     policy_view,
 )
 
@@ -178,7 +178,7 @@ async def on_execute_submit(deps: Deps, x: Interaction) -> None:
             x.client, user_id, RESTARTING if deps.mint else "Signicat Mint is not configured."
         )
         return
-    request = Execute(definition_id, data)
+    request = ExecuteRequest(definition_id, data)
     shown = f"execute {definition_id} {json.dumps(data, ensure_ascii=False)}"
     if not await _form_permitted(deps, x, Redo("/mint", shown, request)):
         return
@@ -200,7 +200,7 @@ async def on_unpublish(deps: Deps, x: Interaction) -> None:
 
 
 async def _toggle(deps: Deps, x: Interaction, *, publish: bool) -> None:
-    request = Publish(_valid(validate_definition_id, x.value), publish)
+    request = PublishRequest(_valid(validate_definition_id, x.value), publish)
     verb = "publish" if publish else "unpublish"
     redo = Redo("/mint", f"{verb} {request.definition_id}", request)
     if await button_permitted(deps, x, f"mint {verb}", request.definition_id, redo=redo):
@@ -208,7 +208,7 @@ async def _toggle(deps: Deps, x: Interaction, *, publish: bool) -> None:
 
 
 async def on_instances(deps: Deps, x: Interaction) -> None:
-    request = Instances(_valid(validate_definition_id, x.value))
+    request = InstancesRequest(_valid(validate_definition_id, x.value))
     redo = Redo("/mint", f"instances {request.definition_id}", request)
     if await button_permitted(deps, x, "mint instances", request.definition_id, redo=redo):
         await commands.show_instances(deps, request, x.respond)
@@ -220,11 +220,11 @@ async def on_more(deps: Deps, x: Interaction) -> None:
         await commands.show_instances(deps, request, x.respond, replace=True)
 
 
-def _page(value: str) -> Instances:
+def _page(value: str) -> InstancesRequest:
     """The next page a More button names (blocks.instances writes it)."""
     try:
         page = json.loads(value)
-        return Instances(
+        return InstancesRequest(
             validate_definition_id(str(page["d"])),
             page["s"] if page.get("s") in STATUSES else None,
             max(0, min(int(page["o"]), 100_000)),
@@ -244,11 +244,11 @@ async def on_refresh(deps: Deps, x: Interaction) -> None:
 async def _refresh(deps: Deps, x: Interaction) -> None:
     if x.value.startswith("inst:"):
         instance_id = _valid(validate_instance_id, x.value[5:])
-        redo = Redo("/mint", f"instance {instance_id}", Instance(instance_id))
+        redo = Redo("/mint", f"instance {instance_id}", InstanceRequest(instance_id))
         if await button_permitted(deps, x, "mint instance", instance_id, redo=redo):
             await commands.show_instance(deps, instance_id, x.respond, replace=True)
         return
-    job = await tracked_job(deps, x.value, VENDOR, STALE)
+    job = await tracked_job(deps, x.value, KEY, STALE)
     if not await button_permitted(deps, x, "mint instance", job.vendor_job_id):
         return
     if job.in_progress:
@@ -275,7 +275,7 @@ async def on_note_submit(deps: Deps, x: Interaction) -> None:
     user_id, channel_id = x.user, _submitted_in(x)
     if deps.mint is None:
         return
-    redo = Redo("/mint", f"note {instance_id} {text}", Note(instance_id, text))
+    redo = Redo("/mint", f"note {instance_id} {text}", NoteRequest(instance_id, text))
     if not await _form_permitted(deps, x, redo):
         return
     try:
@@ -296,7 +296,7 @@ async def on_report(deps: Deps, x: Interaction) -> None:
     assert deps.mint is not None
     instance_id = _valid(validate_instance_id, x.value)
     # A report is only ever for an instance.
-    redo = Redo("/mint", f"instance {instance_id}", Instance(instance_id))
+    redo = Redo("/mint", f"instance {instance_id}", InstanceRequest(instance_id))
     if not await button_permitted(deps, x, "mint instance", instance_id, redo=redo):
         return
     report = await deps.mint.instance_report(instance_id, "csv")

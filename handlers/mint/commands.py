@@ -16,32 +16,40 @@ from handlers.common.replies import cannot_post, ephemeral
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.mint import blocks
-from handlers.mint.jobs import VENDOR, to_poll
-from handlers.mint.parsing import Digest, Execute, Flows, Instance, Instances, Note, Publish
+from handlers.mint.jobs import KEY, to_poll
+from handlers.mint.parsing import (
+    DigestRequest,
+    ExecuteRequest,
+    FlowsRequest,
+    InstanceRequest,
+    InstancesRequest,
+    NoteRequest,
+    PublishRequest,
+)
 
 log = logging.getLogger(__name__)
 
 
-async def flows(deps: Deps, x: Interaction, request: Flows) -> None:
+async def flows(deps: Deps, x: Interaction, request: FlowsRequest) -> None:
     assert deps.mint is not None
     items = await deps.mint.list_flows(request.search, limit=25)
     message = blocks.flows(items, request.search)
     await x.respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
 
 
-async def execute(deps: Deps, x: Interaction, request: Execute) -> None:
+async def execute(deps: Deps, x: Interaction, request: ExecuteRequest) -> None:
     await start_execution(deps, request, channel_id=x.channel, user_id=x.user, respond=x.respond)
 
 
-async def instances(deps: Deps, x: Interaction, request: Instances) -> None:
+async def instances(deps: Deps, x: Interaction, request: InstancesRequest) -> None:
     await show_instances(deps, request, x.respond)
 
 
-async def instance(deps: Deps, x: Interaction, request: Instance) -> None:
+async def instance(deps: Deps, x: Interaction, request: InstanceRequest) -> None:
     await show_instance(deps, request.instance_id, x.respond)
 
 
-async def publish(deps: Deps, x: Interaction, request: Publish) -> None:
+async def publish(deps: Deps, x: Interaction, request: PublishRequest) -> None:
     """``/mint publish`` and ``/mint unpublish``, typed or clicked: said in the channel."""
     assert deps.mint is not None
     call = deps.mint.publish if request.publish else deps.mint.unpublish
@@ -58,7 +66,7 @@ async def publish(deps: Deps, x: Interaction, request: Publish) -> None:
     await x.respond(response_type="in_channel", text=message.text, blocks=message.blocks)
 
 
-async def note(deps: Deps, x: Interaction, request: Note) -> None:
+async def note(deps: Deps, x: Interaction, request: NoteRequest) -> None:
     await add_note(
         deps,
         request.instance_id,
@@ -69,11 +77,11 @@ async def note(deps: Deps, x: Interaction, request: Note) -> None:
     )
 
 
-async def digest(deps: Deps, x: Interaction, request: Digest) -> None:
+async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
     await run_digest(
         deps,
         request.command,
-        vendor=VENDOR,
+        vendor=KEY,
         title="Signicat Mint",
         channel_id=x.channel,
         user_id=x.user,
@@ -83,7 +91,7 @@ async def digest(deps: Deps, x: Interaction, request: Digest) -> None:
 
 
 async def start_execution(
-    deps: Deps, request: Execute, *, channel_id: str, user_id: str, respond: Answer
+    deps: Deps, request: ExecuteRequest, *, channel_id: str, user_id: str, respond: Answer
 ) -> None:
     """Record the execution and post its card, then start the flow, then track it."""
     assert deps.mint is not None
@@ -95,7 +103,7 @@ async def start_execution(
     try:
         job = await deps.tracker.begin(
             NewJob(
-                vendor=VENDOR,
+                vendor=KEY,
                 target=request.definition_id,
                 channel_id=channel_id,
                 user_id=user_id,
@@ -124,7 +132,7 @@ async def start_execution(
 
 
 async def show_instances(
-    deps: Deps, request: Instances, respond: Answer, *, replace: bool = False
+    deps: Deps, request: InstancesRequest, respond: Answer, *, replace: bool = False
 ) -> None:
     assert deps.mint is not None
     items = await deps.mint.flow_instances(

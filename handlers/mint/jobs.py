@@ -12,7 +12,7 @@ from bot.store.digests import Subscription
 from bot.tracking import FAILED, SUCCEEDED, JobKind, PollResult, TrackedJob
 from handlers.mint import blocks
 
-VENDOR = "mint"
+KEY = "mint"
 # The instance stops needing us in any of these (Suspended waits for a person).
 ENDED = {FlowStatus.FINISHED, FlowStatus.FAULTED, FlowStatus.CANCELLED, FlowStatus.SUSPENDED}
 
@@ -42,9 +42,7 @@ def job_kind(client: MintClient) -> JobKind:
         assert job.vendor_job_id, "a tracked Mint execution always has its instance id"
         return await to_poll(client, await client.get_instance(job.vendor_job_id))
 
-    return JobKind(
-        vendor=VENDOR, poll=poll, card=blocks.job_card, thread_notice=blocks.thread_notice
-    )
+    return JobKind(vendor=KEY, poll=poll, card=blocks.job_card, thread_notice=blocks.thread_notice)
 
 
 def digest_kind(client: MintClient) -> DigestKind:
@@ -66,4 +64,4 @@ def digest_kind(client: MintClient) -> DigestKind:
             return None
         return blocks.digest(sorted(new, key=moment), since=since)
 
-    return DigestKind(VENDOR, "Signicat Mint", lambda sub: "all", fetch, render)
+    return DigestKind(KEY, "Signicat Mint", lambda sub: "all", fetch, render)

@@ -22,20 +22,20 @@ STATUSES = tuple(status.value for status in FlowStatus)
 
 @holdable
 @dataclass(frozen=True)
-class Flows:
+class FlowsRequest:
     search: str | None = None
 
 
 @holdable
 @dataclass(frozen=True)
-class Execute:
+class ExecuteRequest:
     definition_id: str
     input: dict[str, Any] = field(default_factory=dict)
 
 
 @holdable
 @dataclass(frozen=True)
-class Instances:
+class InstancesRequest:
     definition_id: str
     status: str | None = None
     offset: int = 0
@@ -43,46 +43,54 @@ class Instances:
 
 @holdable
 @dataclass(frozen=True)
-class Instance:
+class InstanceRequest:
     instance_id: str
 
 
 @holdable
 @dataclass(frozen=True)
-class Publish:
+class PublishRequest:
     definition_id: str
     publish: bool
 
 
 @holdable
 @dataclass(frozen=True)
-class Note:
+class NoteRequest:
     instance_id: str
     text: str
 
 
 @holdable
 @dataclass(frozen=True)
-class Digest:
+class DigestRequest:
     command: DigestCommand
 
 
-MintRequest = Flows | Execute | Instances | Instance | Publish | Note | Digest
+MintRequest = (
+    FlowsRequest
+    | ExecuteRequest
+    | InstancesRequest
+    | InstanceRequest
+    | PublishRequest
+    | NoteRequest
+    | DigestRequest
+)
 
 
 def policy_view(request: MintRequest) -> tuple[str, str | None]:
     """The request as the access policy sees it: (subcommand, target)."""
-    if isinstance(request, Flows):
+    if isinstance(request, FlowsRequest):
         return "flows", None
-    if isinstance(request, Execute):
+    if isinstance(request, ExecuteRequest):
         return "execute", request.definition_id
-    if isinstance(request, Instances):
+    if isinstance(request, InstancesRequest):
         return "instances", request.definition_id
-    if isinstance(request, Instance):
+    if isinstance(request, InstanceRequest):
         return "instance", request.instance_id
-    if isinstance(request, Publish):
+    if isinstance(request, PublishRequest):
         return ("publish" if request.publish else "unpublish"), request.definition_id
-    if isinstance(request, Note):
+    if isinstance(request, NoteRequest):
         return "note", request.instance_id
     return "digest", None
 
@@ -99,7 +107,9 @@ def parse(text: str | None) -> MintRequest | Help:
         instance, note = first_word(rest)
         if not instance or not note.strip():
             raise UsageError("`/mint note` takes an instance id and the note's text.")
-        return Note(_checked(validate_instance_id, instance), _checked(check_note, note.strip()))
+        return NoteRequest(
+            _checked(validate_instance_id, instance), _checked(check_note, note.strip())
+        )
     if sub == "execute":
         body, data = split_trailing_json(rest)
         args = split_args(body)
@@ -107,13 +117,13 @@ def parse(text: str | None) -> MintRequest | Help:
             raise UsageError(
                 "`/mint execute` takes a definition id and, optionally, a JSON object."
             )
-        return Execute(_checked(validate_definition_id, args[0]), data or {})
+        return ExecuteRequest(_checked(validate_definition_id, args[0]), data or {})
     args = split_args(rest)
     if sub == "flows":
         search = " ".join(args).strip() or None
         if search and len(search) > 200:
             raise UsageError("The search is at most 200 characters.")
-        return Flows(search)
+        return FlowsRequest(search)
     if sub == "instances":
         if not 1 <= len(args) <= 2:
             raise UsageError("`/mint instances` takes a definition id and, optionally, a status.")
@@ -123,17 +133,17 @@ def parse(text: str | None) -> MintRequest | Help:
             if not matches:
                 raise UsageError(f"The status is one of {', '.join(STATUSES)}.")
             status = matches[0]
-        return Instances(_checked(validate_definition_id, args[0]), status)
+        return InstancesRequest(_checked(validate_definition_id, args[0]), status)
     if sub == "instance":
         if len(args) != 1:
             raise UsageError("`/mint instance` takes exactly one instance id.")
-        return Instance(_checked(validate_instance_id, args[0]))
+        return InstanceRequest(_checked(validate_instance_id, args[0]))
     if sub in ("publish", "unpublish"):
         if len(args) != 1:
             raise UsageError(f"`/mint {sub}` takes exactly one definition id.")
-        return Publish(_checked(validate_definition_id, args[0]), sub == "publish")
+        return PublishRequest(_checked(validate_definition_id, args[0]), sub == "publish")
     if sub == "digest":
-        return Digest(parse_digest(args))
+        return DigestRequest(parse_digest(args))
     raise UsageError(f"Unknown subcommand `{sub[:40]}`.")
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from handlers.common.vertical import Button, Subcommand, Vertical
 from handlers.stintmint import actions, blocks, callback, commands
-from handlers.stintmint.jobs import VENDOR, job_kind
+from handlers.stintmint.jobs import KEY, job_kind
 from handlers.stintmint.parsing import parse, policy_view
 
 VERTICAL = Vertical(
-    key=VENDOR,
+    key=KEY,
     slash="/stint",
     name="Stintmint",
     summary="send data to a StintFlow and get the humans' answers back",

@@ -8,8 +8,8 @@ from handlers.common.tracked import refresh, tracked_job
 from handlers.common.vertical import Stale
 from handlers.deps import Deps
 from handlers.stintmint.commands import show_fetch
-from handlers.stintmint.jobs import VENDOR
-from handlers.stintmint.parsing import FetchCommand, parse
+from handlers.stintmint.jobs import KEY
+from handlers.stintmint.parsing import FetchRequest, parse
 
 STALE = ":grey_question: This button belongs to a request I no longer know about."
 
@@ -21,7 +21,7 @@ async def on_fetch(deps: Deps, x: Interaction) -> None:
             request = parse("fetch " + " ".join(x.value.split(":")[1:]))
         except ValueError:
             raise Stale(STALE) from None
-        if isinstance(request, FetchCommand) and await button_permitted(
+        if isinstance(request, FetchRequest) and await button_permitted(
             deps,
             x,
             "stint fetch",
@@ -30,7 +30,7 @@ async def on_fetch(deps: Deps, x: Interaction) -> None:
         ):
             await show_fetch(deps, request, x.respond)
         return
-    job = await tracked_job(deps, x.value, VENDOR, STALE)
+    job = await tracked_job(deps, x.value, KEY, STALE)
     if not await button_permitted(deps, x, "stint fetch", job.target):
         return
     await refresh(

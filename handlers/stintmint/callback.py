@@ -16,10 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.stintmint import parse_callback
-from bot.inbound import Refused, read_body
+from bot.wiring.inbound import Refused, read_body
 from handlers.deps import Deps
 from handlers.stintmint.commands import CALLBACK_PATH
-from handlers.stintmint.jobs import VENDOR, to_poll
+from handlers.stintmint.jobs import KEY, to_poll
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
@@ -42,7 +42,7 @@ def route(deps: Deps) -> Route:
             log.warning("stintmint callback for %s rejected: %s", job_id, exc)
             return JSONResponse({"error": f"invalid body: {exc}"[:300]}, status_code=400)
         job = await deps.store.jobs.get(job_id)
-        if job is None or job.vendor != VENDOR:
+        if job is None or job.vendor != KEY:
             log.warning("stintmint callback for unknown request %s", job_id)
             return JSONResponse({"error": "unknown request"}, status_code=404)
         # The token names the request; what the body says it is about must agree with it.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from adapters import stintmint
 from adapters.errors import VendorError, VendorNotFound
-from adapters.stintmint import PostRequest
 from bot.tracking import CardNotPosted, NewJob, PollResult
 from handlers.common.audited import audited
 from handlers.common.interaction import Answer, Interaction
@@ -13,23 +13,23 @@ from handlers.common.replies import cannot_post, ephemeral
 from handlers.common.text import escape
 from handlers.deps import Deps
 from handlers.stintmint import blocks
-from handlers.stintmint.jobs import VENDOR
-from handlers.stintmint.parsing import FetchCommand, PostCommand
+from handlers.stintmint.jobs import KEY
+from handlers.stintmint.parsing import FetchRequest, PostRequest
 
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/hooks/stintmint"
 
 
-async def post_command(deps: Deps, x: Interaction, request: PostCommand) -> None:
+async def post_command(deps: Deps, x: Interaction, request: PostRequest) -> None:
     await post(deps, request, channel_id=x.channel, user_id=x.user, respond=x.respond)
 
 
-async def fetch_command(deps: Deps, x: Interaction, request: FetchCommand) -> None:
+async def fetch_command(deps: Deps, x: Interaction, request: FetchRequest) -> None:
     await show_fetch(deps, request, x.respond)
 
 
 async def post(
-    deps: Deps, request: PostCommand, *, channel_id: str, user_id: str, respond: Answer
+    deps: Deps, request: PostRequest, *, channel_id: str, user_id: str, respond: Answer
 ) -> None:
     """Record the request and post its card, then send it, then track it (callback or poll)."""
     assert deps.stintmint is not None
@@ -45,7 +45,7 @@ async def post(
     try:
         job = await deps.tracker.begin(
             NewJob(
-                vendor=VENDOR,
+                vendor=KEY,
                 target=request.sf_id,
                 channel_id=channel_id,
                 user_id=user_id,
@@ -69,7 +69,7 @@ async def post(
             params=params,
         ) as outcome:
             await deps.stintmint.post(
-                PostRequest(
+                stintmint.PostRequest(
                     identifier=request.identifier,
                     sfId=request.sf_id,
                     batchId=request.batch_id,
@@ -88,7 +88,7 @@ async def post(
     )
 
 
-async def show_fetch(deps: Deps, request: FetchCommand, respond: Answer) -> None:
+async def show_fetch(deps: Deps, request: FetchRequest, respond: Answer) -> None:
     assert deps.stintmint is not None
     try:
         if request.state_id:

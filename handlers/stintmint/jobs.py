@@ -6,7 +6,7 @@ from adapters.stintmint import FlowResponse, StintmintClient
 from bot.tracking import SUCCEEDED, JobKind, PollResult, TrackedJob
 from handlers.stintmint import blocks
 
-VENDOR = "stintmint"
+KEY = "stintmint"
 
 
 def to_poll(flow: FlowResponse) -> PollResult:
@@ -23,7 +23,7 @@ def job_kind(client: StintmintClient) -> JobKind:
         return to_poll(await client.fetch(job.params["sf_id"], job.params["identifier"]))
 
     return JobKind(
-        vendor=VENDOR,
+        vendor=KEY,
         poll=poll,
         card=blocks.job_card,
         thread_notice=blocks.thread_notice,

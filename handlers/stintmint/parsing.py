@@ -27,7 +27,7 @@ _CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
 
 @holdable
 @dataclass(frozen=True)
-class PostCommand:
+class PostRequest:
     sf_id: str
     identifier: str
     descriptors: tuple[Descriptor, ...]
@@ -37,18 +37,18 @@ class PostCommand:
 
 @holdable
 @dataclass(frozen=True)
-class FetchCommand:
+class FetchRequest:
     sf_id: str
     identifier: str
     state_id: str | None = None
 
 
-def policy_view(request: PostCommand | FetchCommand) -> tuple[str, str | None]:
+def policy_view(request: PostRequest | FetchRequest) -> tuple[str, str | None]:
     """The request as the access policy sees it: (subcommand, target)."""
-    return ("post" if isinstance(request, PostCommand) else "fetch"), request.sf_id
+    return ("post" if isinstance(request, PostRequest) else "fetch"), request.sf_id
 
 
-def parse(text: str | None) -> PostCommand | FetchCommand | Help:
+def parse(text: str | None) -> PostRequest | FetchRequest | Help:
     args = split_args(normalize(text))
     if not args or args[0].lower() in ("help", "-h", "--help"):
         return Help()
@@ -60,11 +60,11 @@ def parse(text: str | None) -> PostCommand | FetchCommand | Help:
             raise UsageError("`/stint fetch` takes SF_ID IDENTIFIER and, optionally, STATE_ID.")
         sf_id, identifier = _ids(rest[0], rest[1])
         state_id = _checked(validate_state_id, rest[2]) if len(rest) == 3 else None
-        return FetchCommand(sf_id, identifier, state_id)
+        return FetchRequest(sf_id, identifier, state_id)
     raise UsageError(f"Unknown subcommand `{shorten(args[0])}`.")
 
 
-def _post(args: list[str]) -> PostCommand:
+def _post(args: list[str]) -> PostRequest:
     batch = urgency = None
     positional: list[str] = []
     pairs: list[str] = []
@@ -97,7 +97,7 @@ def _post(args: list[str]) -> PostCommand:
         raise UsageError(
             f"That is {len(pairs)} descriptors; a request takes at most {MAX_DESCRIPTORS}."
         )
-    return PostCommand(sf_id, identifier, tuple(_descriptor(p) for p in pairs), batch, urgency)
+    return PostRequest(sf_id, identifier, tuple(_descriptor(p) for p in pairs), batch, urgency)
 
 
 def _descriptor(pair: str) -> Descriptor:

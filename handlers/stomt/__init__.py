@@ -5,11 +5,11 @@ from __future__ import annotations
 from handlers.common.digest import USAGE_LINE
 from handlers.common.vertical import Button, Form, Shortcut, Subcommand, Vertical
 from handlers.stomt import actions, blocks, commands, shortcut
-from handlers.stomt.digest import VENDOR, digest_kind
+from handlers.stomt.digest import KEY, digest_kind
 from handlers.stomt.parsing import complete, parse, policy_view
 
 VERTICAL = Vertical(
-    key=VENDOR,
+    key=KEY,
     slash="/stomt",
     name="STOMT",
     summary="wishes and likes for your product's feedback page",

@@ -14,7 +14,7 @@ from handlers.common.vertical import Stale
 from handlers.deps import Deps
 from handlers.stomt import blocks
 from handlers.stomt.commands import delete_stomt, show_list
-from handlers.stomt.parsing import KINDS, POLARITIES, Delete, ListStomts, Show
+from handlers.stomt.parsing import KINDS, POLARITIES, DeleteRequest, ListRequest, ShowRequest
 
 STALE = ":grey_question: This button is out of date."
 
@@ -22,7 +22,7 @@ STALE = ":grey_question: This button is out of date."
 async def on_show(deps: Deps, x: Interaction) -> None:
     assert deps.stomt is not None
     stomt_id = _stomt_id(x)
-    redo = Redo("/stomt", f"show {stomt_id}", Show(stomt_id))
+    redo = Redo("/stomt", f"show {stomt_id}", ShowRequest(stomt_id))
     if not await button_permitted(deps, x, "stomt show", stomt_id, redo=redo):
         return
     try:
@@ -44,7 +44,7 @@ async def on_delete(deps: Deps, x: Interaction) -> None:
     """Reached only after the user confirmed Slack's dialog on the Delete button."""
     stomt_id = _stomt_id(x)
     # A `confirm` rule holds the click; once confirmed, `/stomt delete` deletes at once.
-    redo = Redo("/stomt", f"delete {stomt_id}", Delete(stomt_id))
+    redo = Redo("/stomt", f"delete {stomt_id}", DeleteRequest(stomt_id))
     if not await button_permitted(deps, x, "stomt delete", stomt_id, redo=redo):
         return
     try:
@@ -75,11 +75,11 @@ def _stomt_id(x: Interaction) -> str:
         raise Stale(STALE) from None
 
 
-def _next_page(value: str) -> ListStomts:
+def _next_page(value: str) -> ListRequest:
     """The page a More button asks for; ``Stale`` when its value is not one of ours."""
     try:
         page = json.loads(value)
-        return ListStomts(
+        return ListRequest(
             target=validate_target_id(str(page["t"])),
             kind=one_of(page["k"], KINDS) or "received",
             polarity=one_of(page.get("p"), POLARITIES),

@@ -9,8 +9,14 @@ from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import ephemeral
 from handlers.deps import Deps
 from handlers.stomt import blocks
-from handlers.stomt.digest import VENDOR
-from handlers.stomt.parsing import Delete, Digest, ListStomts, Post, Show
+from handlers.stomt.digest import KEY
+from handlers.stomt.parsing import (
+    DeleteRequest,
+    DigestRequest,
+    ListRequest,
+    PostRequest,
+    ShowRequest,
+)
 
 NO_TARGET = (
     ":information_source: Say which target (the slug of a STOMT page), or ask an admin to "
@@ -18,7 +24,7 @@ NO_TARGET = (
 )
 
 
-async def post(deps: Deps, x: Interaction, request: Post) -> None:
+async def post(deps: Deps, x: Interaction, request: PostRequest) -> None:
     assert deps.stomt is not None
     target = request.target or deps.settings.stomt_target
     async with audited(
@@ -42,14 +48,14 @@ async def post(deps: Deps, x: Interaction, request: Post) -> None:
     await x.respond(response_type="in_channel", text=message.text, blocks=message.blocks)
 
 
-async def list_stomts(deps: Deps, x: Interaction, request: ListStomts) -> None:
+async def list_stomts(deps: Deps, x: Interaction, request: ListRequest) -> None:
     if not (request.target or deps.settings.stomt_target):
         await x.respond(**ephemeral(NO_TARGET))
         return
     await show_list(deps, request, x.respond)
 
 
-async def show(deps: Deps, x: Interaction, request: Show) -> None:
+async def show(deps: Deps, x: Interaction, request: ShowRequest) -> None:
     assert deps.stomt is not None
     stomt = await deps.stomt.get_stomt(request.stomt_id)
     comments = await deps.stomt.comments(request.stomt_id) if stomt.amount_comments else []
@@ -57,7 +63,7 @@ async def show(deps: Deps, x: Interaction, request: Show) -> None:
     await x.respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
 
 
-async def delete(deps: Deps, x: Interaction, request: Delete) -> None:
+async def delete(deps: Deps, x: Interaction, request: DeleteRequest) -> None:
     """Typed, it shows the stomt with a Delete button (which Slack confirms); carried out
     from the access policy's Confirm button, the user has said yes already: it deletes."""
     assert deps.stomt is not None
@@ -70,14 +76,14 @@ async def delete(deps: Deps, x: Interaction, request: Delete) -> None:
     await x.respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
 
 
-async def digest(deps: Deps, x: Interaction, request: Digest) -> None:
+async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
     if not deps.settings.stomt_target:
         await x.respond(**ephemeral(NO_TARGET))
         return
     await run_digest(
         deps,
         request.command,
-        vendor=VENDOR,
+        vendor=KEY,
         title="STOMT",
         channel_id=x.channel,
         user_id=x.user,
@@ -99,7 +105,7 @@ async def delete_stomt(deps: Deps, stomt_id: str, *, user_id: str, channel_id: s
 
 
 async def show_list(
-    deps: Deps, request: ListStomts, respond: Answer, *, replace: bool = False
+    deps: Deps, request: ListRequest, respond: Answer, *, replace: bool = False
 ) -> None:
     assert deps.stomt is not None
     target = request.target or str(deps.settings.stomt_target)

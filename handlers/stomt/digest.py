@@ -8,7 +8,7 @@ from bot.messages import Message
 from bot.store.digests import Subscription
 from handlers.stomt import blocks
 
-VENDOR = "stomt"
+KEY = "stomt"
 
 
 def digest_kind(client: StomtClient, default_target: str | None) -> DigestKind:
@@ -26,4 +26,4 @@ def digest_kind(client: StomtClient, default_target: str | None) -> DigestKind:
             return None
         return blocks.digest(target_of(sub), new, since=since)
 
-    return DigestKind(VENDOR, "STOMT", target_of, fetch, render)
+    return DigestKind(KEY, "STOMT", target_of, fetch, render)

@@ -29,7 +29,7 @@ _OPTION = re.compile(
 
 @holdable
 @dataclass(frozen=True)
-class Post:
+class PostRequest:
     text: str
     positive: bool
     target: str | None = None
@@ -38,7 +38,7 @@ class Post:
 
 @holdable
 @dataclass(frozen=True)
-class ListStomts:
+class ListRequest:
     target: str | None
     kind: StomtKind = "received"
     polarity: Polarity | None = None
@@ -47,35 +47,35 @@ class ListStomts:
 
 @holdable
 @dataclass(frozen=True)
-class Show:
+class ShowRequest:
     stomt_id: str
 
 
 @holdable
 @dataclass(frozen=True)
-class Delete:
+class DeleteRequest:
     stomt_id: str
 
 
 @holdable
 @dataclass(frozen=True)
-class Digest:
+class DigestRequest:
     command: DigestCommand
     target: str | None = None  # STOMT_TARGET, filled in by ``complete``
 
 
-StomtRequest = Post | ListStomts | Show | Delete | Digest
+StomtRequest = PostRequest | ListRequest | ShowRequest | DeleteRequest | DigestRequest
 
 
 def policy_view(request: StomtRequest) -> tuple[str, str | None]:
     """The request as the access policy sees it: (subcommand, target)."""
-    if isinstance(request, Post):
+    if isinstance(request, PostRequest):
         return ("like" if request.positive else "wish"), request.target
-    if isinstance(request, ListStomts):
+    if isinstance(request, ListRequest):
         return "list", request.target
-    if isinstance(request, Show):
+    if isinstance(request, ShowRequest):
         return "show", request.stomt_id
-    if isinstance(request, Delete):
+    if isinstance(request, DeleteRequest):
         return "delete", request.stomt_id
     # A digest posts the default target's stomts: rules on that target apply to it too.
     return "digest", request.target
@@ -89,9 +89,9 @@ NO_TARGET = (
 
 def complete(request: StomtRequest, settings: Settings) -> StomtRequest:
     """A request that names no target is about STOMT_TARGET; lists and digests need one."""
-    if isinstance(request, Post | ListStomts | Digest) and request.target is None:
+    if isinstance(request, PostRequest | ListRequest | DigestRequest) and request.target is None:
         request = replace(request, target=settings.stomt_target)
-        if request.target is None and not isinstance(request, Post):
+        if request.target is None and not isinstance(request, PostRequest):
             raise UsageError(NO_TARGET)
     return request
 
@@ -112,13 +112,13 @@ def parse(text: str | None) -> StomtRequest | Help:
         if len(args) != 1:
             raise UsageError(f"`/stomt {sub}` takes exactly one stomt id.")
         stomt_id = _checked(validate_stomt_id, args[0])
-        return Show(stomt_id) if sub == "show" else Delete(stomt_id)
+        return ShowRequest(stomt_id) if sub == "show" else DeleteRequest(stomt_id)
     if sub == "digest":
-        return Digest(parse_digest(args))
+        return DigestRequest(parse_digest(args))
     raise UsageError(f"Unknown subcommand `{shorten(sub)}`.")
 
 
-def _post(rest: str, *, positive: bool) -> Post:
+def _post(rest: str, *, positive: bool) -> PostRequest:
     target = None
     labels: list[str] = []
     for match in _OPTION.finditer(rest):
@@ -145,10 +145,10 @@ def _post(rest: str, *, positive: bool) -> Post:
         raise UsageError(
             f"That {kind} is {len(text):,} characters long; STOMT takes at most {MAX_TEXT:,}."
         )
-    return Post(text, positive, target, tuple(labels))
+    return PostRequest(text, positive, target, tuple(labels))
 
 
-def _list(args: list[str]) -> ListStomts:
+def _list(args: list[str]) -> ListRequest:
     target: str | None = None
     kind: StomtKind | None = None
     polarity: Polarity | None = None
@@ -163,7 +163,7 @@ def _list(args: list[str]) -> ListStomts:
             target = _checked(validate_target_id, arg)
         else:
             raise UsageError(f"Did not understand `{shorten(arg)}` in `/stomt list`.")
-    return ListStomts(target, kind or "received", polarity)
+    return ListRequest(target, kind or "received", polarity)
 
 
 def _checked(validate, value: str) -> str:

@@ -20,7 +20,7 @@ from handlers.common.replies import not_configured, vendor_error
 from handlers.common.text import link
 from handlers.common.views import private_metadata
 from handlers.deps import Deps
-from handlers.stomt.parsing import Post
+from handlers.stomt.parsing import PostRequest
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ async def on_submit(deps: Deps, x: Interaction) -> None:
         redo=Redo(
             "/stomt",
             " ".join(redo_words),
-            Post(text, kind == "like", target or None, tuple(labels)),
+            PostRequest(text, kind == "like", target or None, tuple(labels)),
         ),
     ):
         return

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.audit import REDACTED, Audit, redact
-from bot.audit_cli import parse_since
 from bot.store import Store
+from bot.wiring.audit_cli import parse_since
 from tests.scenario.harness import REPO
 
 

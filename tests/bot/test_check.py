@@ -15,7 +15,7 @@ import pytest
 from adapters import sandboxes
 from bot.__main__ import main
 from bot.config import Settings
-from bot.slack_fake import SlackFake
+from bot.devkit.slack_fake import SlackFake
 from tests.fakes.servers import ThreadedServer
 from tests.fakes.slack_api import RunningSlackFake
 from tests.scenario.harness import running_sandboxes

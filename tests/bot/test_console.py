@@ -13,13 +13,13 @@ import pytest
 from rich.console import Console
 from slack_sdk.signature import SignatureVerifier
 
-from bot.console import main
-from bot.console.errors import ConsoleError
-from bot.console.render import Names, mrkdwn
-from bot.console.screen import Screen, with_block_ids
-from bot.console.session import click_payload
-from bot.console.workspace import USER_ID
-from bot.slack_requests import sign
+from bot.devkit.console import main
+from bot.devkit.console.errors import ConsoleError
+from bot.devkit.console.render import Names, mrkdwn
+from bot.devkit.console.screen import Screen, with_block_ids
+from bot.devkit.console.session import click_payload
+from bot.devkit.console.workspace import USER_ID
+from bot.devkit.slack_requests import sign
 
 REPO = Path(__file__).resolve().parents[2]
 

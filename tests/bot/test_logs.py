@@ -91,7 +91,7 @@ def test_text_exception_goes_on_the_same_line():
     try:
         boom("inner\nproblem")
     except ValueError:
-        logging.getLogger("bot.app").exception("handler failed", extra={"job_id": 7})
+        logging.getLogger("bot.wiring.app").exception("handler failed", extra={"job_id": 7})
     [line] = lines(stream)
     assert LINE.match(line), line
     assert "handler failed job_id=7 | Traceback (most recent call last):\\n" in line
@@ -142,7 +142,7 @@ def test_json_line_is_one_object_with_the_extras():
 
 def test_json_newlines_and_exceptions_stay_on_one_line():
     stream = capture("json")
-    log = logging.getLogger("bot.app")
+    log = logging.getLogger("bot.wiring.app")
     log.info("line one\nline two\r\u2028\u0085three")
     try:
         boom("inner\nproblem")
@@ -344,7 +344,7 @@ def test_bolt_loggers_do_not_take_the_root_level():
     """Bolt gives each of its loggers the root's level unless given a base logger; the app
     gives it "slack_bolt", which configure() keeps at WARNING, so Bolt's INFO lines (its
     verification failures logged the whole body) stay out at INFO."""
-    from bot.app import Runtime
+    from bot.wiring.app import Runtime
 
     capture("text", level="INFO")
     runtime = Runtime(

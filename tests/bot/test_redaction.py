@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.check import _safe
 from bot.config import Settings, describe_errors
+from bot.wiring.check import _safe
 
 SECRET = "xoxb-very-secret-bot-token-123456"
 

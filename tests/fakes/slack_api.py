@@ -1,6 +1,6 @@
 """Test helpers around the Slack side: the Web API fake on a real port and polling.
 
-Requests built and signed exactly the way Slack builds them live in ``bot.slack_requests``
+Requests built and signed exactly the way Slack builds them live in ``bot.devkit.slack_requests``
 (the console sends them too); they are re-exported here so tests import one module.
 """
 
@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.slack_fake import SlackFake
-from bot.slack_requests import (
+from bot.devkit.slack_fake import SlackFake
+from bot.devkit.slack_requests import (
     API_APP_ID,
     BOT_USER_ID,
     SELECTS,

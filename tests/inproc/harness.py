@@ -1,7 +1,8 @@
-"""The real app in this process: ``bot.app.Runtime`` and ``bot.server.create_server`` built
-from settings exactly as ``chatops serve`` builds them, the server's lifespan run on an
-event loop in a thread (as uvicorn runs it), and Slack's requests signed and sent through
-the Starlette app over httpx's ASGI transport, so ``bot/inbound.py`` verifies every one.
+"""The real app in this process: ``bot.wiring.app.Runtime`` and
+``bot.wiring.server.create_server`` built from settings exactly as ``chatops serve``
+builds them, the server's lifespan run on an event loop in a thread (as uvicorn runs
+it), and Slack's requests signed and sent through the Starlette app over httpx's ASGI
+transport, so ``bot/wiring/inbound.py`` verifies every one.
 The Slack Web API fake and the vendor sandboxes stay on real loopback HTTP.
 
 No socket, no uvicorn and no process per request: a command costs milliseconds, and one
@@ -23,10 +24,10 @@ from typing import Any, TypeVar
 import httpx
 import sqlalchemy as sa
 
-from bot.app import Runtime
 from bot.config import Settings
-from bot.server import create_server
 from bot.store.jobs import ACTIVE, NOTIFYING, STARTING
+from bot.wiring.app import Runtime
+from bot.wiring.server import create_server
 from tests.fakes.slack_api import RunningSlackFake, running_slack_fake, wait_for
 from tests.scenario.harness import SlackClient, app_env, running_sandboxes
 

@@ -19,7 +19,7 @@ import pytest
 from adapters.flint.sandbox import DEMO_FLINTBITS, Plan
 from adapters.stintmint.sandbox import DEMO_STINTFLOWS, Module, StintFlow
 from adapters.stomt.sandbox import DEMO_TARGET
-from bot.slack_requests import message_shortcut_body, view_submission_body
+from bot.devkit.slack_requests import message_shortcut_body, view_submission_body
 from handlers.common.text import code, code_block, escape
 from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import flint_sandbox_app

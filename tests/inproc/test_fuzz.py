@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.slack_requests import message_shortcut_body, view_submission_body
+from bot.devkit.slack_requests import message_shortcut_body, view_submission_body
 from handlers.common.listeners import APOLOGY
 from tests.fakes.slack_api import wait_for
 from tests.inproc.harness import world

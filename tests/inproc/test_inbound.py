@@ -1,5 +1,5 @@
 """The door of POST /slack/events, through the app in process (tests/inproc/harness.py:
-the same Starlette app and bot/inbound.py): a request that fails verification for any
+the same Starlette app and bot/wiring/inbound.py): a request that fails verification for any
 reason is a 401 that causes nothing — no listener, no outbound call, no traceback, no
 flood of log lines — and what passes reaches Bolt exactly as Slack sent it. Body limits
 and deadlines on a real socket are in tests/scenario/test_inbound.py."""

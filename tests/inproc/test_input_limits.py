@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.mint.sandbox import ONBOARD_FLOW_ID
-from bot.slack_requests import view_submission_body
+from bot.devkit.slack_requests import view_submission_body
 from tests.fakes.slack_api import wait_for
 
 DEEP = '{"a": ' * 900 + "1" + "}" * 900

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from adapters.mint.sandbox import CONTRACT_FLOW_ID, KYC_FLOW_ID, ONBOARD_FLOW_ID
-from bot.slack_requests import view_submission_body
+from bot.devkit.slack_requests import view_submission_body
 from tests.fakes.slack_api import wait_for
 from tests.inproc.harness import world
 from tests.scenario.harness import blocks_text

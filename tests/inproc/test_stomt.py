@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bot.slack_requests import message_shortcut_body, view_submission_body
+from bot.devkit.slack_requests import message_shortcut_body, view_submission_body
 from tests.fakes.slack_api import wait_for
 from tests.inproc.harness import world
 from tests.scenario.harness import blocks_text

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 
 from adapters import sandboxes
-from bot.app import Runtime
 from bot.config import Settings
-from bot.server import create_server
 from bot.store import Store
+from bot.wiring.app import Runtime
+from bot.wiring.server import create_server
 from tests.fakes.servers import ThreadedServer, free_port
 from tests.fakes.slack_api import block_actions_body, sign, slash_command_body, wait_for
 

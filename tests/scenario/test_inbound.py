@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from bot import inbound
+from bot.wiring import inbound
 from tests.fakes.slack_api import running_slack_fake
 from tests.scenario.harness import running_app, running_sandboxes
 

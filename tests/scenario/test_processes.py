@@ -66,7 +66,7 @@ def test_sigkill_mid_job_then_restart_delivers_the_notice_once(
     finally:
         # uvicorn re-raises the SIGTERM it caught once shutdown is complete.
         assert second.stop() in (0, -15)
-    assert "INFO bot.app: stopped" in second.log_path.read_text()  # the clean path ran
+    assert "INFO bot.wiring.app: stopped" in second.log_path.read_text()  # the clean path ran
 
 
 def test_two_processes_on_one_database_deliver_each_notice_once(

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from bot.slack_fake import SlackFake
+from bot.devkit.slack_fake import SlackFake
 from tests.fakes.servers import ThreadedServer, free_port
 from tests.fakes.slack_api import (
     RunningSlackFake,
@@ -199,7 +199,7 @@ def test_serve_whose_socket_mode_cannot_connect_reports_503_and_stops_on_sigterm
     log = (tmp_path / "serve.log").read_text()
     assert took < 5, f"SIGTERM took {took:.1f} s: {log[-2000:]}"
     assert code in (0, -signal.SIGTERM), log[-2000:]  # uvicorn re-raises the signal it caught
-    assert "INFO bot.app: stopped" in log  # the clean shutdown ran
+    assert "INFO bot.wiring.app: stopped" in log  # the clean shutdown ran
     assert "Traceback" not in log
 
 

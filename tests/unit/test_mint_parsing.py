@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 
 from handlers.common.text import UsageError
 from handlers.mint.parsing import (
-    Digest,
     DigestCommand,
-    Execute,
-    Flows,
+    DigestRequest,
+    ExecuteRequest,
+    FlowsRequest,
     Help,
-    Instance,
-    Instances,
-    Note,
-    Publish,
+    InstanceRequest,
+    InstancesRequest,
+    NoteRequest,
+    PublishRequest,
     parse,
 )
 from tests.unit.strategies import FAST, FEW, as_slack_sends, command_text, typed_text
@@ -36,36 +36,39 @@ def test_help(text):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("flows", Flows()),
-        ("flows kyc  check", Flows("kyc check")),
-        ('FLOWS "a b"', Flows("a b")),
-        ("flows " + "s" * 200, Flows("s" * 200)),
+        ("flows", FlowsRequest()),
+        ("flows kyc  check", FlowsRequest("kyc check")),
+        ('FLOWS "a b"', FlowsRequest("a b")),
+        ("flows " + "s" * 200, FlowsRequest("s" * 200)),
         (
             'execute onboard-customer {"email": "ada@example.com"}',
-            Execute("onboard-customer", {"email": "ada@example.com"}),
+            ExecuteRequest("onboard-customer", {"email": "ada@example.com"}),
         ),
-        (f"execute {FLOW}", Execute(FLOW)),
-        ("execute f:1.2_x {}", Execute("f:1.2_x")),
+        (f"execute {FLOW}", ExecuteRequest(FLOW)),
+        ("execute f:1.2_x {}", ExecuteRequest("f:1.2_x")),
         (
             'execute f {"a": {"b": [1, null]}, "c": "&lt;"}',
-            Execute("f", {"a": {"b": [1, None]}, "c": "<"}),
+            ExecuteRequest("f", {"a": {"b": [1, None]}, "c": "<"}),
         ),
-        ("instances flow-1", Instances("flow-1")),
-        ("instances flow-1 faulted", Instances("flow-1", "Faulted")),
-        ("instances flow-1 FINISHED", Instances("flow-1", "Finished")),
-        ("instances flow-1 Cancelled", Instances("flow-1", "Cancelled")),
-        ("instance i-1", Instance("i-1")),
-        ("publish f-1", Publish("f-1", True)),
-        ("UNPUBLISH f-1", Publish("f-1", False)),
-        ("note i-1 Called the customer, it's fine", Note("i-1", "Called the customer, it's fine")),
-        ("note  i-1   padded  ", Note("i-1", "padded")),
-        ("note i-1 &lt;b&gt; “quoted”", Note("i-1", '<b> "quoted"')),
-        ("note i-1 first line\nsecond line", Note("i-1", "first line\nsecond line")),
-        ("digest", Digest(DigestCommand("list"))),
-        ("digest weekly 10:00", Digest(DigestCommand("weekly", "10:00"))),
-        ("digest daily", Digest(DigestCommand("daily", "09:00"))),
-        ("digest off", Digest(DigestCommand("off"))),
-        ("digest NOW", Digest(DigestCommand("now"))),
+        ("instances flow-1", InstancesRequest("flow-1")),
+        ("instances flow-1 faulted", InstancesRequest("flow-1", "Faulted")),
+        ("instances flow-1 FINISHED", InstancesRequest("flow-1", "Finished")),
+        ("instances flow-1 Cancelled", InstancesRequest("flow-1", "Cancelled")),
+        ("instance i-1", InstanceRequest("i-1")),
+        ("publish f-1", PublishRequest("f-1", True)),
+        ("UNPUBLISH f-1", PublishRequest("f-1", False)),
+        (
+            "note i-1 Called the customer, it's fine",
+            NoteRequest("i-1", "Called the customer, it's fine"),
+        ),
+        ("note  i-1   padded  ", NoteRequest("i-1", "padded")),
+        ("note i-1 &lt;b&gt; “quoted”", NoteRequest("i-1", '<b> "quoted"')),
+        ("note i-1 first line\nsecond line", NoteRequest("i-1", "first line\nsecond line")),
+        ("digest", DigestRequest(DigestCommand("list"))),
+        ("digest weekly 10:00", DigestRequest(DigestCommand("weekly", "10:00"))),
+        ("digest daily", DigestRequest(DigestCommand("daily", "09:00"))),
+        ("digest off", DigestRequest(DigestCommand("off"))),
+        ("digest NOW", DigestRequest(DigestCommand("now"))),
     ],
 )
 def test_parses(text, expected):
@@ -129,12 +132,12 @@ def test_execute_input_nests_at_most_32_levels():
 
 def test_note_is_at_most_4000_characters():
     """A note of 4,000 characters is taken whole."""
-    assert parse("note i-1 " + "n" * 4000) == Note("i-1", "n" * 4000)
+    assert parse("note i-1 " + "n" * 4000) == NoteRequest("i-1", "n" * 4000)
 
 
 def test_a_newline_after_the_instance_id_separates_it_like_a_space():
     """`/mint note i-1` followed by a new line (Shift+Enter) and the note is a note."""
-    assert parse("note i-1\nCalled the customer") == Note("i-1", "Called the customer")
+    assert parse("note i-1\nCalled the customer") == NoteRequest("i-1", "Called the customer")
 
 
 @pytest.mark.xfail(
@@ -143,7 +146,7 @@ def test_a_newline_after_the_instance_id_separates_it_like_a_space():
 @pytest.mark.parametrize("text", ["digest weekdays", "digest friday 17:00", "digest mon"])
 def test_digest_takes_every_schedule_of_the_contract(text):
     """`weekdays` and a day of the week are schedules (CONTRACT.md, Slash commands)."""
-    assert isinstance(parse(text), Digest)
+    assert isinstance(parse(text), DigestRequest)
 
 
 _WORDS = ["flows", "execute", "instances", "instance", "publish", "unpublish", "note", "f-1"]
@@ -159,7 +162,15 @@ def test_any_text_is_a_request_or_a_usage_error(text):
         assert str(exc)
     else:
         assert isinstance(
-            result, Flows | Execute | Instances | Instance | Publish | Note | Digest | Help
+            result,
+            FlowsRequest
+            | ExecuteRequest
+            | InstancesRequest
+            | InstanceRequest
+            | PublishRequest
+            | NoteRequest
+            | DigestRequest
+            | Help,
         )
 
 
@@ -182,20 +193,20 @@ def test_every_execution_can_be_typed(definition_id, data):
     typed = f"execute {definition_id}"
     if data is not None:
         typed += " " + json.dumps(data, ensure_ascii=False)
-    assert parse(as_slack_sends(typed)) == Execute(definition_id, data or {})
+    assert parse(as_slack_sends(typed)) == ExecuteRequest(definition_id, data or {})
 
 
 @FAST
 @given(_IDS, typed_text.map(str.strip).filter(bool))
 def test_every_note_can_be_typed(instance_id, note):
     """Any note on any instance parses back as typed: apostrophes and quotes are text."""
-    assert parse(as_slack_sends(f"note {instance_id} {note}")) == Note(instance_id, note)
+    assert parse(as_slack_sends(f"note {instance_id} {note}")) == NoteRequest(instance_id, note)
 
 
 @FAST
 @given(_IDS, st.sampled_from(["Idle", "Running", "Finished", "Suspended", "Faulted", "Cancelled"]))
 def test_every_status_can_be_asked_for_in_any_case(definition_id, status):
     """A status in any case is the status as Mint spells it."""
-    assert parse(f"instances {definition_id} {status.swapcase()}") == Instances(
+    assert parse(f"instances {definition_id} {status.swapcase()}") == InstancesRequest(
         definition_id, status
     )

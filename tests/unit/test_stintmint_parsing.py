@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from adapters.stintmint import Descriptor, DescriptorType
 from handlers.common.text import UsageError
-from handlers.stintmint.parsing import FetchCommand, Help, PostCommand, parse
+from handlers.stintmint.parsing import FetchRequest, Help, PostRequest, parse
 from tests.unit.strategies import FAST, FEW, as_slack_sends, command_text, typed_text
 
 TEXT, HREF, IMAGE = DescriptorType.TEXT, DescriptorType.HREF, DescriptorType.IMAGE
@@ -32,7 +32,7 @@ def test_help(text):
     [
         (
             'post demo order-1042 note="check the address" photo:IMAGE=https://example.com/p.jpg',
-            PostCommand(
+            PostRequest(
                 "demo",
                 "order-1042",
                 (
@@ -43,16 +43,16 @@ def test_help(text):
         ),
         (
             "post demo o-1 link=https://example.com/x?a=1&amp;b=2",
-            PostCommand("demo", "o-1", (d("link", HREF, "https://example.com/x?a=1&b=2"),)),
+            PostRequest("demo", "o-1", (d("link", HREF, "https://example.com/x?a=1&b=2"),)),
         ),
         (
             "post demo o-1 a:text=https://example.com",
-            PostCommand("demo", "o-1", (d("a", TEXT, "https://example.com"),)),
+            PostRequest("demo", "o-1", (d("a", TEXT, "https://example.com"),)),
         ),
         (
             "post demo o-1 a:Pdf=https://e.com/a.pdf b:audio=https://e.com/a.mp3 "
             "c:VIDEO=https://e.com/v c:href=https://e.com",
-            PostCommand(
+            PostRequest(
                 "demo",
                 "o-1",
                 (
@@ -65,26 +65,26 @@ def test_help(text):
         ),
         (
             "post demo o-1 a:=x eq=a=b url=ftp://x",
-            PostCommand(
+            PostRequest(
                 "demo", "o-1", (d("a", TEXT, "x"), d("eq", TEXT, "a=b"), d("url", TEXT, "ftp://x"))
             ),
         ),
         (
             'post demo o-1 "a=  spaced  " b:IMAGE=" https://e.com/i.png "',
-            PostCommand(
+            PostRequest(
                 "demo", "o-1", (d("a", TEXT, "  spaced  "), d("b", IMAGE, "https://e.com/i.png"))
             ),
         ),
         (
             "post demo o-1 a=1 --batch b-1 --urgency HIGH_1",
-            PostCommand("demo", "o-1", (d("a", TEXT, "1"),), "b-1", "HIGH_1"),
+            PostRequest("demo", "o-1", (d("a", TEXT, "1"),), "b-1", "HIGH_1"),
         ),
         (
             "POST --urgency u --batch b.2 demo o-1 a=1",
-            PostCommand("demo", "o-1", (d("a", TEXT, "1"),), "b.2", "u"),
+            PostRequest("demo", "o-1", (d("a", TEXT, "1"),), "b.2", "u"),
         ),
-        ("fetch demo order-1", FetchCommand("demo", "order-1")),
-        ("FETCH demo order-1 state-1", FetchCommand("demo", "order-1", "state-1")),
+        ("fetch demo order-1", FetchRequest("demo", "order-1")),
+        ("FETCH demo order-1 state-1", FetchRequest("demo", "order-1", "state-1")),
     ],
 )
 def test_parses(text, expected):
@@ -152,7 +152,7 @@ def test_any_text_is_a_request_or_a_usage_error(text):
     except UsageError as exc:
         assert str(exc)
     else:
-        assert isinstance(result, PostCommand | FetchCommand | Help)
+        assert isinstance(result, PostRequest | FetchRequest | Help)
 
 
 # Stintmint ids: a letter or digit, then letters, digits and `_ . -`.
@@ -190,7 +190,7 @@ def test_every_post_can_be_typed(sf_id, identifier, descriptors, batch, urgency,
         else [sf_id, identifier, *pairs, *options]
     )
     typed = " ".join(["post", *words])
-    expected = PostCommand(sf_id, identifier, tuple(descriptors), batch, urgency)
+    expected = PostRequest(sf_id, identifier, tuple(descriptors), batch, urgency)
     assert parse(as_slack_sends(typed)) == expected
 
 
@@ -199,4 +199,4 @@ def test_every_post_can_be_typed(sf_id, identifier, descriptors, batch, urgency,
 def test_every_fetch_can_be_typed(sf_id, identifier, state_id):
     """`fetch SF_ID IDENTIFIER [STATE_ID]` gives back exactly those ids."""
     typed = " ".join(["fetch", sf_id, identifier, *([state_id] if state_id else [])])
-    assert parse(typed) == FetchCommand(sf_id, identifier, state_id)
+    assert parse(typed) == FetchRequest(sf_id, identifier, state_id)

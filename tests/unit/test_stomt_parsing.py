@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from handlers.common.text import UsageError
 from handlers.stomt.parsing import (
-    Delete,
-    Digest,
+    DeleteRequest,
     DigestCommand,
+    DigestRequest,
     Help,
-    ListStomts,
-    Post,
-    Show,
+    ListRequest,
+    PostRequest,
+    ShowRequest,
     parse,
 )
 from tests.unit.strategies import FAST, FEW, as_slack_sends, command_text, typed_text
@@ -33,39 +33,39 @@ def test_help(text):
     [
         (
             "wish the export had a CSV option --label export",
-            Post("the export had a CSV option", False, None, ("export",)),
+            PostRequest("the export had a CSV option", False, None, ("export",)),
         ),
-        ("like it's great", Post("it's great", True)),
-        ("LIKE “quoted” it’s", Post('"quoted" it\'s', True)),
-        ("wish a &amp; b &lt;c&gt;", Post("a & b <c>", False)),
-        ("wish I wish it spoke German", Post("I wish it spoke German", False)),
-        ("wish two\nlines", Post("two\nlines", False)),
-        ("wish \"unbalanced it's", Post("\"unbalanced it's", False)),
+        ("like it's great", PostRequest("it's great", True)),
+        ("LIKE “quoted” it’s", PostRequest('"quoted" it\'s', True)),
+        ("wish a &amp; b &lt;c&gt;", PostRequest("a & b <c>", False)),
+        ("wish I wish it spoke German", PostRequest("I wish it spoke German", False)),
+        ("wish two\nlines", PostRequest("two\nlines", False)),
+        ("wish \"unbalanced it's", PostRequest("\"unbalanced it's", False)),
         (
             'like ok --target my-page --label "two words" --label \'say "hi"\'',
-            Post("ok", True, "my-page", ("two words", 'say "hi"')),
+            PostRequest("ok", True, "my-page", ("two words", 'say "hi"')),
         ),
-        ("wish a --target=pg.1 --label=one", Post("a", False, "pg.1", ("one",))),
-        ("wish --target pg hello --label x", Post("hello", False, "pg", ("x",))),
-        ("wish text --TARGET pg --Label x", Post("text", False, "pg", ("x",))),
-        ("wish text --label '  padded  '", Post("text", False, None, ("padded",))),
-        ("wish text--label x", Post("text--label x", False)),
-        ("wish text -- label", Post("text -- label", False)),
-        ("list", ListStomts(None)),
-        ("list my-page", ListStomts("my-page")),
-        ("list my-page top negative", ListStomts("my-page", "top", "negative")),
-        ("list my-page negative created", ListStomts("my-page", "created", "negative")),
-        ("LIST TOP Positive", ListStomts(None, "top", "positive")),
-        ("list received", ListStomts(None, "received")),
-        ("show i-wish-x", Show("i-wish-x")),
-        ("delete i-wish-x", Delete("i-wish-x")),
-        ("DELETE  a.b_c-1 ", Delete("a.b_c-1")),
-        ("digest", Digest(DigestCommand("list"))),
-        ("digest daily", Digest(DigestCommand("daily", "09:00"))),
-        ("digest WEEKLY 9:30", Digest(DigestCommand("weekly", "09:30"))),
-        ("digest daily 23:59", Digest(DigestCommand("daily", "23:59"))),
-        ("digest off", Digest(DigestCommand("off"))),
-        ("digest now", Digest(DigestCommand("now"))),
+        ("wish a --target=pg.1 --label=one", PostRequest("a", False, "pg.1", ("one",))),
+        ("wish --target pg hello --label x", PostRequest("hello", False, "pg", ("x",))),
+        ("wish text --TARGET pg --Label x", PostRequest("text", False, "pg", ("x",))),
+        ("wish text --label '  padded  '", PostRequest("text", False, None, ("padded",))),
+        ("wish text--label x", PostRequest("text--label x", False)),
+        ("wish text -- label", PostRequest("text -- label", False)),
+        ("list", ListRequest(None)),
+        ("list my-page", ListRequest("my-page")),
+        ("list my-page top negative", ListRequest("my-page", "top", "negative")),
+        ("list my-page negative created", ListRequest("my-page", "created", "negative")),
+        ("LIST TOP Positive", ListRequest(None, "top", "positive")),
+        ("list received", ListRequest(None, "received")),
+        ("show i-wish-x", ShowRequest("i-wish-x")),
+        ("delete i-wish-x", DeleteRequest("i-wish-x")),
+        ("DELETE  a.b_c-1 ", DeleteRequest("a.b_c-1")),
+        ("digest", DigestRequest(DigestCommand("list"))),
+        ("digest daily", DigestRequest(DigestCommand("daily", "09:00"))),
+        ("digest WEEKLY 9:30", DigestRequest(DigestCommand("weekly", "09:30"))),
+        ("digest daily 23:59", DigestRequest(DigestCommand("daily", "23:59"))),
+        ("digest off", DigestRequest(DigestCommand("off"))),
+        ("digest now", DigestRequest(DigestCommand("now"))),
     ],
 )
 def test_parses(text, expected):
@@ -129,7 +129,7 @@ def test_text_is_at_most_1000_characters():
 
 def test_a_newline_after_the_subcommand_separates_it_like_a_space():
     """`/stomt wish` followed by a new line (Shift+Enter) and the text is a wish."""
-    assert parse("wish\nthe bot spoke German") == Post("the bot spoke German", False)
+    assert parse("wish\nthe bot spoke German") == PostRequest("the bot spoke German", False)
 
 
 @pytest.mark.xfail(
@@ -138,7 +138,7 @@ def test_a_newline_after_the_subcommand_separates_it_like_a_space():
 @pytest.mark.parametrize("text", ["digest weekdays", "digest monday 10:30", "digest sun"])
 def test_digest_takes_every_schedule_of_the_contract(text):
     """`weekdays` and a day of the week are schedules (CONTRACT.md, Slash commands)."""
-    assert isinstance(parse(text), Digest)
+    assert isinstance(parse(text), DigestRequest)
 
 
 _WORDS = ["wish", "like", "list", "show", "delete", "digest", "top", "negative", "my-page"]
@@ -153,7 +153,9 @@ def test_any_text_is_a_request_or_a_usage_error(text):
     except UsageError as exc:
         assert str(exc)
     else:
-        assert isinstance(result, Post | ListStomts | Show | Delete | Digest | Help)
+        assert isinstance(
+            result, PostRequest | ListRequest | ShowRequest | DeleteRequest | DigestRequest | Help
+        )
 
 
 _SLUGS = st.text("azAZ09_.-", min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))
@@ -171,7 +173,7 @@ def _quoted(label: str) -> str:
 @st.composite
 def _posts(draw):
     """A post and the words a user would type for it."""
-    post = Post(
+    post = PostRequest(
         draw(_TEXTS),
         draw(st.booleans()),
         draw(st.none() | _SLUGS),
@@ -213,4 +215,4 @@ def test_every_list_can_be_typed(target, kind, polarity, polarity_first):
     if polarity_first:
         words.reverse()
     typed = " ".join(["list", *([target] if target else []), *words])
-    assert parse(typed) == ListStomts(target, kind, polarity)
+    assert parse(typed) == ListRequest(target, kind, polarity)

@@ -19,13 +19,13 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from bot.console.app_logs import app_logs
-from bot.console.errors import StartupError
-from bot.console.render import Names
-from bot.console.screen import Screen
-from bot.console.session import Session
-from bot.console.stack import Stack
-from bot.console.workspace import CHANNEL_NAME, USER_ID
+from bot.devkit.console.app_logs import app_logs
+from bot.devkit.console.errors import StartupError
+from bot.devkit.console.render import Names
+from bot.devkit.console.screen import Screen
+from bot.devkit.console.session import Session
+from bot.devkit.console.stack import Stack
+from bot.devkit.console.workspace import CHANNEL_NAME, USER_ID
 
 log = logging.getLogger(__name__)
 

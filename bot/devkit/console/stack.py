@@ -17,12 +17,12 @@ from typing import Any, Literal
 import uvicorn
 
 from adapters import sandboxes
-from bot.app import Runtime
 from bot.config import Settings
-from bot.console.errors import StartupError
-from bot.console.workspace import APP_ID, TEAM_DOMAIN, TEAM_ID, USER_ID
-from bot.server import create_server
-from bot.slack_fake import SlackFake
+from bot.devkit.console.errors import StartupError
+from bot.devkit.console.workspace import APP_ID, TEAM_DOMAIN, TEAM_ID, USER_ID
+from bot.devkit.slack_fake import SlackFake
+from bot.wiring.app import Runtime
+from bot.wiring.server import create_server
 
 log = logging.getLogger(__name__)
 

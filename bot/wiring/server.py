@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app import Runtime
-from bot.inbound import slack_endpoint
+from bot.wiring.app import Runtime
+from bot.wiring.inbound import slack_endpoint
 
 
 def create_server(runtime: Runtime) -> Starlette:
@@ -22,7 +22,7 @@ def create_server(runtime: Runtime) -> Starlette:
         healthy = database
         if runtime.settings.socket_mode:
             # Not connected to Slack means no Slack request reaches this process: a
-            # deployment should see that here, with the reason (bot/socket_mode.py).
+            # deployment should see that here, with the reason (bot/wiring/socket_mode.py).
             link = runtime.socket_mode
             problem = await link.status() if link is not None else "not started"
             body["socket_mode"] = "connected" if problem is None else f"not connected: {problem}"

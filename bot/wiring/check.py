@@ -22,13 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.errors import VendorError, VendorNotFound
 from adapters.http import DEFAULT_TIMEOUT
 from adapters.redact import REDACTED, SecretRedactor
-from bot import tables
 from bot.config import Settings, VendorStatus, describe_errors
 from bot.logs import secret_values
 from bot.policy import Policy, PolicyError
-from bot.socket_mode import SocketModeError, verify_app_token
 from bot.store import Store
-from bot.vendors import build_clients
+from bot.wiring import tables
+from bot.wiring.socket_mode import SocketModeError, verify_app_token
+from bot.wiring.vendors import build_clients
 from handlers import policy_commands
 
 OK, NOT_CONFIGURED, WARNING, ERROR = "ok", "not configured", "warning", "error"

@@ -8,9 +8,9 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 
-from bot import tables
 from bot.config import Settings
 from bot.store import AuditEntry, Store
+from bot.wiring import tables
 
 _RELATIVE = re.compile(r"(\d+)\s*([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}

@@ -15,8 +15,8 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from bot.console.errors import ConsoleError
-from bot.console.render import Names, mrkdwn, plain, rich_text, text_object
+from bot.devkit.console.errors import ConsoleError
+from bot.devkit.console.render import Names, mrkdwn, plain, rich_text, text_object
 
 FILE_LINES = 8
 

@@ -7,6 +7,6 @@ lifespan on). What the person types becomes a correctly signed Slack request to 
 drawn here as it arrives. State lives in a temporary SQLite file, removed at exit.
 """
 
-from bot.console.run import main
+from bot.devkit.console.run import main
 
 __all__ = ["main"]

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 from rich.text import Text
 
-from bot.console.errors import ConsoleError
-from bot.console.render import plain
-from bot.console.screen import Button, Screen, Shown, with_block_ids
-from bot.console.stack import Stack
-from bot.console.workspace import (
+from bot.devkit.console.errors import ConsoleError
+from bot.devkit.console.render import plain
+from bot.devkit.console.screen import Button, Screen, Shown, with_block_ids
+from bot.devkit.console.stack import Stack
+from bot.devkit.console.workspace import (
     APP_ID,
     CHANNEL_ID,
     CHANNEL_NAME,
@@ -28,7 +28,7 @@ from bot.console.workspace import (
     USER_ID,
     VERIFICATION_TOKEN,
 )
-from bot.slack_requests import (
+from bot.devkit.slack_requests import (
     block_actions_payload,
     interaction_body,
     sign,

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.text import Text
 
-from bot.console.workspace import CHANNEL_ID, CHANNEL_NAME
+from bot.devkit.console.workspace import CHANNEL_ID, CHANNEL_NAME
 
 CODE_LINES = 15  # lines of a code block shown before "… N more lines"
 

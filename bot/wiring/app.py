@@ -24,15 +24,15 @@ from bot.config import Settings
 from bot.digests import Digests
 from bot.logs import SecretRedactor, secret_values
 from bot.metrics import Metrics, MetricsTransport
-from bot.outbound import Outbound, RedactingWebClient
 from bot.policy import Policy, UsergroupMembers
-from bot.scheduler import Scheduler
-from bot.socket_mode import SocketModeLink
 from bot.store import Store
 from bot.store.digests import DigestStore
 from bot.store.kv import KeyValueStore
 from bot.tracking import Tracker
-from bot.vendors import build_clients
+from bot.wiring.outbound import Outbound, RedactingWebClient
+from bot.wiring.scheduler import Scheduler
+from bot.wiring.socket_mode import SocketModeLink
+from bot.wiring.vendors import build_clients
 from handlers import policy_commands, register_listeners
 from handlers.deps import Deps
 
@@ -58,7 +58,7 @@ class Runtime:
         self.work = BackgroundWork(
             limit=settings.chatops_max_inflight, per_user=settings.chatops_max_inflight_per_user
         )
-        # Every string bound for Slack loses the app's own secrets first (bot/outbound.py).
+        # Every string bound for Slack loses the app's own secrets first (bot/wiring/outbound.py).
         self.redact = SecretRedactor(secret_values(settings))
         self.slack = RedactingWebClient(
             redact=self.redact,
@@ -73,7 +73,7 @@ class Runtime:
             self.metrics,
             client=self.slack,
             signing_secret=_secret(settings.slack_signing_secret) or "unused-in-socket-mode",
-            # HTTP requests are verified (and bounded) before Bolt sees them: bot/inbound.py.
+            # HTTP requests are verified (and bounded) before Bolt sees them: bot/wiring/inbound.py.
             request_verification_enabled=False,
             # Listeners return to Bolt the moment they ack (handlers/common/listeners.py).
             process_before_response=True,
@@ -153,7 +153,7 @@ class Runtime:
         self.scheduler.start()
         if self.settings.socket_mode:
             # Never waits for Slack: the link connects in the background, trying again with
-            # back-off, and /healthz says 503 and why until it is open (bot/socket_mode.py).
+            # back-off, and /healthz says 503 and why until it is open (bot/wiring/socket_mode.py).
             app_token = str(_secret(self.settings.slack_app_token))
             self.socket_mode = SocketModeLink(self.bolt, app_token)
             self.socket_mode.start()
