@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.mint import FlowStatus, check_note, validate_definition_id, validate_instance_id
+from adapters.mint import (
+    FlowStatus,
+    check_note,
+    check_search,
+    validate_definition_id,
+    validate_instance_id,
+)
 from handlers.common.commands import Help
 from handlers.common.digest import DigestCommand, parse_digest
 from handlers.common.held import holdable
@@ -120,10 +126,7 @@ def parse(text: str | None) -> MintRequest | Help:
         return ExecuteRequest(_checked(validate_definition_id, args[0]), data or {})
     args = split_args(rest)
     if sub == "flows":
-        search = " ".join(args).strip() or None
-        if search and len(search) > 200:
-            raise UsageError("The search is at most 200 characters.")
-        return FlowsRequest(search)
+        return FlowsRequest(_checked(check_search, " ".join(args)))
     if sub == "instances":
         if not 1 <= len(args) <= 2:
             raise UsageError("`/mint instances` takes a definition id and, optionally, a status.")

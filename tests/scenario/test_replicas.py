@@ -1,4 +1,4 @@
-"""Three `chatops serve` processes on one PostgreSQL: 300 tracked jobs finishing at random
+"""Three `chatops serve` processes on one PostgreSQL: 150 tracked jobs finishing at random
 times, one process SIGKILLed and restarted mid-way — every completion notice delivered
 exactly once, and every digest occurrence posted exactly once. They coordinate through
 the database alone."""
@@ -17,7 +17,7 @@ from bot.store import Store
 from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import app_process, running_sandboxes, start_all, stop_all
 
-JOBS = 300
+JOBS = 150
 CHANNELS = 12
 
 
@@ -56,7 +56,7 @@ def _cards(slack) -> set[str]:
 
 @pytest.mark.timeout(300)
 def test_three_replicas_one_killed_every_notice_and_digest_once(slack, postgres, tmp_path):
-    """300 jobs, 3 replicas, a SIGKILL and a restart: no notice lost, none doubled."""
+    """150 jobs, 3 replicas, a SIGKILL and a restart: no notice lost, none doubled."""
     database_url = postgres.new_database()
     rng = random.Random(7)
     with running_sandboxes(speed=0.1) as sandbox:
