@@ -31,6 +31,7 @@ sandbox: $(STAMP)
 check: $(STAMP)
 	$(BIN)/chatops check
 
+bench: export PYTHONDONTWRITEBYTECODE :=
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

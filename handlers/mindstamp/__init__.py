@@ -8,10 +8,12 @@ from handlers.mindstamp import actions, blocks, commands
 from handlers.mindstamp.digest import KEY, digest_kind
 from handlers.mindstamp.parsing import parse, policy_view
 
+NAME = "Mindstamp"  # in its messages and on its digests
+
 VERTICAL = Vertical(
     key=KEY,
     slash="/mindstamp",
-    name="Mindstamp",
+    name=NAME,
     summary="how your interactive videos are doing",
     parse=parse,
     policy_view=policy_view,
@@ -41,5 +43,5 @@ VERTICAL = Vertical(
     client=lambda deps: deps.mindstamp,
     status=lambda settings: settings.mindstamp_status(),
     buttons=(Button(blocks.SHOW, actions.on_show), Button(blocks.MORE, actions.on_more)),
-    digest=lambda client, _settings: digest_kind(client),
+    digest=lambda client, _settings: digest_kind(client, NAME),
 )

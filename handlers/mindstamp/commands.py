@@ -37,7 +37,7 @@ async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
         deps,
         request.command,
         vendor=KEY,
-        title="Mindstamp",
+        title=deps.vendor_name(KEY),
         channel_id=x.channel,
         user_id=x.user,
         options={},

@@ -34,7 +34,7 @@ def previous_of(sub: Subscription) -> dict[str, Any] | None:
     return previous if isinstance(previous, dict) else None
 
 
-def digest_kind(client: MindstampClient) -> DigestKind:
+def digest_kind(client: MindstampClient, title: str) -> DigestKind:
     def group_key(sub: Subscription) -> str:
         return GROUP
 
@@ -55,4 +55,4 @@ def digest_kind(client: MindstampClient) -> DigestKind:
     def advance(sub: Subscription, data: DigestData, now: float) -> dict[str, Any]:
         return {"since": now, "previous": dict(data.numbers)}
 
-    return DigestKind(KEY, "Mindstamp", group_key, fetch, render, advance)
+    return DigestKind(KEY, title, group_key, fetch, render, advance)

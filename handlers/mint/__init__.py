@@ -9,10 +9,12 @@ from handlers.mint import actions, blocks, commands
 from handlers.mint.jobs import KEY, digest_kind, job_kind
 from handlers.mint.parsing import STATUSES, parse, policy_view
 
+NAME = "Signicat Mint"  # in its messages and on its digests
+
 VERTICAL = Vertical(
     key=KEY,
     slash="/mint",
-    name="Signicat Mint",
+    name=NAME,
     summary="no-code flows from Slack",
     parse=parse,
     policy_view=policy_view,
@@ -77,5 +79,5 @@ VERTICAL = Vertical(
         Form(actions.NOTE_MODAL, actions.on_note_submit),
     ),
     jobs=job_kind,
-    digest=lambda client, _settings: digest_kind(client),
+    digest=lambda client, _settings: digest_kind(client, NAME),
 )

@@ -82,7 +82,7 @@ async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
         deps,
         request.command,
         vendor=KEY,
-        title="Signicat Mint",
+        title=deps.vendor_name(KEY),
         channel_id=x.channel,
         user_id=x.user,
         options={},

@@ -45,7 +45,7 @@ def job_kind(client: MintClient) -> JobKind:
     return JobKind(vendor=KEY, poll=poll, card=blocks.job_card, thread_notice=blocks.thread_notice)
 
 
-def digest_kind(client: MintClient) -> DigestKind:
+def digest_kind(client: MintClient, title: str) -> DigestKind:
     async def fetch(sub: Subscription, since: float) -> list[Instance]:
         found: list[Instance] = []
         for status in (FlowStatus.FAULTED, FlowStatus.CANCELLED):
@@ -64,4 +64,4 @@ def digest_kind(client: MintClient) -> DigestKind:
             return None
         return blocks.digest(sorted(new, key=moment), since=since)
 
-    return DigestKind(KEY, "Signicat Mint", lambda sub: "all", fetch, render)
+    return DigestKind(KEY, title, lambda sub: "all", fetch, render)

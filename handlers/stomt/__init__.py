@@ -8,10 +8,12 @@ from handlers.stomt import actions, blocks, commands, shortcut
 from handlers.stomt.digest import KEY, digest_kind
 from handlers.stomt.parsing import complete, parse, policy_view
 
+NAME = "STOMT"  # in its messages and on its digests
+
 VERTICAL = Vertical(
     key=KEY,
     slash="/stomt",
-    name="STOMT",
+    name=NAME,
     summary="wishes and likes for your product's feedback page",
     parse=parse,
     policy_view=policy_view,
@@ -58,5 +60,5 @@ VERTICAL = Vertical(
     ),
     forms=(Form(shortcut.MODAL, shortcut.on_submit),),
     shortcuts=(Shortcut(shortcut.SHORTCUT, shortcut.on_shortcut),),
-    digest=lambda client, settings: digest_kind(client, settings.stomt_target),
+    digest=lambda client, settings: digest_kind(client, settings.stomt_target, NAME),
 )

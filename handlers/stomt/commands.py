@@ -84,7 +84,7 @@ async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
         deps,
         request.command,
         vendor=KEY,
-        title="STOMT",
+        title=deps.vendor_name(KEY),
         channel_id=x.channel,
         user_id=x.user,
         options={"target": request.target or deps.settings.stomt_target},

@@ -11,7 +11,7 @@ from handlers.stomt import blocks
 KEY = "stomt"
 
 
-def digest_kind(client: StomtClient, default_target: str | None) -> DigestKind:
+def digest_kind(client: StomtClient, default_target: str | None, title: str) -> DigestKind:
     def target_of(sub: Subscription) -> str:
         return str(sub.options.get("target") or default_target)
 
@@ -26,4 +26,4 @@ def digest_kind(client: StomtClient, default_target: str | None) -> DigestKind:
             return None
         return blocks.digest(target_of(sub), new, since=since)
 
-    return DigestKind(KEY, "STOMT", target_of, fetch, render)
+    return DigestKind(KEY, title, target_of, fetch, render)
