@@ -11,6 +11,7 @@ from adapters.flint import validate_job_id
 from adapters.http import byte_size
 from bot.messages import FileUpload, Message
 from bot.tracking import TrackedJob
+from handlers.common import blocks as kit
 from handlers.common.text import clip, code, code_block, duration, escape, fit
 
 OUTPUT_ON_CARD = 2500  # characters; Slack allows 3000 per section
@@ -184,10 +185,10 @@ def card(view: FlintView) -> Message:
             blocks.append(_cut_note(view.output_length or len(text), tracked=bool(view.tracked_id)))
     buttons = []
     if view.tracked_id:
-        buttons.append(_button("Re-run", RERUN, view.tracked_id))
-        buttons.append(_button("Refresh", REFRESH, view.tracked_id))
+        buttons.append(kit.button("Re-run", RERUN, view.tracked_id))
+        buttons.append(kit.button("Refresh", REFRESH, view.tracked_id))
     elif view.job_id and _can_ask_about(view.job_id):
-        buttons.append(_button("Refresh", REFRESH, f"job:{view.job_id}"))
+        buttons.append(kit.button("Refresh", REFRESH, f"job:{view.job_id}"))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     # The fallback text is mrkdwn too (notifications, clients without blocks).
@@ -217,15 +218,6 @@ def _can_ask_about(job_id: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label},
-        "action_id": action_id,
-        "value": value,
-    }
 
 
 def job_card(job: TrackedJob) -> Message:

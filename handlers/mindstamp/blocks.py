@@ -8,6 +8,7 @@ from typing import Any, TypeGuard
 
 from adapters.mindstamp import Video, VideoCount
 from bot.messages import Message
+from handlers.common import blocks as kit
 from handlers.common.text import clip, code, duration, escape, link
 
 MORE = "mindstamp_more"
@@ -15,23 +16,6 @@ SHOW = "mindstamp_video"
 PAGE = 10
 # Slack allows 50 blocks a message: at most 20 sections of 10 figures, the rest counted.
 MAX_FIGURES = 200
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
-
-
-def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label},
-        "action_id": action_id,
-        "value": value[:2000],
-    }
 
 
 def _number(value: Any) -> str:
@@ -54,9 +38,9 @@ def _change(value: int | float, before: int | float) -> str:
 
 def figures(title: str, numbers: list[tuple[str, Any]], previous: dict[str, Any] | None = None):
     """Name/value pairs as fields (10 per section), with the change since ``previous``."""
-    blocks: list[dict[str, Any]] = [_section(title)]
+    blocks: list[dict[str, Any]] = [kit.section(title)]
     if not numbers:
-        blocks.append(_context("Mindstamp gave no figures for this period."))
+        blocks.append(kit.context("Mindstamp gave no figures for this period."))
     fields = []
     for name, value in numbers[:MAX_FIGURES]:
         text = f"*{escape(name)}*\n{_number(value)}"
@@ -67,7 +51,7 @@ def figures(title: str, numbers: list[tuple[str, Any]], previous: dict[str, Any]
     for start in range(0, len(fields), 10):
         blocks.append({"type": "section", "fields": fields[start : start + 10]})
     if len(numbers) > MAX_FIGURES:
-        blocks.append(_context(f"…and {len(numbers) - MAX_FIGURES} more figures."))
+        blocks.append(kit.context(f"…and {len(numbers) - MAX_FIGURES} more figures."))
     return blocks
 
 
@@ -97,20 +81,20 @@ def video_line(video: Video) -> str:
 
 def videos(page: list[Video], *, offset: int, has_more: bool) -> Message:
     title = ":film_frames: *Mindstamp videos*" + (f" (from #{offset + 1})" if offset else "")
-    blocks: list[dict[str, Any]] = [_section(title)]
+    blocks: list[dict[str, Any]] = [kit.section(title)]
     if not page:
-        blocks.append(_context("No videos." if not offset else "No more videos."))
+        blocks.append(kit.context("No videos." if not offset else "No more videos."))
     # Mindstamp may answer more than the PAGE asked for, and Slack takes 50 blocks: the
     # rest is the next page, which More asks for from offset + PAGE.
     has_more = has_more or len(page) > PAGE
     for video in page[:PAGE]:
-        section = _section(video_line(video))
+        section = kit.section(video_line(video))
         if video.key:
-            section["accessory"] = _button("Details", SHOW, video.key)
+            section["accessory"] = kit.button("Details", SHOW, video.key)
         blocks.append(section)
     if has_more:
         value = json.dumps({"o": offset + PAGE})
-        blocks.append({"type": "actions", "elements": [_button("More", MORE, value)]})
+        blocks.append({"type": "actions", "elements": [kit.button("More", MORE, value)]})
     return Message(text="Mindstamp videos", blocks=blocks)
 
 
@@ -125,11 +109,11 @@ def video(item: Video, views: Any, interactions: Any) -> Message:
         f"*Created*\n{item.created.astimezone(UTC):%Y-%m-%d}" if item.created else "*Created*\n—",
     ]
     blocks = [
-        _section(f":film_frames: {video_line(item)}"),
+        kit.section(f":film_frames: {video_line(item)}"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
     if item.key:
-        blocks.append(_context(f"id {code(item.key)}"))
+        blocks.append(kit.context(f"id {code(item.key)}"))
     # The fallback text is mrkdwn too (notifications, clients without blocks).
     return Message(text=clip(f"Mindstamp video {escape(item.name)}", 3000), blocks=blocks)
 
@@ -145,13 +129,13 @@ def digest(
     title = ":newspaper: *Mindstamp digest* — views in the past 7 days"
     blocks = figures(title, numbers, previous)
     if previous is None:
-        blocks.append(_context("The first digest here: the next one shows the change."))
+        blocks.append(kit.context("The first digest here: the next one shows the change."))
     else:
-        blocks.append(_context(f"Change since the last digest ({when:%Y-%m-%d %H:%M} UTC)."))
+        blocks.append(kit.context(f"Change since the last digest ({when:%Y-%m-%d %H:%M} UTC)."))
     if top:
         lines = [
             f"{rank}. {escape(entry.name)} — {entry.views:,} view{'s' if entry.views != 1 else ''}"
             for rank, entry in enumerate(top, 1)
         ]
-        blocks.append(_section("*Top videos of the past 7 days*\n" + "\n".join(lines)))
+        blocks.append(kit.section("*Top videos of the past 7 days*\n" + "\n".join(lines)))
     return Message(text="Mindstamp digest", blocks=blocks)

@@ -10,6 +10,7 @@ from adapters.mint import ExecutionLogEntry, Flow, Instance
 from bot.audit import redact
 from bot.messages import Message
 from bot.tracking import TrackedJob
+from handlers.common import blocks as kit
 from handlers.common.text import clip, code, duration, escape, fit, link, truncate
 
 EXECUTE = "mint_execute"
@@ -35,35 +36,10 @@ _ICON = {
 }
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000) or " "}}
-
-
-def _fields(items: list[str]) -> dict[str, Any]:
-    fields = [{"type": "mrkdwn", "text": clip(f, 2000)} for f in items[:10]]
-    return {"type": "section", "fields": fields}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
-
-
 def _message(text: str, blocks: list[dict[str, Any]]) -> Message:
     """The fallback ``text`` is mrkdwn too (notifications, clients without blocks): it is
     built from escaped parts like the blocks."""
     return Message(text=clip(text, 3000), blocks=blocks)
-
-
-def button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    element = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label},
-        "action_id": action_id,
-        "value": value[:2000],
-    }
-    if style:
-        element["style"] = style
-    return element
 
 
 def _when(value: datetime | None) -> str:
@@ -83,17 +59,19 @@ def flow_blocks(flow: Flow) -> list[dict[str, Any]]:
     if flow.published and flow.link:
         facts.append(link(flow.link, "open"))
     toggle = (
-        button("Unpublish", UNPUBLISH, fid) if flow.published else button("Publish", PUBLISH, fid)
+        kit.button("Unpublish", UNPUBLISH, fid)
+        if flow.published
+        else kit.button("Publish", PUBLISH, fid)
     )
     return [
-        _section(title),
-        _context(" · ".join(facts) + f" · id {code(fid)}"),
+        kit.section(title),
+        kit.context(" · ".join(facts) + f" · id {code(fid)}"),
         {
             "type": "actions",
             "elements": [
-                button("Execute", EXECUTE, fid, "primary"),
+                kit.button("Execute", EXECUTE, fid, "primary"),
                 toggle,
-                button("Instances", INSTANCES, fid),
+                kit.button("Instances", INSTANCES, fid),
             ],
         },
     ]
@@ -101,14 +79,14 @@ def flow_blocks(flow: Flow) -> list[dict[str, Any]]:
 
 def flows(items: list[Flow], search: str | None) -> Message:
     head = "*Signicat Mint flows*" + (f" matching “{escape(search)}”" if search else "")
-    blocks = [_section(head)]
+    blocks = [kit.section(head)]
     if not items:
-        blocks.append(_context("No flows found."))
+        blocks.append(kit.context("No flows found."))
     for flow in items[:12]:
         blocks.extend(flow_blocks(flow))
     if len(items) > 12:
         blocks.append(
-            _context(f"…and {len(items) - 12} more: narrow it with `/mint flows SEARCH`.")
+            kit.context(f"…and {len(items) - 12} more: narrow it with `/mint flows SEARCH`.")
         )
     return _message(f"{len(items)} Signicat Mint flows", blocks)
 
@@ -120,7 +98,7 @@ def published(flow: Flow, publish: bool, user_id: str) -> Message:
         text += f" (version {flow.version})"
     if publish and flow.link:
         text += f": {link(flow.link, flow.link)}"
-    return _message(f"{escape(flow.name)} {verb}", [_section(text)])
+    return _message(f"{escape(flow.name)} {verb}", [kit.section(text)])
 
 
 # -- instances ----------------------------------------------------------------------------
@@ -147,9 +125,9 @@ def instance_buttons(instance_id: str, refresh_value: str) -> dict[str, Any]:
     return {
         "type": "actions",
         "elements": [
-            button("Refresh", REFRESH, refresh_value),
-            button("Add note", NOTE, instance_id),
-            button("Download report", REPORT, instance_id),
+            kit.button("Refresh", REFRESH, refresh_value),
+            kit.button("Add note", NOTE, instance_id),
+            kit.button("Download report", REPORT, instance_id),
         ],
     }
 
@@ -169,12 +147,12 @@ def log_summary(log: list[ExecutionLogEntry], limit: int = 8) -> str:
 
 def instance_detail(inst: Instance, log: list[ExecutionLogEntry], failing) -> Message:
     title = f"*{escape(inst.title or inst.definition_id or 'Flow')}* — instance"
-    blocks = [_section(title), _fields(instance_fields(inst))]
+    blocks = [kit.section(title), kit.fields(instance_fields(inst))]
     if failing is not None:
         fault = fit(_fault_text(failing), 1000)[0]
-        blocks.append(_section(f":x: *Failed at* {escape(failing.step_name)}: {fault}"))
+        blocks.append(kit.section(f":x: *Failed at* {escape(failing.step_name)}: {fault}"))
     if log:
-        blocks.append(_section("*Execution log*\n" + log_summary(log)))
+        blocks.append(kit.section("*Execution log*\n" + log_summary(log)))
     if inst.id:
         blocks.append(instance_buttons(inst.id, f"inst:{inst.id}"))
     return _message(f"Mint instance {escape(inst.id)}: {escape(inst.status_text)}", blocks)
@@ -193,22 +171,22 @@ def instances(
     head = f"*Instances of* {code(definition_id)}" + (f" — {escape(status)}" if status else "")
     if offset:
         head += f" (from #{offset + 1})"
-    blocks = [_section(head)]
+    blocks = [kit.section(head)]
     if not items:
-        blocks.append(_context("No instances." if not offset else "No more instances."))
+        blocks.append(kit.context("No instances." if not offset else "No more instances."))
     for inst in items[:PAGE]:
         icon = _ICON.get(inst.status_text.lower(), "•")
         text = (
             f"{icon} {code(inst.id or '?')} — {escape(inst.status_text)} · "
             f"started {_when(inst.started)}"
         )
-        section = _section(text)
+        section = kit.section(text)
         if inst.id:
-            section["accessory"] = button("Details", REFRESH, f"inst:{inst.id}")
+            section["accessory"] = kit.button("Details", REFRESH, f"inst:{inst.id}")
         blocks.append(section)
     if len(items) >= PAGE:
         value = json.dumps({"d": definition_id, "s": status, "o": offset + PAGE})
-        blocks.append({"type": "actions", "elements": [button("More", MORE, value)]})
+        blocks.append({"type": "actions", "elements": [kit.button("More", MORE, value)]})
     return _message(f"Instances of {escape(definition_id)}", blocks)
 
 
@@ -234,11 +212,11 @@ def job_card(job: TrackedJob) -> Message:
         # A public card: secret-looking inputs are shown redacted, as in the audit log.
         shown = truncate(json.dumps(redact(params["input"]), ensure_ascii=False), 200)[0]
         fields.append(f"*Input*\n{code(shown)}")
-    blocks = [_section(title), _fields(fields)]
+    blocks = [kit.section(title), kit.fields(fields)]
     failing = result.get("failing_step")
     if failing:
         fault = fit(str(failing.get("message") or ""), 1000)[0]
-        blocks.append(_section(f":x: *Failed at* {escape(failing.get('name'))}: {fault}"))
+        blocks.append(kit.section(f":x: *Failed at* {escape(failing.get('name'))}: {fault}"))
     error = {
         "not started": job.error or "Signicat Mint did not start the flow.",
         "timed out": "Stopped following this instance: it did not end in time. "
@@ -246,10 +224,10 @@ def job_card(job: TrackedJob) -> Message:
         "unknown": "The app restarted while starting this flow, so whether it ran is unknown.",
     }.get(job.ended_without_answer or "")
     if error:
-        blocks.append(_section(f":warning: {fit(error, 1000)[0]}"))
+        blocks.append(kit.section(f":warning: {fit(error, 1000)[0]}"))
     if inst.get("workflowUrl") or inst.get("workflow_url"):
         url = inst.get("workflowUrl") or inst.get("workflow_url")
-        blocks.append(_context(link(url, "Open the workflow")))
+        blocks.append(kit.context(link(url, "Open the workflow")))
     if job.vendor_job_id:
         blocks.append(instance_buttons(job.vendor_job_id, job.id))
     return _message(f"Signicat Mint {escape(job.target)}: {escape(status)}", blocks)
@@ -268,7 +246,7 @@ def thread_notice(job: TrackedJob) -> Message | None:
         text += f" at *{escape(failing.get('name'))}*: {fault}"
     elif job.error:
         text += f": {fit(job.error, 1000)[0]}"
-    return _message(text, [_section(text)])
+    return _message(text, [kit.section(text)])
 
 
 def digest(problems: list[Instance], *, since: float) -> Message:
@@ -280,14 +258,14 @@ def digest(problems: list[Instance], *, since: float) -> Message:
         f":newspaper: *Signicat Mint digest* — {len(problems)} faulted or cancelled "
         f"instance{'s' if len(problems) != 1 else ''} since {when:%Y-%m-%d %H:%M} UTC"
     )
-    blocks = [_section(head)]
+    blocks = [kit.section(head)]
     if not problems:
-        blocks.append(_context("Nothing faulted or was cancelled."))
+        blocks.append(kit.context("Nothing faulted or was cancelled."))
     for flow_name, items in list(by_flow.items())[:20]:
         lines = [
             f"{_ICON.get(i.status_text.lower(), '•')} {code(i.id or '?')} "
             f"{escape(i.status_text)} {_when(i.ended or i.started)}"
             for i in items[:10]
         ]
-        blocks.append(_section(f"*{escape(flow_name)}*\n" + "\n".join(lines)))
+        blocks.append(kit.section(f"*{escape(flow_name)}*\n" + "\n".join(lines)))
     return Message(text=f"Signicat Mint digest: {len(problems)} problems", blocks=blocks)

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.messages import Message
 from bot.tracking import TrackedJob
+from handlers.common import blocks as kit
 from handlers.common.text import clip, code, duration, escape, fit
 
 FETCH = "stint_fetch"
@@ -130,15 +131,15 @@ def card(view: StintView) -> Message:
         {"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f, 2000)} for f in fields]},
     ]
     if view.error:
-        blocks.append(_section(f":warning: {fit(view.error, 1000)[0]}"))
+        blocks.append(kit.section(f":warning: {fit(view.error, 1000)[0]}"))
     if view.responses:
         # Cut to fit once escaped (escaping lengthens: < is &lt;), not merely before.
         shown, cut = fit(readable_responses(view.responses), RESPONSES_ON_CARD)
-        blocks.append(_section(f"*Responses ({len(view.responses)})*\n{shown}"))
+        blocks.append(kit.section(f"*Responses ({len(view.responses)})*\n{shown}"))
         if cut:
-            blocks.append(_context("More responses than fit here: `/stint fetch` shows them."))
+            blocks.append(kit.context("More responses than fit here: `/stint fetch` shows them."))
     elif view.status != "completed" and not view.error:
-        blocks.append(_context("Not ready yet: the humans are on it."))
+        blocks.append(kit.context("Not ready yet: the humans are on it."))
     value = view.tracked_id or ":".join(
         ["fetch", view.sf_id, view.identifier, *([view.state_id] if view.state_id else [])]
     )
@@ -152,14 +153,6 @@ def card(view: StintView) -> Message:
     # The fallback text is mrkdwn too (notifications, clients without blocks).
     fallback = f"Stintmint {escape(view.sf_id)}/{escape(view.identifier)}: {escape(view.status)}"
     return Message(text=clip(fallback, 3000), blocks=blocks)
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
 
 
 def job_card(job: TrackedJob) -> Message:
@@ -185,4 +178,4 @@ def thread_notice(job: TrackedJob) -> Message:
         )
         if view.error:
             text += f" {fit(view.error, 1000)[0]}"
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[kit.section(text)])

@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.stomt import Comment, Stomt, Target, sentence
 from bot.messages import Message
+from handlers.common import blocks as kit
 from handlers.common.text import clip, code, escape, fit, link, truncate
 
 SHOW = "stomt_show"
@@ -45,8 +46,8 @@ def stomt_card(
     said = escape(sentence(stomt))
     if deleted_by:
         text = f":wastebasket: ~{said}~ — deleted by <@{deleted_by}>"
-        return Message(text=f"Stomt deleted by <@{deleted_by}>", blocks=[_section(text)])
-    blocks: list[dict[str, Any]] = [_section(f"{_icon(stomt)} *{said}*")]
+        return Message(text=f"Stomt deleted by <@{deleted_by}>", blocks=[kit.section(text)])
+    blocks: list[dict[str, Any]] = [kit.section(f"{_icon(stomt)} *{said}*")]
     fields = [
         f"*Target*\n{escape(target_name(stomt.target))}",
         f"*Agreements*\n{stomt.amount_agreements}",
@@ -66,7 +67,7 @@ def stomt_card(
             fields.append(f"*{name}*\n{escape(value or 'unset')}")
     blocks.append({"type": "section", "fields": [_mrkdwn(clip(f, 2000)) for f in fields[:10]]})
     if details and stomt.details:
-        blocks.append(_section(fit(stomt.details, 1500)[0]))
+        blocks.append(kit.section(fit(stomt.details, 1500)[0]))
     if comments:
         lines = [
             f"• *{escape(target_name(c.creator, 'anonymous'))}*: "
@@ -74,14 +75,14 @@ def stomt_card(
             for c in comments[:10]
         ]
         more = f"\n…and {len(comments) - 10} more" if len(comments) > 10 else ""
-        blocks.append(_section("*Comments*\n" + "\n".join(lines) + more))
+        blocks.append(kit.section("*Comments*\n" + "\n".join(lines) + more))
     footer = [
         link(stomt.shortlink, stomt.shortlink or "") if stomt.shortlink else None,
         f"id {code(stomt.id)}" if stomt.id else None,
     ]
-    blocks.append(_context(" · ".join(part for part in footer if part)))
+    blocks.append(kit.context(" · ".join(part for part in footer if part)))
     if stomt.id:
-        buttons = [] if details else [_button("Show", SHOW, stomt.id)]
+        buttons = [] if details else [kit.button("Show", SHOW, stomt.id)]
         buttons.append(delete_button(stomt.id))
         blocks.append({"type": "actions", "elements": buttons})
     # The fallback ``text`` is mrkdwn too (notifications): escaped like the blocks.
@@ -90,7 +91,7 @@ def stomt_card(
 
 def delete_button(stomt_id: str) -> dict[str, Any]:
     """Slack itself asks "are you sure?"; only a confirmed click reaches the app."""
-    button = _button("Delete", DELETE, stomt_id)
+    button = kit.button("Delete", DELETE, stomt_id)
     button["style"] = "danger"
     button["confirm"] = {
         "title": {"type": "plain_text", "text": "Delete this stomt?"},
@@ -105,7 +106,7 @@ def delete_button(stomt_id: str) -> dict[str, Any]:
 def delete_prompt(stomt: Stomt) -> Message:
     """`/stomt delete ID`: show the stomt with a Delete button (which asks again)."""
     card = stomt_card(stomt, details=True)
-    intro = _section("Delete this stomt? Press *Delete* and confirm.")
+    intro = kit.section("Delete this stomt? Press *Delete* and confirm.")
     return Message(text=clip(f"Delete {card.text}?", 3000), blocks=[intro, *card.blocks])
 
 
@@ -116,24 +117,24 @@ def stomt_list(
     title = f"*STOMT* — {escape(kind)} {what} for *{escape(target)}*"
     if offset:
         title += f" (from #{offset + 1})"
-    blocks: list[dict[str, Any]] = [_section(title)]
+    blocks: list[dict[str, Any]] = [kit.section(title)]
     if not stomts:
-        blocks.append(_context("Nothing here." if not offset else "No more stomts."))
+        blocks.append(kit.context("Nothing here." if not offset else "No more stomts."))
     for stomt in stomts[:PAGE]:
         line = f"{_icon(stomt)} {escape(truncate(sentence(stomt), 280)[0])}"
         comments = stomt.amount_comments
         meta = f"{stomt.amount_agreements} agree · {comments} comment{'s' if comments != 1 else ''}"
         if stomt.shortlink:
             meta += f" · {link(stomt.shortlink, 'open')}"
-        section = _section(f"{line}\n_{meta}_")
+        section = kit.section(f"{line}\n_{meta}_")
         if stomt.id:
-            section["accessory"] = _button("Show", SHOW, stomt.id)
+            section["accessory"] = kit.button("Show", SHOW, stomt.id)
         blocks.append(section)
     if len(stomts) >= PAGE:
         value = json.dumps(
             {"t": target, "k": kind, "p": polarity, "o": offset + PAGE}, separators=(",", ":")
         )
-        blocks.append({"type": "actions", "elements": [_button("More", MORE, value)]})
+        blocks.append({"type": "actions", "elements": [kit.button("More", MORE, value)]})
     return Message(text=f"STOMT {escape(kind)} {what} for {escape(target)}", blocks=blocks)
 
 
@@ -146,35 +147,18 @@ def digest(target: str, stomts: list[Stomt], *, since: float) -> Message:
         f"{len(wishes)} new wish{'es' if len(wishes) != 1 else ''}, "
         f"{len(likes)} new like{'s' if len(likes) != 1 else ''} since {_when(when)}"
     )
-    blocks: list[dict[str, Any]] = [_section(title)]
+    blocks: list[dict[str, Any]] = [kit.section(title)]
     if not stomts:
-        blocks.append(_context("Nothing new."))
+        blocks.append(kit.context("Nothing new."))
     for stomt in stomts[:20]:
         text = f"{_icon(stomt)} {escape(truncate(sentence(stomt), 280)[0])}"
         if stomt.shortlink:
             text += f" {link(stomt.shortlink, 'open')}"
-        blocks.append(_section(text))
+        blocks.append(kit.section(text))
     if len(stomts) > 20:
-        blocks.append(_context(f"…and {len(stomts) - 20} more: {code('/stomt list ' + target)}"))
+        blocks.append(kit.context(f"…and {len(stomts) - 20} more: {code('/stomt list ' + target)}"))
     return Message(text=f"STOMT digest for {escape(target)}: {len(stomts)} new", blocks=blocks)
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(clip(text, 3000))}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_mrkdwn(clip(text, 3000) or " ")]}
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}
-
-
-def _button(label: str, action_id: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label},
-        "action_id": action_id,
-        "value": value[:2000],
-    }
