@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from adapters.flint import FlintbitRef
 from handlers.common.text import UsageError
 from handlers.flint.parsing import Help, ResultRequest, RunRequest, parse
-from tests.unit.strategies import FAST, FEW, as_slack_sends, command_text, typed_text
+from tests.unit.strategies import FAST, FEW, as_slack_sends, typed_text
 
 HELLO = FlintbitRef("demo", "hello.rb")
 
@@ -157,21 +157,6 @@ def test_what_was_not_understood_is_shown_short_and_without_backticks():
     with pytest.raises(UsageError) as caught:
         parse("z`" + "x" * 60)
     assert "`z'" + "x" * 38 + "…`" in str(caught.value)
-
-
-_WORDS = ["run", "result", "demo:hello.rb", "--sync", "--timeout", "k=v", "j-1", "help"]
-
-
-@FAST
-@given(command_text(_WORDS))
-def test_any_text_is_a_request_or_a_usage_error(text):
-    """Whatever is typed, the parser answers a request, Help, or a UsageError."""
-    try:
-        result = parse(text)
-    except UsageError as exc:
-        assert str(exc)
-    else:
-        assert isinstance(result, RunRequest | ResultRequest | Help)
 
 
 # Cheap to draw: the alphabets hold every kind of character the names allow.

@@ -18,7 +18,7 @@ from handlers.mindstamp.parsing import (
     VideosRequest,
     parse,
 )
-from tests.unit.strategies import FAST, command_text
+from tests.unit.strategies import FAST
 
 
 @pytest.mark.parametrize("text", [None, "", " ", "help", "HELP", "-h", "--help", "help videos"])
@@ -81,32 +81,6 @@ def test_refuses(text, phrase):
 def test_summary_without_a_period_is_not_the_weeks():
     """`/mindstamp summary` asks for the overall figures, not the past week's."""
     assert parse("summary") != parse("summary week")
-
-
-@pytest.mark.xfail(
-    strict=True, reason="CONTRACT.md's digest schedules weekdays and DAY are not parsed yet"
-)
-@pytest.mark.parametrize("text", ["digest weekdays", "digest tuesday 08:15", "digest sat"])
-def test_digest_takes_every_schedule_of_the_contract(text):
-    """`weekdays` and a day of the week are schedules (CONTRACT.md, Slash commands)."""
-    assert isinstance(parse(text), DigestRequest)
-
-
-_WORDS = ["summary", "week", "month", "videos", "video", "digest", "daily", "KMxPjRVlrPnH"]
-
-
-@FAST
-@given(command_text(_WORDS))
-def test_any_text_is_a_request_or_a_usage_error(text):
-    """Whatever is typed, the parser answers a request, Help, or a UsageError."""
-    try:
-        result = parse(text)
-    except UsageError as exc:
-        assert str(exc)
-    else:
-        assert isinstance(
-            result, SummaryRequest | VideosRequest | VideoRequest | DigestRequest | Help
-        )
 
 
 @FAST

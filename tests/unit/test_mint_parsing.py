@@ -22,7 +22,7 @@ from handlers.mint.parsing import (
     PublishRequest,
     parse,
 )
-from tests.unit.strategies import FAST, FEW, as_slack_sends, command_text, typed_text
+from tests.unit.strategies import FAST, FEW, as_slack_sends, typed_text
 
 FLOW = "0b1e1a5e-0000-4000-8000-000000000001"
 
@@ -141,40 +141,6 @@ def test_note_is_at_most_4000_characters():
 def test_a_newline_after_the_instance_id_separates_it_like_a_space():
     """`/mint note i-1` followed by a new line (Shift+Enter) and the note is a note."""
     assert parse("note i-1\nCalled the customer") == NoteRequest("i-1", "Called the customer")
-
-
-@pytest.mark.xfail(
-    strict=True, reason="CONTRACT.md's digest schedules weekdays and DAY are not parsed yet"
-)
-@pytest.mark.parametrize("text", ["digest weekdays", "digest friday 17:00", "digest mon"])
-def test_digest_takes_every_schedule_of_the_contract(text):
-    """`weekdays` and a day of the week are schedules (CONTRACT.md, Slash commands)."""
-    assert isinstance(parse(text), DigestRequest)
-
-
-_WORDS = ["flows", "execute", "instances", "instance", "publish", "unpublish", "note", "f-1"]
-
-
-@FAST
-@given(command_text(_WORDS))
-def test_any_text_is_a_request_or_a_usage_error(text):
-    """Whatever is typed, the parser answers a request, Help, or a UsageError."""
-    try:
-        result = parse(text)
-    except UsageError as exc:
-        assert str(exc)
-    else:
-        assert isinstance(
-            result,
-            FlowsRequest
-            | ExecuteRequest
-            | InstancesRequest
-            | InstanceRequest
-            | PublishRequest
-            | NoteRequest
-            | DigestRequest
-            | Help,
-        )
 
 
 # Mint ids: a letter or digit, then letters, digits and `_ . : -`.

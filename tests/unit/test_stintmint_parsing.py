@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from adapters.stintmint import Descriptor, DescriptorType
 from handlers.common.text import UsageError
 from handlers.stintmint.parsing import FetchRequest, Help, PostRequest, parse
-from tests.unit.strategies import FAST, FEW, as_slack_sends, command_text, typed_text
+from tests.unit.strategies import FAST, FEW, as_slack_sends, typed_text
 
 TEXT, HREF, IMAGE = DescriptorType.TEXT, DescriptorType.HREF, DescriptorType.IMAGE
 
@@ -138,21 +138,6 @@ def test_at_most_10_descriptors():
     assert [(x.name, x.info) for x in ten.descriptors] == [(f"n{i}", f"v{i}") for i in range(10)]
     with pytest.raises(UsageError, match="That is 11 descriptors; a request takes at most 10"):
         parse("post demo o-1 " + " ".join(pairs))
-
-
-_WORDS = ["post", "fetch", "demo", "o-1", "a=1", "--batch", "--urgency", "a:IMAGE=x"]
-
-
-@FAST
-@given(command_text(_WORDS))
-def test_any_text_is_a_request_or_a_usage_error(text):
-    """Whatever is typed, the parser answers a request, Help, or a UsageError."""
-    try:
-        result = parse(text)
-    except UsageError as exc:
-        assert str(exc)
-    else:
-        assert isinstance(result, PostRequest | FetchRequest | Help)
 
 
 # Stintmint ids: a letter or digit, then letters, digits and `_ . -`.

@@ -19,7 +19,7 @@ from handlers.stomt.parsing import (
     ShowRequest,
     parse,
 )
-from tests.unit.strategies import FAST, FEW, as_slack_sends, command_text, typed_text
+from tests.unit.strategies import FAST, FEW, as_slack_sends, typed_text
 
 
 @pytest.mark.parametrize("text", [None, "", "  ", "help", "Help", "-h", "--help", "help wish"])
@@ -130,32 +130,6 @@ def test_text_is_at_most_1000_characters():
 def test_a_newline_after_the_subcommand_separates_it_like_a_space():
     """`/stomt wish` followed by a new line (Shift+Enter) and the text is a wish."""
     assert parse("wish\nthe bot spoke German") == PostRequest("the bot spoke German", False)
-
-
-@pytest.mark.xfail(
-    strict=True, reason="CONTRACT.md's digest schedules weekdays and DAY are not parsed yet"
-)
-@pytest.mark.parametrize("text", ["digest weekdays", "digest monday 10:30", "digest sun"])
-def test_digest_takes_every_schedule_of_the_contract(text):
-    """`weekdays` and a day of the week are schedules (CONTRACT.md, Slash commands)."""
-    assert isinstance(parse(text), DigestRequest)
-
-
-_WORDS = ["wish", "like", "list", "show", "delete", "digest", "top", "negative", "my-page"]
-
-
-@FAST
-@given(command_text(_WORDS))
-def test_any_text_is_a_request_or_a_usage_error(text):
-    """Whatever is typed, the parser answers a request, Help, or a UsageError."""
-    try:
-        result = parse(text)
-    except UsageError as exc:
-        assert str(exc)
-    else:
-        assert isinstance(
-            result, PostRequest | ListRequest | ShowRequest | DeleteRequest | DigestRequest | Help
-        )
 
 
 _SLUGS = st.text("azAZ09_.-", min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))
