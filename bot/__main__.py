@@ -225,7 +225,7 @@ def console(args: argparse.Namespace) -> int:
     try:
         from bot.devkit.console import main as console_main
     except ModuleNotFoundError as exc:
-        if exc.name not in ("rich", "prompt_toolkit"):
+        if (exc.name or "").split(".")[0] not in ("rich", "prompt_toolkit"):
             raise
         print(
             "chatops console needs the console extra: pip install 'chatops-hub[console]' "
