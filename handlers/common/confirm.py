@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -14,10 +14,8 @@ from handlers.common.interaction import Interaction
 from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age
 from handlers.common.replies import ephemeral, no_room
 from handlers.common.text import code, normalize
-from handlers.common.vertical import Vertical
+from handlers.common.vertical import Click, Vertical
 from handlers.deps import Deps
-
-Work = Callable[[Deps, Interaction], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +23,7 @@ _ID = re.compile(r"[0-9a-f]{32}")
 GONE = ":grey_question: This confirmation was already used, cancelled or is unknown."
 
 
-def buttons(verticals: Iterable[Vertical]) -> dict[str, Work]:
+def buttons(verticals: Iterable[Vertical]) -> dict[str, Click]:
     """The Confirm and Cancel buttons' work, by action id."""
     by_slash = {vertical.slash: vertical for vertical in verticals}
 

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.errors import VendorError
 from bot.digests import CANNOT_POST, DEFAULT_AT, FREQUENCIES, parse_at
-from handlers.common.interaction import Answer
+from handlers.common.interaction import Interaction
 from handlers.common.replies import cannot_post, ephemeral, vendor_error
 from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
@@ -47,16 +47,17 @@ def parse_digest(args: list[str]) -> DigestCommand:
 
 async def run_digest(
     deps: Deps,
+    x: Interaction,
     command: DigestCommand,
     *,
     vendor: str,
-    title: str,
-    channel_id: str,
-    user_id: str,
-    options: dict[str, Any],
-    respond: Answer,
+    options: dict[str, Any] | None = None,
 ) -> None:
-    """Carry out a parsed digest command for one vendor and tell the caller what happened."""
+    """Carry out a parsed digest command for one vendor (its key, also its command's name)
+    in the caller's channel, and tell the caller what happened."""
+    channel_id, user_id, respond = x.channel, x.user, x.respond
+    title = deps.vendor_name(vendor)
+    options = options or {}
     digests = deps.digests
     if command.action == "list":
         subs = await digests.subscriptions(channel_id)

@@ -45,9 +45,6 @@ APOLOGY = (
     "Please try again."
 )
 
-# What a listener does once it has an Interaction: ack, then (maybe) work.
-Work = Callable[[Deps, Interaction], Awaitable[None]]
-
 
 class AlreadyHandled(Exception):
     """This very request (same trigger or event id) was taken on before."""
@@ -119,7 +116,7 @@ def wire(app: AsyncApp, deps: Deps, verticals: Iterable[Vertical]) -> list[BaseR
     return routes
 
 
-def _command(vertical: Vertical) -> Work:
+def _command(vertical: Vertical) -> Click:
     async def run(deps: Deps, x: Interaction) -> None:
         request = await commands.admit(deps, x, vertical)
         if request is not None:
@@ -128,7 +125,7 @@ def _command(vertical: Vertical) -> Work:
     return run
 
 
-def _click(vertical: Vertical, run: Click) -> Work:
+def _click(vertical: Vertical, run: Click) -> Click:
     async def clicked(deps: Deps, x: Interaction) -> None:
         await x.ack()
         if vertical.client(deps) is None:
@@ -139,7 +136,7 @@ def _click(vertical: Vertical, run: Click) -> Work:
     return clicked
 
 
-def listener(work: Work) -> Callable[..., Awaitable[None]]:
+def listener(work: Click) -> Callable[..., Awaitable[None]]:
     """A Bolt listener that runs ``work`` and returns to Bolt as soon as it acks."""
 
     async def on_request(
@@ -171,10 +168,8 @@ def listener(work: Work) -> Callable[..., Awaitable[None]]:
                 await _tell(x, acked.is_set(), exc.message)
             except VendorError as exc:
                 await _tell(x, acked.is_set(), vendor_error(exc))
-            except Exception:
-                reference = uuid.uuid4().hex[:8]
-                log.exception("unhandled error (reference %s)", reference)
-                await _tell(x, acked.is_set(), APOLOGY.format(reference))
+            except Exception as exc:
+                await _tell(x, acked.is_set(), _logged_apology(exc))
 
         task = asyncio.create_task(run(), name=f"listener-{getattr(work, '__name__', 'work')}")
         deps.work.adopt(task, x.user or None)
@@ -199,15 +194,19 @@ async def _tell(x: Interaction, acked: bool, text: str) -> None:
         log.warning("could not tell the user: %s", text.split("(")[0][:80])
 
 
-async def on_error(error: Exception, body: dict[str, Any], respond: Answer | None) -> None:
-    """Bolt's own last resort (an error before any listener of ours ran)."""
+def _logged_apology(error: BaseException) -> str:
+    """Log the trace with a reference; the user is told the reference, never the trace."""
     reference = uuid.uuid4().hex[:8]
     log.error("unhandled error (reference %s)", reference, exc_info=error)
+    return APOLOGY.format(reference)
+
+
+async def on_error(error: Exception, body: dict[str, Any], respond: Answer | None) -> None:
+    """Bolt's own last resort (an error before any listener of ours ran)."""
+    apology = _logged_apology(error)
     if respond is None or not isinstance(body, dict) or not body.get("response_url"):
         return
     try:
-        await respond(
-            response_type="ephemeral", replace_original=False, text=APOLOGY.format(reference)
-        )
+        await respond(response_type="ephemeral", replace_original=False, text=apology)
     except Exception:  # the apology itself failing must not raise again
-        log.warning("could not tell the user about error %s", reference)
+        log.warning("could not tell the user: %s", apology.split("(")[0][:80])

@@ -33,16 +33,7 @@ async def video(deps: Deps, x: Interaction, request: VideoRequest) -> None:
 
 
 async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
-    await run_digest(
-        deps,
-        request.command,
-        vendor=KEY,
-        title=deps.vendor_name(KEY),
-        channel_id=x.channel,
-        user_id=x.user,
-        options={},
-        respond=x.respond,
-    )
+    await run_digest(deps, x, request.command, vendor=KEY)
 
 
 async def show_videos(deps: Deps, offset: int, respond: Answer, *, replace: bool = False) -> None:

@@ -78,16 +78,7 @@ async def note(deps: Deps, x: Interaction, request: NoteRequest) -> None:
 
 
 async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
-    await run_digest(
-        deps,
-        request.command,
-        vendor=KEY,
-        title=deps.vendor_name(KEY),
-        channel_id=x.channel,
-        user_id=x.user,
-        options={},
-        respond=x.respond,
-    )
+    await run_digest(deps, x, request.command, vendor=KEY)
 
 
 async def start_execution(

@@ -80,16 +80,8 @@ async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
     if not deps.settings.stomt_target:
         await x.respond(**ephemeral(NO_TARGET))
         return
-    await run_digest(
-        deps,
-        request.command,
-        vendor=KEY,
-        title=deps.vendor_name(KEY),
-        channel_id=x.channel,
-        user_id=x.user,
-        options={"target": request.target or deps.settings.stomt_target},
-        respond=x.respond,
-    )
+    target = request.target or deps.settings.stomt_target
+    await run_digest(deps, x, request.command, vendor=KEY, options={"target": target})
 
 
 async def delete_stomt(deps: Deps, stomt_id: str, *, user_id: str, channel_id: str) -> Stomt:
