@@ -71,3 +71,8 @@ class ThreadedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def mounted_app(server: Any, prefix: str) -> Any:
+    """The app mounted at ``prefix`` in a server's Starlette app (one vendor's sandbox)."""
+    return next(r.app for r in server.app.routes if getattr(r, "path", "") == prefix)

@@ -154,3 +154,24 @@ def _timeout_message(
     if message is not None:
         text += ": " + (message() if callable(message) else message)
     return text
+
+
+def posted_cards(slack: Any) -> list[dict]:
+    """The messages the app posted outside threads (its cards), oldest first."""
+    found = [m for m in slack.fake.messages.values() if not m.get("thread_ts")]
+    return sorted(found, key=lambda m: m["ts"])
+
+
+def posted_card(slack: Any, n: int = 0) -> dict:
+    """The ``n``-th card, once it is there."""
+    wait_for(lambda: len(posted_cards(slack)) > n, timeout=10)
+    return posted_cards(slack)[n]
+
+
+def replies_in_thread(slack: Any, ts: str) -> list[dict]:
+    """What the app posted in the thread of the message ``ts``."""
+    return [
+        c.args
+        for c in slack.fake.calls_to("chat.postMessage")
+        if c.ok and c.args.get("thread_ts") == ts
+    ]

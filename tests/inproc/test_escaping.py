@@ -21,6 +21,7 @@ from adapters.stintmint.sandbox import DEMO_STINTFLOWS, Module, StintFlow
 from adapters.stomt.sandbox import DEMO_TARGET
 from bot.devkit.slack_requests import message_shortcut_body, view_submission_body
 from handlers.common.text import code, code_block, escape
+from tests.fakes.servers import mounted_app
 from tests.fakes.slack_api import wait_for
 from tests.scenario.harness import flint_sandbox_app
 
@@ -126,10 +127,6 @@ def _around(text: str, needle: str) -> str:
     return text[max(0, at - 200) : at + 200]
 
 
-def _sub_app(server, prefix: str):
-    return next(r.app for r in server.app.routes if getattr(r, "path", "") == prefix)
-
-
 def _thread_replies(slack) -> list[dict]:
     return [c.args for c in slack.fake.calls_to("chat.postMessage") if c.args.get("thread_ts")]
 
@@ -189,7 +186,7 @@ def test_flint_output_message_and_thread_notice_are_inert(app, slack, sandbox, s
 def test_mint_flow_names_steps_and_faults_are_inert(app, slack, sandbox, said):
     """A Mint flow whose name, description, step names and fault are hostile: flows,
     execute (card, update, thread notice), instance detail, unpublish and the digest."""
-    mint = _sub_app(sandbox, "/mint").state.sandbox
+    mint = mounted_app(sandbox, "/mint").state.sandbox
     fid = mint.add_flow(
         HOSTILE,
         [
@@ -227,7 +224,7 @@ def test_mint_flow_names_steps_and_faults_are_inert(app, slack, sandbox, said):
 def test_stomt_texts_labels_comments_and_targets_are_inert(app, slack, sandbox, said):
     """Stomts, labels, comments and a target name saying hostile things: show, list,
     digest, a wish typed by the user and echoed in the channel, and the message shortcut."""
-    stomt = _sub_app(sandbox, "/stomt").state.sandbox
+    stomt = mounted_app(sandbox, "/stomt").state.sandbox
     added = stomt.add_stomt(
         HOSTILE, labels=[HOSTILE], comments=[("bob", f"+1 {HOSTILE}", 10)], age=1
     )
@@ -275,7 +272,7 @@ def test_stomt_texts_labels_comments_and_targets_are_inert(app, slack, sandbox, 
 def test_stintmint_response_values_are_inert(app, slack, sandbox, said):
     """A StintFlow whose people answer with hostile text: the tracked card, its thread
     notice and `/stint fetch`."""
-    stint = _sub_app(sandbox, "/stintmint").state.sandbox
+    stint = mounted_app(sandbox, "/stintmint").state.sandbox
     evil = StintFlow("evil", HOSTILE, (Module("check", (HOSTILE,)),))
     stint.flows = {**DEMO_STINTFLOWS, "evil": evil}
     said.command(app, "post evil req-1 note=hello", "/stint", user_id="U46")
@@ -291,7 +288,7 @@ def test_stintmint_response_values_are_inert(app, slack, sandbox, said):
 def test_mindstamp_video_titles_are_inert(app, slack, sandbox, said):
     """A Mindstamp video titled with hostile text: the videos list, the video card (whose
     fallback text names it) and the digest's top videos."""
-    mindstamp = _sub_app(sandbox, "/mindstamp").state.sandbox
+    mindstamp = mounted_app(sandbox, "/mindstamp").state.sandbox
     video = mindstamp.add_video(HOSTILE, age=1)
     for _ in range(40):  # enough views to be among the week's top videos
         mindstamp.add_view(video["token"], age=60)

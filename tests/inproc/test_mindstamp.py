@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from adapters.mindstamp.sandbox import EXAMPLE_VIDEO
 from bot.store.schema import digest_subscriptions
+from tests.fakes.servers import mounted_app
 from tests.fakes.slack_api import wait_for
 from tests.inproc.harness import world
 from tests.scenario.harness import blocks_text, settle
@@ -31,16 +32,12 @@ def fresh_sandbox_counts(shared):
     state.reset_rate_limit()
 
 
-def _mindstamp_app(server):
-    return next(r.app for r in server.app.routes if getattr(r, "path", "") == "/mindstamp")
-
-
 def _sandbox_state(server):
-    return _mindstamp_app(server).state.sandbox
+    return mounted_app(server, "/mindstamp").state.sandbox
 
 
 def _calls(server):
-    return list(_mindstamp_app(server).state.calls)
+    return list(mounted_app(server, "/mindstamp").state.calls)
 
 
 def _buttons(message) -> dict[str, list[dict]]:

@@ -12,7 +12,7 @@ import pytest
 
 from adapters.mint.sandbox import CONTRACT_FLOW_ID, KYC_FLOW_ID, ONBOARD_FLOW_ID
 from bot.devkit.slack_requests import view_submission_body
-from tests.fakes.slack_api import wait_for
+from tests.fakes.slack_api import posted_cards, wait_for
 from tests.inproc.harness import world
 from tests.scenario.harness import blocks_text
 
@@ -25,14 +25,9 @@ def _calls(sandbox, part=""):
     return [c for c in _mint(sandbox).state.calls if part in c.path]
 
 
-def _cards(slack) -> list[dict]:
-    found = [m for m in slack.fake.messages.values() if not m.get("thread_ts")]
-    return sorted(found, key=lambda m: m["ts"])
-
-
 def _card_text(slack, n=0) -> str:
-    wait_for(lambda: len(_cards(slack)) > n, timeout=10)
-    return blocks_text(_cards(slack)[n]["blocks"])
+    wait_for(lambda: len(posted_cards(slack)) > n, timeout=10)
+    return blocks_text(posted_cards(slack)[n]["blocks"])
 
 
 def _buttons(message) -> dict[str, dict]:
@@ -147,7 +142,7 @@ def test_execute_button_opens_a_modal_that_checks_the_json(app, slack, sandbox):
     )
     assert app.client.post(good, "application/x-www-form-urlencoded").status_code == 200
     wait_for(lambda: _calls(sandbox, "/execute"), timeout=10)
-    wait_for(lambda: [m for m in _cards(slack) if m["channel"] == "CMOD"], timeout=10)
+    wait_for(lambda: [m for m in posted_cards(slack) if m["channel"] == "CMOD"], timeout=10)
 
 
 def test_digest_posts_faulted_and_cancelled_per_flow(tmp_path):

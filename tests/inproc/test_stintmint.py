@@ -11,7 +11,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from tests.fakes.slack_api import wait_for
+from tests.fakes.servers import mounted_app
+from tests.fakes.slack_api import posted_card, posted_cards, replies_in_thread, wait_for
 from tests.inproc.harness import world
 from tests.scenario.harness import blocks_text
 
@@ -23,28 +24,6 @@ def shared(tmp_path_factory):
     sandbox = {"speed": 0.1, "stintmint_retry_interval": 0.1}
     with world(tmp_path_factory.mktemp("stint"), sandbox=sandbox) as running:
         yield running
-
-
-def _cards(slack) -> list[dict]:
-    found = [m for m in slack.fake.messages.values() if not m.get("thread_ts")]
-    return sorted(found, key=lambda m: m["ts"])
-
-
-def _card(slack, n: int = 0) -> dict:
-    wait_for(lambda: len(_cards(slack)) > n, timeout=10)
-    return _cards(slack)[n]
-
-
-def _replies(slack, ts: str) -> list[dict]:
-    return [
-        c.args
-        for c in slack.fake.calls_to("chat.postMessage")
-        if c.ok and c.args.get("thread_ts") == ts
-    ]
-
-
-def _sandbox_app(server, prefix="/stintmint"):
-    return next(r.app for r in server.app.routes if getattr(r, "path", "") == prefix)
 
 
 @pytest.mark.parametrize(
@@ -76,21 +55,21 @@ def test_callback_for_unknown_request_is_404_and_bad_body_400(app):
 def test_without_public_url_the_request_is_polled_to_completion(app, slack, sandbox):
     """No PUBLIC_URL: no callbackUrl is sent, and polling /fetch finds the result."""
     app.client.command("post demo order-3 note=poll", command="/stint")
-    card = _card(slack)
-    wait_for(lambda: _replies(slack, card["ts"]), timeout=15)
-    text = blocks_text(_cards(slack)[0]["blocks"])
+    card = posted_card(slack)
+    wait_for(lambda: replies_in_thread(slack, card["ts"]), timeout=15)
+    text = blocks_text(posted_cards(slack)[0]["blocks"])
     assert "completed" in text and "polling" in text
-    assert _sandbox_app(sandbox).state.sandbox.callback_attempts == []
+    assert mounted_app(sandbox, "/stintmint").state.sandbox.callback_attempts == []
 
 
 def test_eleven_descriptors_are_refused_before_any_call(app, slack, sandbox):
     """The 11th descriptor is refused with the limit, and Stintmint is never called."""
     response = app.client.command(f"post demo order-4 {TEN} d10=v10", command="/stint")
     assert "at most 10" in response.json()["text"]
-    assert _sandbox_app(sandbox).state.calls == []
+    assert mounted_app(sandbox, "/stintmint").state.calls == []
     ok = app.client.command(f"post demo order-5 {TEN}", command="/stint")
     assert ok.status_code == 200 and not ok.content  # ten is fine: a plain ack
-    wait_for(lambda: _sandbox_app(sandbox).state.calls)
+    wait_for(lambda: mounted_app(sandbox, "/stintmint").state.calls)
 
 
 def test_descriptor_types_are_inferred_or_given(app, slack, sandbox):
@@ -99,8 +78,10 @@ def test_descriptor_types_are_inferred_or_given(app, slack, sandbox):
         "post demo order-6 site=https://example.com photo:image=https://example.com/p.jpg n=3",
         command="/stint",
     )
-    _card(slack)
-    requests = _sandbox_app(sandbox).state.sandbox.requests  # the module's sandbox: by id
+    posted_card(slack)
+    requests = mounted_app(
+        sandbox, "/stintmint"
+    ).state.sandbox.requests  # the module's sandbox: by id
     wait_for(lambda: [r for r in requests.values() if r.identifier == "order-6"], timeout=10)
     [request] = [r for r in requests.values() if r.identifier == "order-6"]
     types = {d["name"]: d["type"] for d in request.descriptors}
@@ -112,13 +93,13 @@ def test_fetch_command_shows_not_ready_then_the_responses(tmp_path):
     with world(tmp_path, sandbox={"speed": 0.5}) as running:  # the humans take 2 s
         app, slack = running.app, running.slack
         app.client.command("post demo order-7 note=x", command="/stint")
-        _card(slack)
+        posted_card(slack)
         # Stintmint has the request once the card says "pending" (sent, not complete).
-        wait_for(lambda: "pending" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+        wait_for(lambda: "pending" in blocks_text(posted_cards(slack)[0]["blocks"]), timeout=10)
         app.client.command("fetch demo order-7", command="/stint")
         wait_for(lambda: slack.fake.responses, timeout=10)
         assert "Not ready yet" in blocks_text(slack.fake.responses[-1]["blocks"])
-        wait_for(lambda: "completed" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+        wait_for(lambda: "completed" in blocks_text(posted_cards(slack)[0]["blocks"]), timeout=10)
         app.client.command("fetch demo order-7", command="/stint")
         wait_for(lambda: len(slack.fake.responses) >= 2, timeout=10)
         assert "Responses (" in blocks_text(slack.fake.responses[-1]["blocks"])
@@ -156,13 +137,13 @@ def test_bad_stint_text_gets_usage(app, sandbox, text):
     response = app.client.command(text, command="/stint")
     assert response.status_code == 200
     assert "/stint" in response.json()["text"]
-    assert _sandbox_app(sandbox).state.calls == []
+    assert mounted_app(sandbox, "/stintmint").state.calls == []
 
 
 def test_a_callback_naming_another_stintflow_changes_nothing(app, slack, sandbox):
     """A callback with the request's valid token but another sfId completed the card: the
     body must be about the request the token names, StintFlow included."""
-    stintmint = _sandbox_app(sandbox).state.sandbox
+    stintmint = mounted_app(sandbox, "/stintmint").state.sandbox
     stintmint.complete_after = 60  # the real answer comes late
     try:
         _another_stintflow(app, slack, sandbox)
@@ -172,7 +153,7 @@ def test_a_callback_naming_another_stintflow_changes_nothing(app, slack, sandbox
 
 def _another_stintflow(app, slack, sandbox) -> None:
     app.client.command("post demo order-9 note=hi", command="/stint")
-    card = _card(slack)
+    card = posted_card(slack)
 
     async def job_id() -> str:
         async with app.runtime.store.engine.connect() as conn:
@@ -194,8 +175,8 @@ def _another_stintflow(app, slack, sandbox) -> None:
     answer = app.http.post(url, json=body)
     assert answer.status_code == 400 and "sfId" in answer.text
     time.sleep(0.3)
-    assert "forged" not in blocks_text(_cards(slack)[0]["blocks"])
-    assert _replies(slack, card["ts"]) == []
+    assert "forged" not in blocks_text(posted_cards(slack)[0]["blocks"])
+    assert replies_in_thread(slack, card["ts"]) == []
     # The same body about the right StintFlow is taken.
     assert app.http.post(url, json={**body, "sfId": "demo"}).status_code == 200
-    wait_for(lambda: "forged" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+    wait_for(lambda: "forged" in blocks_text(posted_cards(slack)[0]["blocks"]), timeout=10)

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.store import Store
 from bot.wiring.app import Runtime
 from bot.wiring.server import create_server
-from tests.fakes.servers import ThreadedServer, free_port
+from tests.fakes.servers import ThreadedServer, free_port, mounted_app
 from tests.fakes.slack_api import block_actions_body, sign, slash_command_body, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,10 +40,7 @@ def running_sandboxes(**kw: Any) -> Iterator[ThreadedServer]:
 
 def flint_sandbox_app(server: ThreadedServer):
     """The mounted Flint sandbox (for its ``state.calls`` record)."""
-    for route in server.app.routes:  # type: ignore[attr-defined]
-        if getattr(route, "path", "") == "/flint":
-            return route.app
-    raise LookupError("no /flint mount")
+    return mounted_app(server, "/flint")
 
 
 def app_env(*, slack_api_url: str, sandbox_url: str | None, database_url: str, **extra: Any):

@@ -5,18 +5,13 @@ The rest of /mint runs in process: tests/inproc/test_mint.py."""
 from __future__ import annotations
 
 from adapters.mint.sandbox import ONBOARD_FLOW_ID
-from tests.fakes.slack_api import wait_for
+from tests.fakes.slack_api import posted_cards, wait_for
 from tests.scenario.harness import blocks_text
 
 
-def _cards(slack) -> list[dict]:
-    found = [m for m in slack.fake.messages.values() if not m.get("thread_ts")]
-    return sorted(found, key=lambda m: m["ts"])
-
-
 def _card_text(slack, n=0) -> str:
-    wait_for(lambda: len(_cards(slack)) > n, timeout=10)
-    return blocks_text(_cards(slack)[n]["blocks"])
+    wait_for(lambda: len(posted_cards(slack)) > n, timeout=10)
+    return blocks_text(posted_cards(slack)[n]["blocks"])
 
 
 def test_execute_is_tracked_to_finished_and_the_card_updates(app, slack):

@@ -17,6 +17,8 @@ from tests.fakes.servers import ThreadedServer, free_port
 from tests.fakes.slack_api import (
     RunningSlackFake,
     block_actions_payload,
+    posted_card,
+    posted_cards,
     running_slack_fake,
     slash_command_payload,
     wait_for,
@@ -38,16 +40,6 @@ def slack(socket_mode):
         yield RunningSlackFake(fake, server)
 
 
-def _card(slack, n: int = 0) -> dict:
-    wait_for(lambda: len(_cards(slack)) > n, timeout=10)
-    return _cards(slack)[n]
-
-
-def _cards(slack) -> list[dict]:
-    found = [m for m in slack.fake.messages.values() if not m.get("thread_ts")]
-    return sorted(found, key=lambda m: m["ts"])
-
-
 def test_socket_mode_runs_commands_and_survives_a_disconnect(socket_mode, slack, sandbox, tmp_path):
     """Envelopes are acked by envelope_id; after `disconnect` the app reconnects and works."""
     with running_app(
@@ -62,8 +54,10 @@ def test_socket_mode_runs_commands_and_survives_a_disconnect(socket_mode, slack,
             ),
         )
         assert socket_mode.wait_ack(envelope)["envelope_id"] == envelope
-        first = _card(slack)
-        wait_for(lambda: "Hello, Sock!" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+        first = posted_card(slack)
+        wait_for(
+            lambda: "Hello, Sock!" in blocks_text(posted_cards(slack)[0]["blocks"]), timeout=10
+        )
 
         socket_mode.disconnect()
         socket_mode.wait_connected(2, timeout=20)
@@ -85,7 +79,7 @@ def test_socket_mode_runs_commands_and_survives_a_disconnect(socket_mode, slack,
             ),
         )
         socket_mode.wait_ack(button)
-        wait_for(lambda: "Hello, Sock!" in blocks_text(_card(slack, 1)["blocks"]), timeout=10)
+        wait_for(lambda: "Hello, Sock!" in blocks_text(posted_card(slack, 1)["blocks"]), timeout=10)
 
         # The HTTP server still serves health and metrics, but not Slack requests.
         assert httpx.get(app.url + "/healthz").json()["mode"] == "socket"
@@ -119,8 +113,8 @@ def test_redelivered_envelopes_never_repeat_a_vendor_side_effect(
         )
         for _ in range(2):
             socket_mode.wait_ack(socket_mode.send_envelope("slash_commands", command))
-        card = _card(slack)
-        wait_for(lambda: "complete" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
+        card = posted_card(slack)
+        wait_for(lambda: "complete" in blocks_text(posted_cards(slack)[0]["blocks"]), timeout=10)
         click = block_actions_payload(
             "flint_rerun",
             _rerun_value(card),
@@ -130,10 +124,10 @@ def test_redelivered_envelopes_never_repeat_a_vendor_side_effect(
         )
         for _ in range(2):
             socket_mode.wait_ack(socket_mode.send_envelope("interactive", click))
-        wait_for(lambda: len(_cards(slack)) == 2, timeout=10)
+        wait_for(lambda: len(posted_cards(slack)) == 2, timeout=10)
         wait_for(lambda: runs() == 2, timeout=10)
         time.sleep(0.5)
-        assert runs() == 2 and len(_cards(slack)) == 2
+        assert runs() == 2 and len(posted_cards(slack)) == 2
 
 
 # -- a Socket Mode that cannot connect -------------------------------------------------------

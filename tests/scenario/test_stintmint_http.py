@@ -8,31 +8,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.fakes.servers import free_port
-from tests.fakes.slack_api import wait_for
+from tests.fakes.servers import free_port, mounted_app
+from tests.fakes.slack_api import posted_card, posted_cards, replies_in_thread, wait_for
 from tests.scenario.harness import blocks_text, running_app, running_sandboxes
-
-
-def _cards(slack) -> list[dict]:
-    found = [m for m in slack.fake.messages.values() if not m.get("thread_ts")]
-    return sorted(found, key=lambda m: m["ts"])
-
-
-def _card(slack, n: int = 0) -> dict:
-    wait_for(lambda: len(_cards(slack)) > n, timeout=10)
-    return _cards(slack)[n]
-
-
-def _replies(slack, ts: str) -> list[dict]:
-    return [
-        c.args
-        for c in slack.fake.calls_to("chat.postMessage")
-        if c.ok and c.args.get("thread_ts") == ts
-    ]
-
-
-def _sandbox_app(server, prefix="/stintmint"):
-    return next(r.app for r in server.app.routes if getattr(r, "path", "") == prefix)
 
 
 @pytest.fixture
@@ -52,9 +30,9 @@ def public_app(slack, sandbox, tmp_path):
 
 
 def _callback_url(sandbox) -> str:
-    posts = [c for c in _sandbox_app(sandbox).state.calls if c.path.endswith("/post")]
+    posts = [c for c in mounted_app(sandbox, "/stintmint").state.calls if c.path.endswith("/post")]
     assert posts
-    attempts = _sandbox_app(sandbox).state.sandbox.callback_attempts
+    attempts = mounted_app(sandbox, "/stintmint").state.sandbox.callback_attempts
     wait_for(lambda: attempts, timeout=10)
     return attempts[0].url
 
@@ -65,25 +43,27 @@ def test_callback_updates_the_card_and_notifies_once(public_app, slack, sandbox)
         "post demo order-1 note=hello link=https://example.com/x", command="/stint", user_id="U5"
     )
     assert response.status_code == 200
-    card = _card(slack)
-    wait_for(lambda: "completed" in blocks_text(_cards(slack)[0]["blocks"]), timeout=10)
-    wait_for(lambda: _replies(slack, card["ts"]), timeout=5)
-    text = blocks_text(_cards(slack)[0]["blocks"])
+    card = posted_card(slack)
+    wait_for(lambda: "completed" in blocks_text(posted_cards(slack)[0]["blocks"]), timeout=10)
+    wait_for(lambda: replies_in_thread(slack, card["ts"]), timeout=5)
+    text = blocks_text(posted_cards(slack)[0]["blocks"])
     assert "Responses (" in text and "callback" in text and "credits" in text
-    [reply] = _replies(slack, card["ts"])
+    [reply] = replies_in_thread(slack, card["ts"])
     assert "<@U5>" in reply["text"] and "responses" in reply["text"]
-    attempts = _sandbox_app(sandbox).state.sandbox.callback_attempts
+    attempts = mounted_app(sandbox, "/stintmint").state.sandbox.callback_attempts
     assert [a.status_code for a in attempts] == [200]
     # The request was followed by callback, not by polling /fetch.
-    fetches = [c for c in _sandbox_app(sandbox).state.calls if c.path.endswith("/fetch")]
+    fetches = [
+        c for c in mounted_app(sandbox, "/stintmint").state.calls if c.path.endswith("/fetch")
+    ]
     assert len(fetches) <= 1
 
 
 def test_repeated_callback_is_answered_200_and_notifies_nobody(public_app, slack, sandbox):
     """A callback Stintmint repeats (it retries up to 20 times) changes nothing the second time."""
     public_app.client.command("post demo order-2 note=hi", command="/stint")
-    card = _card(slack)
-    wait_for(lambda: _replies(slack, card["ts"]), timeout=10)
+    card = posted_card(slack)
+    wait_for(lambda: replies_in_thread(slack, card["ts"]), timeout=10)
     url = _callback_url(sandbox)
     body = {
         "identifier": "order-2",
@@ -97,5 +77,5 @@ def test_repeated_callback_is_answered_200_and_notifies_nobody(public_app, slack
     for _ in range(3):
         again = httpx.post(url, json=body)
         assert again.status_code == 200 and again.json()["result"] == "duplicate"
-    assert len(_replies(slack, card["ts"])) == 1
-    assert "again" not in blocks_text(_cards(slack)[0]["blocks"])
+    assert len(replies_in_thread(slack, card["ts"])) == 1
+    assert "again" not in blocks_text(posted_cards(slack)[0]["blocks"])
