@@ -86,11 +86,23 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Approvers:
+    """Who may approve a request held by a rule with ``approvers``, and how many of them
+    (distinct, never the requester) must approve before it runs."""
+
+    users: frozenset[str] = frozenset()
+    usergroups: frozenset[str] = frozenset()
+    needed: int = 1
+
+
+@dataclass(frozen=True)
 class Decision:
     allowed: bool
     confirm: bool
     reason: str  # for the caller: why, in a sentence
     rule_line: int | None  # None: no rule matched (or no policy)
+    # Set when the matching rule names approvers: the request is held until they approve.
+    approval: Approvers | None = None
 
 
 ALLOW_ALL = Decision(True, False, "no access policy is set", None)

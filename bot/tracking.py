@@ -92,6 +92,21 @@ class JobKind:
     callback_backed: Callable[[TrackedJob], bool] = field(default=lambda job: False)
 
 
+class RetryLater(Exception):
+    """A finisher could not do its work now (Slack rate-limited or unreachable): the
+    tracker keeps the job and runs its finishers again after ``after`` seconds."""
+
+    def __init__(self, after: float) -> None:
+        super().__init__(after)
+        self.after = after
+
+
+# Work that must follow the end of every job, after its card and thread notice (e.g.
+# completing the Workflow Builder step that started it, refreshing its user's App Home).
+# Runs at least once: again after a crash or a RetryLater, so it must be idempotent.
+Finisher = Callable[[TrackedJob], Awaitable[None]]
+
+
 class CardNotPosted(Exception):
     """The job card could not be posted in the channel (so the job was not started)."""
 
@@ -135,6 +150,7 @@ class Tracker:
         self.metrics = metrics
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._kinds: dict[str, JobKind] = {}
+        self._finishers: list[Finisher] = []
         self._inflight: set[asyncio.Task] = set()
         self._closing = False
         self._ticking = asyncio.Lock()
@@ -148,10 +164,14 @@ class Tracker:
     def kind(self, vendor: str) -> JobKind:
         return self._kinds[vendor]
 
+    def add_finisher(self, finisher: Finisher) -> None:
+        self._finishers.append(finisher)
+
     # -- the life of a job, as handlers drive it ----------------------------------------
 
     async def begin(self, new: NewJob, *, expected_seconds: float = 0.0) -> TrackedJob:
-        """Record the job and post its card, before any vendor call.
+        """Record the job and post its card, before any vendor call. A job without a channel
+        (a Workflow Builder step given none) has no card: only its finishers tell.
 
         ``expected_seconds`` is how long the vendor call itself may take (a synchronous
         run), so the poller does not mistake a long call for a dead process.
@@ -162,6 +182,8 @@ class Tracker:
             deadline_at=now + self.job_timeout,
             start_grace=self.start_grace + expected_seconds,
         )
+        if not new.channel_id:
+            return job
         try:
             await self._post_card(job, self._kinds[new.vendor].card(job))
         except SlackApiError as exc:
@@ -243,8 +265,14 @@ class Tracker:
             job_id, state=DONE, outcome=NOT_STARTED, error=error, finished_at=time.time()
         )
         job = await self.store.get(job_id)
-        if job is not None:
-            await self._show_progress(job)
+        if job is None:
+            return
+        await self._show_progress(job)
+        after = await self._run_finishers(job)
+        if after is not None:  # handed to the poller, which runs them again (see _deliver)
+            await self.store.update(
+                job_id, state=NOTIFYING, notice_step=2, next_poll_at=time.time() + after
+            )
 
     async def refresh(self, job_id: str) -> TrackedJob | None:
         """Poll one job now (a Refresh button). None if another process is on it or it
@@ -397,7 +425,7 @@ class Tracker:
         kind = self._kinds[job.vendor]
         now = time.time()
         try:
-            if job.notice_step < 1:
+            if job.notice_step < 1 and job.channel_id:
                 await self._update_card(job, kind.card(job))
                 if not await self.store.update(
                     job.id, owner=self.owner, notice_step=1, message_ts=job.message_ts
@@ -410,7 +438,11 @@ class Tracker:
                 if not await self.store.update(job.id, owner=self.owner, notice_step=2):
                     return
                 job.notice_step = 2
-                await self._post_followups(job, kind)
+                if job.channel_id:
+                    await self._post_followups(job, kind)
+            after = await self._run_finishers(job)
+            if after is not None:
+                raise _Retry(after)
         except _Retry as retry:
             if job.finished_at and now - job.finished_at > NOTICE_GIVE_UP_AFTER:
                 await self._give_up(job, "Slack did not accept the notice for a day")
@@ -430,6 +462,18 @@ class Tracker:
         )
         if self.metrics is not None:
             self.metrics.notices.labels(job.vendor, job.outcome or "unknown").inc()
+
+    async def _run_finishers(self, job: TrackedJob) -> float | None:
+        """Run every finisher; the delay before running them again when one asks to."""
+        again: float | None = None
+        for finisher in self._finishers:
+            try:
+                await finisher(job)
+            except RetryLater as later:
+                again = max(again or 0.0, later.after)
+            except Exception:
+                log.exception("a finisher of job %s failed", job.id)
+        return again
 
     async def _update_card(self, job: TrackedJob, message: Message) -> None:
         try:
@@ -532,9 +576,11 @@ __all__ = [
     "TIMED_OUT",
     "UNKNOWN",
     "CardNotPosted",
+    "Finisher",
     "JobKind",
     "NewJob",
     "PollResult",
+    "RetryLater",
     "TrackedJob",
     "Tracker",
 ]

@@ -8,7 +8,8 @@ It reads requests exactly as ``slack_sdk.web.async_client.AsyncWebClient`` sends
 
 * JSON bodies for chat.postMessage, chat.update, chat.postEphemeral and views.*;
 * query parameters on an empty POST for auth.test, chat.delete, conversations.join,
-  files.getUploadURLExternal, files.completeUploadExternal and apps.connections.open;
+  files.getUploadURLExternal, files.completeUploadExternal, apps.connections.open and
+  functions.completeSuccess|completeError (``outputs`` as a JSON string);
 * GET with query parameters for chat.getPermalink, users.info, usergroups.users.list;
 * form bodies (``blocks``/``attachments``/``view`` as JSON strings) from other clients.
 
@@ -23,7 +24,11 @@ What it saw and what users would see:
 
 * ``calls``: every request as a ``SlackCall`` (method, args, time.monotonic(), seq);
 * ``messages``: ``{(channel, ts): message}`` as it stands now (``edits`` counts updates);
-* ``ephemeral``, ``responses`` (response_url posts), ``files``, ``views``.
+* ``ephemeral``, ``responses`` (response_url posts), ``files``, ``views``;
+* ``home_views``: each user's published Home tab (views.publish);
+* ``executions``: workflow step runs begun with ``execute_function`` (a
+  ``function_executed`` event to send the app), each completed at most once with its
+  own ``xwfp-`` token (functions.completeSuccess|completeError).
 
 These are replaced, never mutated in place, on each change, so another thread may iterate
 them while the server runs; read them again for the newest state.
@@ -44,7 +49,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -52,6 +57,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from bot.devkit.slack_requests import function_executed_event
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +87,26 @@ JSON_FIELDS = {
     "view": "invalid_arguments",
     "files": "invalid_arguments",
     "metadata": "invalid_metadata_format",
+    "outputs": "invalid_arguments",
 }
 
 EventCallback = Callable[["SlackEvent"], Awaitable[None] | None]
+
+# Slack's function execution tokens ("workflow function permission"), e.g. xwfp-….
+FUNCTION_TOKEN_PREFIX = "xwfp-"  # noqa: S105 - a prefix, not a secret
+
+
+@dataclass(frozen=True)
+class FunctionExecution:
+    """A workflow step run as Slack sees it: running until the app completes it once."""
+
+    execution_id: str
+    callback_id: str
+    inputs: dict[str, Any]
+    token: str
+    state: str = "running"  # running, completed (completeSuccess) or failed (completeError)
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
 
 
 @dataclass
@@ -201,6 +225,9 @@ class SlackFake:
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "functions.completeSuccess": self._functions_complete_success,
+            "functions.completeError": self._functions_complete_error,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "apps.connections.open": self._apps_connections_open,
@@ -223,6 +250,10 @@ class SlackFake:
             self.responses: list[dict[str, Any]] = []
             self.files: list[dict[str, Any]] = []
             self.views: dict[str, dict[str, Any]] = {}
+            # Each user's published Home tab, as it stands now.
+            self.home_views: dict[str, dict[str, Any]] = {}
+            # Workflow step executions started with ``execute_function``, by execution id.
+            self.executions: dict[str, FunctionExecution] = {}
             self._failures.clear()
             self._pending_uploads.clear()
 
@@ -389,6 +420,11 @@ class SlackFake:
                 raise SlackError("not_allowed_token_type")
             raise SlackError("invalid_auth")
         if token.startswith(self.bot_token_prefix):
+            return
+        if token.startswith(FUNCTION_TOKEN_PREFIX):
+            # A function execution's own token; Slack keeps it valid for the run's life.
+            if not any(run.token == token for run in self.executions.values()):
+                raise SlackError("invalid_auth")
             return
         if token.startswith("xapp-"):
             raise SlackError("not_allowed_token_type")
@@ -706,6 +742,83 @@ class SlackFake:
         self._store_view(view)
         await self._emit("view_updated", view)
         return {"view": view}
+
+    async def _views_publish(self, req: _Request) -> dict[str, Any]:
+        user_id = req.args.get("user_id")
+        if not user_id:
+            raise invalid_arguments("missing required field: user_id")
+        if not isinstance(user_id, str) or not user_id.startswith(("U", "W")):
+            raise SlackError("user_not_found")
+        spec = req.args.get("view")
+        if isinstance(spec, dict) and spec.get("type") != "home":
+            raise invalid_arguments("must be home [json-pointer:/view/type]")
+        current = self.home_views.get(user_id)
+        expected = req.args.get("hash")
+        if expected and current is not None and expected != current["hash"]:
+            raise SlackError("hash_conflict")
+        view_id = current["id"] if current is not None else self._mint_id("V")
+        view = self._new_view(spec, view_id=view_id, root_view_id=view_id)
+        with self._lock:
+            self.home_views = {**self.home_views, user_id: view}
+        await self._emit("home_published", {"user": user_id, "view": view})
+        return {"view": view}
+
+    # -- workflow steps (functions) -----------------------------------------------------
+
+    def execute_function(
+        self, callback_id: str, inputs: dict[str, Any], *, execution_id: str | None = None
+    ) -> dict[str, Any]:
+        """A workflow reaches the app's step ``callback_id``: the ``function_executed``
+        event Slack then sends the app (wrap it with ``event_callback_payload``). The
+        execution stays running until the app completes it with its token."""
+        event = function_executed_event(
+            callback_id, inputs, execution_id=execution_id, api_app_id=self.app_id
+        )
+        run = FunctionExecution(
+            execution_id=event["function_execution_id"],
+            callback_id=callback_id,
+            inputs=dict(inputs),
+            token=event["bot_access_token"],
+        )
+        with self._lock:
+            self.executions = {**self.executions, run.execution_id: run}
+        return event
+
+    def _execution(self, req: _Request) -> FunctionExecution:
+        execution_id = req.args.get("function_execution_id")
+        if not execution_id:
+            raise invalid_arguments("missing required field: function_execution_id")
+        run = self.executions.get(str(execution_id))
+        if run is None:
+            raise SlackError("function_execution_not_found")
+        if req.token != run.token:
+            raise SlackError("access_denied")
+        if run.state != "running":
+            raise SlackError("execution_not_in_running_state")
+        return run
+
+    async def _functions_complete_success(self, req: _Request) -> dict[str, Any]:
+        run = self._execution(req)
+        outputs = req.args.get("outputs")
+        if not isinstance(outputs, dict):
+            raise SlackError("parameter_validation_failed", errors=["outputs must be an object"])
+        self._end(run, state="completed", outputs=outputs)
+        await self._emit("function_completed", {"execution_id": run.execution_id})
+        return {}
+
+    async def _functions_complete_error(self, req: _Request) -> dict[str, Any]:
+        run = self._execution(req)
+        error = req.args.get("error")
+        if not isinstance(error, str) or not error:
+            raise invalid_arguments("missing required field: error")
+        self._end(run, state="failed", error=error)
+        await self._emit("function_failed", {"execution_id": run.execution_id})
+        return {}
+
+    def _end(self, run: FunctionExecution, **values: Any) -> None:
+        with self._lock:
+            ended = replace(run, **values)
+            self.executions = {**self.executions, run.execution_id: ended}
 
     # -- files ------------------------------------------------------------------------
 

@@ -344,3 +344,93 @@ def message_shortcut_body(
         callback_id, message, channel_id, user_id, trigger_id, response_url, **kw
     )
     return interaction_body(payload)
+
+
+# -- Events API -----------------------------------------------------------------------
+
+_event_counter = itertools.count(1)
+
+
+def event_callback_payload(
+    event: dict[str, Any],
+    *,
+    team_id: str = TEAM_ID,
+    api_app_id: str = API_APP_ID,
+    bot_user_id: str = BOT_USER_ID,
+    event_id: str | None = None,
+    token: str = VERIFICATION_TOKEN,
+) -> dict[str, Any]:
+    """An Events API ``event_callback`` envelope around ``event`` (Slack posts it as JSON;
+    over Socket Mode it is the ``events_api`` envelope's payload)."""
+    return {
+        "token": token,
+        "team_id": team_id,
+        "api_app_id": api_app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{int(time.time())}{next(_event_counter):06d}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def event_callback_body(event: dict[str, Any], **kw: Any) -> bytes:
+    """An Events API request body as Slack posts it (application/json)."""
+    return json.dumps(event_callback_payload(event, **kw)).encode()
+
+
+def function_executed_event(
+    callback_id: str,
+    inputs: dict[str, Any],
+    *,
+    execution_id: str | None = None,
+    bot_access_token: str | None = None,
+    api_app_id: str = API_APP_ID,
+) -> dict[str, Any]:
+    """A ``function_executed`` event: a workflow reached one of the app's custom steps.
+    ``bot_access_token`` is the execution's own token (``xwfp-…``), valid until the step
+    completes; it is the token ``functions.completeSuccess|completeError`` need."""
+    now = time.time()
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": f"Fn{secrets.token_hex(5).upper()}",
+            "callback_id": callback_id,
+            "title": callback_id,
+            "description": "",
+            "type": "app",
+            "input_parameters": [],
+            "output_parameters": [],
+            "app_id": api_app_id,
+            "date_created": int(now),
+            "date_updated": int(now),
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id or f"Fx{secrets.token_hex(6).upper()}",
+        "workflow_execution_id": f"Wx{secrets.token_hex(6).upper()}",
+        "event_ts": f"{now:.6f}",
+        "bot_access_token": bot_access_token or f"xwfp-{secrets.token_hex(12)}",
+    }
+
+
+def app_home_opened_event(
+    user_id: str, *, channel_id: str | None = None, tab: str = "home"
+) -> dict[str, Any]:
+    """An ``app_home_opened`` event: ``user_id`` opened the app's Home (or Messages) tab."""
+    return {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": channel_id or f"D{user_id[1:]}",
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }

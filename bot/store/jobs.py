@@ -54,6 +54,7 @@ class TrackedJob:
     lease_owner: str | None = None
     lease_until: float | None = None
     notified_at: float | None = None
+    step_execution_id: str | None = None  # a Workflow Builder step waits for this job
 
     @property
     def final(self) -> bool:
@@ -87,6 +88,7 @@ class NewJob:
     user_id: str
     params: dict[str, Any] = field(default_factory=dict)
     thread_ts: str | None = None
+    step_execution_id: str | None = None  # a Workflow Builder step completes when it ends
 
 
 _COLUMNS = {c.name for c in jobs.columns}
@@ -115,6 +117,7 @@ class JobStore:
             "params": new.params,
             "channel_id": new.channel_id,
             "thread_ts": new.thread_ts,
+            "step_execution_id": new.step_execution_id,
             "user_id": new.user_id,
             "state": STARTING,
             "created_at": now,

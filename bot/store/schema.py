@@ -36,6 +36,8 @@ jobs = sa.Table(
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_until", sa.Float),
     sa.Column("notified_at", sa.Float),
+    # Set when a Workflow Builder step started the job: the step completes when it ends.
+    sa.Column("step_execution_id", sa.String(64)),
 )
 
 # Small named values the app keeps across restarts (e.g. server-side secrets).
@@ -102,6 +104,8 @@ confirmations = sa.Table(
     sa.Column("used_at", sa.Float),
     # The parsed request, typed and serialised (handlers/common/held.py): what runs.
     sa.Column("request", sa.JSON, nullable=True),
+    # Where the request came from when not a command or click: {"step": execution_id}.
+    sa.Column("origin", sa.JSON, nullable=True),
 )
 
 # Slack requests already taken on (by trigger id or event id), so a retried or
@@ -111,4 +115,50 @@ handled_requests = sa.Table(
     metadata,
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("at", sa.Float, nullable=False),
+)
+
+# A Workflow Builder step run (a function execution), from its function_executed event to
+# the one functions.completeSuccess|completeError that ends it. ``token`` is the
+# execution's function bot token, the only one that may complete it; it is never logged.
+step_runs = sa.Table(
+    "step_runs",
+    metadata,
+    sa.Column("execution_id", sa.String(64), primary_key=True),
+    sa.Column("callback_id", sa.String(64), nullable=False),
+    sa.Column("token", sa.Text, nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("inputs", sa.JSON, nullable=False),
+    sa.Column("job_id", sa.String(36)),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("completed_at", sa.Float),
+)
+
+# A request held by a rule with ``approvers`` until enough distinct approvers approve it,
+# one rejects it, or it expires. ``decisions``: [{"user", "decision", "at"}]; ``version``
+# fences concurrent decisions (compare-and-set), so each counts once across processes.
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("requester", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("command", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("origin", sa.JSON),
+    sa.Column("approvers", sa.JSON, nullable=False),
+    sa.Column("needed", sa.Integer, nullable=False),
+    sa.Column("decisions", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("message_ts", sa.String(32)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("closed_at", sa.Float),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
 )

@@ -74,6 +74,40 @@ class Shortcut:
 
 
 @dataclass(frozen=True)
+class Parameter:
+    """One input or output of a Workflow Builder step, as ``manifest.yml`` declares it
+    (and as App Home's quick-action forms show it)."""
+
+    name: str
+    type: str  # "string", "integer", "number", "slack#/types/user_id", …
+    title: str
+    description: str
+    required: bool = False
+    choices: tuple[str, ...] = ()  # a string input offered as one of these
+    default: str | None = None
+    multiline: bool = False  # a form shows it as a multi-line field
+
+
+# A step's inputs (strings, as Workflow Builder sends them) → the command text it counts as,
+# after the subcommand: e.g. {"flintbit": "demo:hello.rb"} → "run demo:hello.rb". The
+# vertical's own parser reads that text, so a step is validated exactly like the command.
+StepText = Callable[[dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A Workflow Builder custom step (a function with this ``callback_id``). Besides
+    ``inputs``, every step has ``user_id`` (required) and ``channel_id`` (optional)."""
+
+    callback_id: str
+    title: str
+    description: str
+    inputs: tuple[Parameter, ...]
+    outputs: tuple[Parameter, ...]
+    text: StepText
+
+
+@dataclass(frozen=True)
 class Vertical:
     key: str  # the jobs' and digests' vendor key in the state store
     slash: str  # e.g. "/flint"; the policy's command names start with it, without "/"
@@ -91,6 +125,7 @@ class Vertical:
     jobs: Callable[[Any], JobKind] | None = None  # given the client
     digest: Callable[[Any, Settings], DigestKind] | None = None  # given the client
     routes: Callable[[Deps], list[BaseRoute]] | None = None  # vendor → us (callbacks)
+    steps: tuple[Step, ...] = ()  # Workflow Builder custom steps
     # Fills in what a typed request leaves to the settings (e.g. STOMT_TARGET), or raises
     # UsageError; runs before the policy sees the request, so rules see the real target.
     complete: Callable[[Any, Settings], Any] | None = None

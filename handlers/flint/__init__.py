@@ -6,6 +6,7 @@ from handlers.common.vertical import Button, Subcommand, Vertical
 from handlers.flint import actions, blocks, commands
 from handlers.flint.jobs import KEY, job_kind
 from handlers.flint.parsing import parse, policy_view
+from handlers.flint.steps import RUN as STEP
 
 VERTICAL = Vertical(
     key=KEY,
@@ -34,4 +35,5 @@ VERTICAL = Vertical(
     status=lambda settings: settings.flint_status(),
     buttons=(Button(blocks.RERUN, actions.on_rerun), Button(blocks.REFRESH, actions.on_refresh)),
     jobs=job_kind,
+    steps=(STEP,),
 )

@@ -7,6 +7,7 @@ from handlers.common.vertical import Button, Subcommand, Vertical
 from handlers.mindstamp import actions, blocks, commands
 from handlers.mindstamp.digest import KEY, digest_kind
 from handlers.mindstamp.parsing import parse, policy_view
+from handlers.mindstamp.steps import SUMMARY as STEP
 
 NAME = "Mindstamp"  # in its messages and on its digests
 
@@ -44,4 +45,5 @@ VERTICAL = Vertical(
     status=lambda settings: settings.mindstamp_status(),
     buttons=(Button(blocks.SHOW, actions.on_show), Button(blocks.MORE, actions.on_more)),
     digest=lambda client, _settings: digest_kind(client, NAME),
+    steps=(STEP,),
 )

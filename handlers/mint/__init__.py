@@ -8,6 +8,7 @@ from handlers.common.vertical import Button, Form, Subcommand, Vertical
 from handlers.mint import actions, blocks, commands
 from handlers.mint.jobs import KEY, digest_kind, job_kind
 from handlers.mint.parsing import STATUSES, parse, policy_view
+from handlers.mint.steps import EXECUTE as STEP
 
 NAME = "Signicat Mint"  # in its messages and on its digests
 
@@ -80,4 +81,5 @@ VERTICAL = Vertical(
     ),
     jobs=job_kind,
     digest=lambda client, _settings: digest_kind(client, NAME),
+    steps=(STEP,),
 )

@@ -6,6 +6,7 @@ from handlers.common.vertical import Button, Subcommand, Vertical
 from handlers.stintmint import actions, blocks, callback, commands
 from handlers.stintmint.jobs import KEY, job_kind
 from handlers.stintmint.parsing import parse, policy_view
+from handlers.stintmint.steps import POST as STEP
 
 VERTICAL = Vertical(
     key=KEY,
@@ -38,4 +39,5 @@ VERTICAL = Vertical(
     buttons=(Button(blocks.FETCH, actions.on_fetch),),
     jobs=job_kind,
     routes=lambda deps: [callback.route(deps)],
+    steps=(STEP,),
 )

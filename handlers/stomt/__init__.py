@@ -7,6 +7,7 @@ from handlers.common.vertical import Button, Form, Shortcut, Subcommand, Vertica
 from handlers.stomt import actions, blocks, commands, shortcut
 from handlers.stomt.digest import KEY, digest_kind
 from handlers.stomt.parsing import complete, parse, policy_view
+from handlers.stomt.steps import POST as STEP
 
 NAME = "STOMT"  # in its messages and on its digests
 
@@ -61,4 +62,5 @@ VERTICAL = Vertical(
     forms=(Form(shortcut.MODAL, shortcut.on_submit),),
     shortcuts=(Shortcut(shortcut.SHORTCUT, shortcut.on_shortcut),),
     digest=lambda client, settings: digest_kind(client, settings.stomt_target, NAME),
+    steps=(STEP,),
 )

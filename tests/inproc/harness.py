@@ -37,7 +37,14 @@ T = TypeVar("T")
 BASE_URL = "http://chatops.inproc"
 # What a test leaves behind in the state store; the next test on the same app starts
 # without it (kv keeps the callback-signing key, handled_requests only grows).
-PER_TEST_TABLES = ("jobs", "audit_log", "digest_subscriptions", "confirmations")
+PER_TEST_TABLES = (
+    "jobs",
+    "audit_log",
+    "digest_subscriptions",
+    "confirmations",
+    "step_runs",
+    "approvals",
+)
 
 
 class AppLoop:
