@@ -15,6 +15,9 @@ from collections.abc import Iterable
 REDACTED = "[redacted]"
 # Shorter values are not redacted: they would match ordinary words and numbers.
 MIN_SECRET_LENGTH = 6
+# Secrets no setting holds, recognised by their shape: a Workflow Builder step's function
+# token (xwfp-…) comes with each step's event, and is redacted wherever it would appear.
+TOKEN_PATTERNS = (r"xwfp-[A-Za-z0-9][A-Za-z0-9-]*",)
 
 # Characters that end a line for some reader (str.splitlines, terminals, JSON-lines tools),
 # or that drive a terminal: C0 and C1 controls (except tab), DEL, U+2028 and U+2029.
@@ -35,7 +38,8 @@ def one_line(text: str) -> str:
 
 
 class SecretRedactor:
-    """Replaces each secret, also as a JSON string or a one-line escape would spell it."""
+    """Replaces each secret, also as a JSON string or a one-line escape would spell it,
+    and every token of a shape in TOKEN_PATTERNS."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         values = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
@@ -49,7 +53,8 @@ class SecretRedactor:
             spellings.add(one_line(value))
         # Longest first, so a secret that contains another is replaced whole.
         ordered = sorted(spellings, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        alternatives = [*map(re.escape, ordered), *TOKEN_PATTERNS]
+        self._pattern = re.compile("|".join(alternatives)) if alternatives else None
 
     def __call__(self, text: str) -> str:
         return self._pattern.sub(REDACTED, text) if self._pattern else text

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     chatops_log_format: Literal["text", "json"] = "text"
     # Days the audit log keeps its entries (0 keeps them forever).
     chatops_audit_retention_days: int = Field(90, ge=0)
+    # Seconds a request held for approval (a policy rule's ``approvers``) waits for enough
+    # approvals before it expires unrun.
+    chatops_approval_ttl: PositiveFloat = 3600.0
 
     flint_url: str | None = None
     flint_username: str | None = None

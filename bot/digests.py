@@ -147,6 +147,9 @@ class Digests:
     async def subscriptions(self, channel_id: str) -> list[Subscription]:
         return await self.store.for_channel(channel_id)
 
+    async def subscribed_by(self, user_id: str) -> list[Subscription]:
+        return await self.store.created_by(user_id)
+
     def describe(self, sub: Subscription) -> str:
         when = datetime.fromtimestamp(sub.next_run_at, ZoneInfo(sub.timezone))
         day = "every Monday" if sub.frequency == "weekly" else "every day"

@@ -11,6 +11,8 @@ file, a request no rule matches is denied; without one, everything is allowed::
         channels: [C0789]      # }
         allow: true            # default true
         confirm: true          # default false: ask for a confirmation click first
+        approvers: {users: [U0LEAD], usergroups: [S0SRE]}  # hold until they approve
+        approvals: 2           # how many distinct approvers (default 1)
 
 Loading checks everything and raises ``PolicyError`` naming the line at fault, so a
 mistyped file stops ``serve`` and ``check`` instead of silently allowing or denying.
@@ -33,7 +35,18 @@ import yaml
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-RULE_KEYS = ("command", "target", "users", "usergroups", "channels", "allow", "confirm")
+RULE_KEYS = (
+    "command",
+    "target",
+    "users",
+    "usergroups",
+    "channels",
+    "allow",
+    "confirm",
+    "approvers",
+    "approvals",
+)
+APPROVER_KEYS = ("users", "usergroups")
 _IDS = {
     "users": (re.compile(r"[UW][A-Z0-9]+"), "a Slack user id (U…)"),
     "usergroups": (re.compile(r"S[A-Z0-9]+"), "a Slack user group id (S…)"),
@@ -60,6 +73,7 @@ class Rule:
     channels: frozenset[str] = frozenset()
     allow: bool = True
     confirm: bool = False
+    approval: Approvers | None = None
 
     @property
     def everyone(self) -> bool:
@@ -152,7 +166,7 @@ class Policy:
 
     @property
     def needs_usergroups(self) -> bool:
-        return any(rule.usergroups for rule in self.rules)
+        return any(rule_usergroups(rule) for rule in self.rules)
 
     def decide_now(
         self, request: Request, known_groups: Callable[[str], frozenset[str] | None]
@@ -230,9 +244,27 @@ class Policy:
         where = f"rule at line {rule.line} of the access policy"
         if not rule.allow:
             return Decision(False, False, f"the {where} denies {what}", rule.line)
+        if rule.approval is not None:
+            # Approval wins over confirm: a handler that looked at ``confirm`` first must
+            # not be able to run it after the requester's own click.
+            needed = rule.approval.needed
+            approvals = "an approval" if needed == 1 else f"{needed} approvals"
+            return Decision(
+                True,
+                False,
+                f"the {where} needs {approvals} before {what} runs",
+                rule.line,
+                approval=rule.approval,
+            )
         if rule.confirm:
             return Decision(True, True, f"the {where} asks to confirm {what}", rule.line)
         return Decision(True, False, f"the {where} allows {what}", rule.line)
+
+
+def rule_usergroups(rule: Rule) -> frozenset[str]:
+    """Every user group ``rule`` names, as subjects or as approvers."""
+    approvers = rule.approval.usergroups if rule.approval is not None else frozenset()
+    return rule.usergroups | approvers
 
 
 async def _with_groups(
@@ -350,7 +382,7 @@ def moot_restrictions(rules: Sequence[Rule], commands: Collection[str], source: 
         for later in rules[index + 1 :]:
             if not later.everyone or not _covers(later, covered, rule.target):
                 continue
-            if later.allow:
+            if later.allow and later.approval is None:
                 warnings.append(
                     f"CHATOPS_POLICY {source}, line {rule.line}: this rule limits who may run "
                     f"`{rule.command}`, but the rule at line {later.line} lets everyone run "
@@ -420,18 +452,26 @@ def _rule(node, fail: _Fail) -> Rule:
     texts: dict[str, str] = {}
     flags: dict[str, bool] = {}
     ids: dict[str, frozenset[str]] = {}
+    keys: dict[str, yaml.Node] = {}
+    approvers: Approvers | None = None
+    needed: int | None = None
     for key, value in node.value:
         name = _scalar(key)
         if name not in RULE_KEYS:
             close = [k for k in RULE_KEYS if _similar(k, name)]
             hint = f" (did you mean `{close[0]}`?)" if close else ""
             raise fail(_line(key), f"unknown key `{name}`{hint}; a rule has {', '.join(RULE_KEYS)}")
-        if name in texts or name in flags or name in ids:
+        if name in keys:
             raise fail(_line(key), f"`{name}` appears twice in this rule")
+        keys[name] = key
         if name in ("allow", "confirm"):
             flags[name] = _flag(name, value, fail)
         elif name in ("command", "target"):
             texts[name] = _text(name, value, fail)
+        elif name == "approvers":
+            approvers = _approvers(value, fail)
+        elif name == "approvals":
+            needed = _count(name, value, fail)
         else:
             ids[name] = _ids(name, value, fail)
     if "command" not in texts:
@@ -440,6 +480,24 @@ def _rule(node, fail: _Fail) -> Rule:
     confirm = flags.get("confirm", Rule.confirm)
     if confirm and not allow:
         raise fail(_line(node), "`confirm: true` on a rule with `allow: false` means nothing")
+    if approvers is not None and not allow:
+        raise fail(
+            _line(keys["approvers"]), "`approvers` on a rule with `allow: false` means nothing"
+        )
+    if needed is not None:
+        if approvers is None:
+            raise fail(
+                _line(keys["approvals"]),
+                f"`approvals: {needed}` without `approvers` means nothing; name who may approve",
+            )
+        if not approvers.usergroups and needed > len(approvers.users):
+            raise fail(
+                _line(keys["approvals"]),
+                f"`approvals: {needed}` can never be met: `approvers` names only "
+                f"{len(approvers.users)} user{'s' if len(approvers.users) != 1 else ''} "
+                "and no user group",
+            )
+        approvers = Approvers(approvers.users, approvers.usergroups, needed)
     return Rule(
         line=_line(node),
         command=texts["command"],
@@ -449,7 +507,39 @@ def _rule(node, fail: _Fail) -> Rule:
         channels=ids.get("channels", Rule.channels),
         allow=allow,
         confirm=confirm,
+        approval=approvers,
     )
+
+
+def _approvers(node, fail: _Fail) -> Approvers:
+    """``approvers: {users: [...], usergroups: [...]}``: at least one of the two."""
+    example = "such as `{users: [U0123], usergroups: [S0456]}`"
+    if _is_null(node):
+        raise fail(_line(node), f"`approvers` is empty; name who may approve, {example}")
+    if not isinstance(node, yaml.MappingNode):
+        raise fail(_line(node), f"`approvers` must be a mapping {example}, not {_shown(node)}")
+    found: dict[str, frozenset[str]] = {}
+    for key, value in node.value:
+        name = _scalar(key)
+        if name not in APPROVER_KEYS:
+            close = [k for k in APPROVER_KEYS if _similar(k, name)]
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+            raise fail(
+                _line(key), f"unknown key `{name}` in `approvers`{hint}; it has users, usergroups"
+            )
+        if name in found:
+            raise fail(_line(key), f"`{name}` appears twice in `approvers`")
+        found[name] = _ids(name, value, fail, label=f"approvers.{name}")
+    if not found:
+        raise fail(_line(node), f"`approvers` is empty; name who may approve, {example}")
+    return Approvers(found.get("users", frozenset()), found.get("usergroups", frozenset()))
+
+
+def _count(name: str, node, fail: _Fail) -> int:
+    value = _value(node)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail(_line(node), f"`{name}` is a whole number, 1 or more, not {_shown(node)}")
+    return value
 
 
 def _flag(name: str, node, fail: _Fail) -> bool:
@@ -475,10 +565,14 @@ def _text(name: str, node, fail: _Fail) -> str:
     return value
 
 
-def _ids(name: str, node, fail: _Fail) -> frozenset[str]:
-    """users / usergroups / channels: a list of ids (a single id is accepted too)."""
+def _ids(name: str, node, fail: _Fail, *, label: str | None = None) -> frozenset[str]:
+    """users / usergroups / channels: a list of ids (a single id is accepted too).
+    ``label`` is how errors name the key (``approvers.users``); default ``name``."""
+    label = label or name
     items = node.value if isinstance(node, yaml.SequenceNode) else [node]
     if not items or (len(items) == 1 and _is_null(items[0])):
+        if label != name:
+            raise fail(_line(node), f"`{label}` is empty; list ids, or leave it out")
         raise fail(
             _line(node),
             f"`{name}` is empty; leave it out to match everyone, or list ids (a rule "
@@ -489,7 +583,7 @@ def _ids(name: str, node, fail: _Fail) -> frozenset[str]:
     for item in items:
         value = _value(item)
         if not isinstance(value, str) or not pattern.fullmatch(value):
-            raise fail(_line(item), f"`{name}`: {_shown(item)} is not {what}")
+            raise fail(_line(item), f"`{label}`: {_shown(item)} is not {what}")
         ids.append(value)
     return frozenset(ids)
 

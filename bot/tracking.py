@@ -90,6 +90,10 @@ class JobKind:
     # True for jobs the vendor will call back about: polling is then only a safety net,
     # at the longest interval.
     callback_backed: Callable[[TrackedJob], bool] = field(default=lambda job: False)
+    # The outputs of the Workflow Builder step that started a job, once the job has ended
+    # (failed included). None: the job ended without an answer to give (it never started,
+    # or its vendor never said how it ended), and the step ends with an error instead.
+    step_outputs: Callable[[TrackedJob], dict[str, Any] | None] = field(default=lambda job: None)
 
 
 class RetryLater(Exception):

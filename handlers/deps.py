@@ -3,7 +3,7 @@ imported by it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from adapters.flint import FlintClient
@@ -19,6 +19,16 @@ from bot.digests import Digests
 from bot.policy import Policy, UsergroupMembers
 from bot.store import Store
 from bot.tracking import Tracker
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """Work a feature needs done every ``seconds`` in each process (e.g. expiring what
+    waited too long); the wiring hands each to the scheduler under ``name``."""
+
+    name: str
+    seconds: float
+    run: Callable[[], Awaitable[object]]
 
 
 @dataclass
@@ -47,6 +57,8 @@ class Deps:
     # The policy names of the subcommands the verticals declare as changing something:
     # only those may write to the audit log (handlers/common/audited.py).
     changing: frozenset[str] = frozenset()
+    # Registered by the listeners' wiring; run by the scheduler once the app starts.
+    periodic: list[Periodic] = field(default_factory=list)
 
     def vendor_name(self, command: str) -> str:
         """Who a policy command name ("mint execute") is sent to, for messages."""

@@ -15,7 +15,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from handlers import COMMANDS, SHORTCUTS
+from handlers import COMMANDS, SHORTCUTS, VERTICALS
+from handlers.common.steps import manifest_functions
 
 # Slash commands the app registers listeners for (handlers.register_listeners).
 IMPLEMENTED_COMMANDS = set(COMMANDS)
@@ -117,14 +118,24 @@ def _drop_interactivity_is_enabled(m: dict[str, Any]) -> None:
     del m["settings"]["interactivity"]["is_enabled"]
 
 
+def _drop_a_steps_outputs(m: dict[str, Any]) -> None:
+    del m["functions"]["flint_run"]["output_parameters"]
+
+
 @pytest.mark.parametrize(
     ("breaker", "expected"),
     [
         (_drop_command_description, "'description' is a required property"),
         (_add_unknown_top_level_key, "'not_a_slack_key' was unexpected"),
         (_drop_interactivity_is_enabled, "'is_enabled' is a required property"),
+        (_drop_a_steps_outputs, "'output_parameters' is a required property"),
     ],
-    ids=["slash-command-without-description", "unknown-top-level-key", "interactivity-no-flag"],
+    ids=[
+        "slash-command-without-description",
+        "unknown-top-level-key",
+        "interactivity-no-flag",
+        "step-without-outputs",
+    ],
 )
 def test_schema_rejects_broken_manifest(
     validator: Draft7Validator, manifest: dict[str, Any], breaker: Any, expected: str
@@ -157,3 +168,30 @@ def test_every_shortcut_has_a_handler(manifest: dict[str, Any]) -> None:
     """The manifest's shortcuts are exactly the ones the app listens for."""
     declared = {s["callback_id"] for s in manifest["features"].get("shortcuts", [])}
     assert declared == set(SHORTCUTS)
+
+
+def test_functions_are_the_steps_the_app_serves(manifest: dict[str, Any]) -> None:
+    """manifest.yml's functions are exactly what the verticals' Step declarations render
+    (inputs, outputs, titles), so the manifest and the listeners cannot drift apart."""
+    assert manifest["functions"] == manifest_functions(VERTICALS)
+    for function in manifest["functions"].values():
+        inputs = function["input_parameters"]
+        assert inputs["user_id"]["type"] == "slack#/types/user_id"
+        assert inputs["user_id"]["is_required"] is True
+        assert "Person who used this workflow" in inputs["user_id"]["description"]
+        assert inputs["channel_id"]["type"] == "slack#/types/channel_id"
+        assert inputs["channel_id"]["is_required"] is False
+
+
+def test_steps_are_served_with_their_events(manifest: dict[str, Any]) -> None:
+    """Slack sends function_executed (and offers the steps at all) only with these set."""
+    settings = manifest["settings"]
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]
+    assert settings["function_runtime"] == "remote" and settings["org_deploy_enabled"] is True
+    assert set(manifest["functions"]) == {
+        "flint_run",
+        "stomt_post",
+        "mint_execute",
+        "stint_post",
+        "mindstamp_summary",
+    }

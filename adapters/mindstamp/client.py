@@ -65,6 +65,7 @@ from adapters.mindstamp.models import (
     Page,
     Period,
     Summary,
+    SummaryPeriod,
     TopVideos,
     User,
     Video,
@@ -127,9 +128,11 @@ class MindstampClient(VendorClient):
         """Prove Mindstamp answers and takes our token (for ``chatops check``)."""
         return await self.user()
 
-    async def summary(self, period: Period | None = None) -> Summary:
-        """The views summary: overall, the past seven days (``week``) or this month."""
-        path = "/views/summary" if period is None else f"/views/summary/{validate_period(period)}"
+    async def summary(self, period: SummaryPeriod | None = None) -> Summary:
+        """The views summary: overall (``all`` or None), the past seven days (``week``) or
+        this month."""
+        overall = period is None or period == "all"
+        path = "/views/summary" if overall else f"/views/summary/{validate_period(period)}"
         response = await self._get(path)
         document = self._document(response)
         if isinstance(document, list):

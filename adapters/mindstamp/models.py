@@ -33,6 +33,11 @@ from adapters.timestamps import parse_time
 
 Period = Literal["week", "month"]
 PERIODS: tuple[Period, ...] = ("week", "month")
+# A views summary's period: "all" is the overall summary (``/views/summary``).
+SummaryPeriod = Literal["all", "week", "month"]
+# The field names a summary's total views may go by (it is undocumented), compared
+# without case, spaces, "_" or "-"; the first one present is the total.
+VIEWS_FIELDS = ("totalviews", "views", "viewcount", "viewscount", "total")
 
 # Paging: "The default limit is 25, but can be set to retrieve up to 100 results."
 DEFAULT_LIMIT = 25
@@ -301,6 +306,40 @@ def numeric_fields(summary: Summary | dict[str, Any]) -> list[tuple[str, int | f
     if isinstance(data, dict):
         walk("", data, 0)
     return found
+
+
+def numeric_values(summary: Summary | dict[str, Any]) -> dict[str, int | float]:
+    """Every numeric field of a summary under its own name, values exactly as sent; a
+    number in a nested object as "parent.child" (the fields ``numeric_fields`` shows)."""
+    data = summary.as_dict() if isinstance(summary, Summary) else summary
+    found: dict[str, int | float] = {}
+
+    def walk(prefix: str, obj: dict[str, Any], depth: int) -> None:
+        for key, value in obj.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if _is_number(value):
+                found[name] = value
+            elif isinstance(value, dict) and depth < 3:
+                walk(name, value, depth + 1)
+
+    if isinstance(data, dict):
+        walk("", data, 0)
+    return found
+
+
+def total_views(summary: Summary | dict[str, Any]) -> int:
+    """The summary's total views: its first top-level number named as in VIEWS_FIELDS,
+    or 0 when it has none."""
+    data = summary.as_dict() if isinstance(summary, Summary) else summary
+    numbers = {
+        re.sub(r"[\s_\-]", "", str(key)).lower(): value
+        for key, value in (data.items() if isinstance(data, dict) else ())
+        if _is_number(value)
+    }
+    for name in VIEWS_FIELDS:
+        if name in numbers:
+            return int(numbers[name])
+    return 0
 
 
 # -- what users type ---------------------------------------------------------------------

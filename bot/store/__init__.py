@@ -7,13 +7,17 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.approvals import Approval, ApprovalStore
 from bot.store.audit import AuditEntry, AuditStore
 from bot.store.confirmations import Confirmation, ConfirmationStore
 from bot.store.engine import create_engine, migrate
 from bot.store.handled import HandledRequests
 from bot.store.jobs import JobStore, NewJob, TrackedJob
+from bot.store.steps import StepRun, StepRunStore
 
 __all__ = [
+    "Approval",
+    "ApprovalStore",
     "AuditEntry",
     "AuditStore",
     "Confirmation",
@@ -21,6 +25,8 @@ __all__ = [
     "HandledRequests",
     "JobStore",
     "NewJob",
+    "StepRun",
+    "StepRunStore",
     "Store",
     "TrackedJob",
 ]
@@ -34,7 +40,9 @@ class Store:
         self.jobs = JobStore(self.engine)
         self.audit = AuditStore(self.engine)
         self.confirmations = ConfirmationStore(self.engine)
+        self.approvals = ApprovalStore(self.engine)
         self.handled = HandledRequests(self.engine)
+        self.steps = StepRunStore(self.engine)
 
     async def start(self) -> None:
         await migrate(self.engine)

@@ -24,6 +24,14 @@ class Confirmation:
     action: str = ""  # as the access policy names it, e.g. "flint run"
     target: str = ""
     request: dict[str, Any] | None = None  # the parsed request itself: what runs
+    # Where it came from when not a command or a click: {"step": execution_id}.
+    origin: dict[str, Any] | None = None
+
+    @property
+    def step(self) -> str | None:
+        """The Workflow Builder step run this holds, if it holds one."""
+        step = (self.origin or {}).get("step")
+        return step if isinstance(step, str) and step else None
 
 
 class ConfirmationStore:
@@ -40,6 +48,7 @@ class ConfirmationStore:
         action: str = "",
         target: str = "",
         request: dict[str, Any] | None = None,
+        origin: dict[str, Any] | None = None,
     ) -> str:
         confirmation_id = secrets.token_hex(16)
         async with self.engine.begin() as conn:
@@ -54,6 +63,8 @@ class ConfirmationStore:
                     target=target[:300],
                     created_at=time.time(),
                     request=request,
+                    # Left out rather than None, which JSON stores as "null", not as SQL NULL.
+                    **({"origin": origin} if origin is not None else {}),
                 )
             )
         return confirmation_id
@@ -65,19 +76,7 @@ class ConfirmationStore:
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
-        if row is None:
-            return None
-        return Confirmation(
-            id=row["id"],
-            user_id=row["user_id"],
-            channel_id=row["channel_id"],
-            command=row["command"],
-            text=row["text"],
-            created_at=row["created_at"],
-            action=row["action"],
-            target=row["target"],
-            request=row["request"],
-        )
+        return _row_to_confirmation(row) if row is not None else None
 
     async def use(self, confirmation_id: str) -> bool:
         """Mark it used; True for exactly one caller, however many click at once. The held
@@ -90,9 +89,37 @@ class ConfirmationStore:
             )
         return result.rowcount == 1
 
+    async def held_steps(self, older_than: float) -> list[Confirmation]:
+        """Unused confirmations holding a workflow step, asked for before ``older_than``:
+        nobody clicks an expired one, so the step would wait for ever."""
+        query = sa.select(confirmations).where(
+            confirmations.c.used_at.is_(None),
+            confirmations.c.origin.is_not(None),
+            confirmations.c.created_at < older_than,
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        found = [_row_to_confirmation(row) for row in rows]
+        return [held for held in found if held.step]
+
     async def prune(self, older_than: float) -> int:
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 confirmations.delete().where(confirmations.c.created_at < older_than)
             )
         return result.rowcount or 0
+
+
+def _row_to_confirmation(row: sa.RowMapping) -> Confirmation:
+    return Confirmation(
+        id=row["id"],
+        user_id=row["user_id"],
+        channel_id=row["channel_id"],
+        command=row["command"],
+        text=row["text"],
+        created_at=row["created_at"],
+        action=row["action"],
+        target=row["target"],
+        request=row["request"],
+        origin=row["origin"],
+    )

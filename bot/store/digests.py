@@ -115,6 +115,22 @@ class DigestStore:
             )
         return [_row(r) for r in rows]
 
+    async def created_by(self, user_id: str) -> list[Subscription]:
+        """The subscriptions ``user_id`` made (still theirs when another changed the schedule)."""
+        async with self.engine.connect() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        sa.select(subs)
+                        .where(subs.c.created_by == user_id)
+                        .order_by(subs.c.vendor, subs.c.channel_id)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return [_row(r) for r in rows]
+
     async def claim_due(
         self, owner: str, *, lease_seconds: float, limit: int, now: float | None = None
     ) -> list[Subscription]:

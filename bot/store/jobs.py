@@ -140,6 +140,18 @@ class JobStore:
             )
         return _row_to_job(row) if row else None
 
+    async def recent_for_user(self, user_id: str, limit: int) -> list[TrackedJob]:
+        """The user's newest jobs first (``ix_jobs_user_created``), any vendor and state."""
+        stmt = (
+            sa.select(jobs)
+            .where(jobs.c.user_id == user_id)
+            .order_by(jobs.c.created_at.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [_row_to_job(r) for r in rows]
+
     async def update(
         self,
         job_id: str,

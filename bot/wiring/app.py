@@ -25,6 +25,7 @@ from bot.digests import Digests
 from bot.logs import SecretRedactor, secret_values
 from bot.metrics import Metrics, MetricsTransport
 from bot.policy import Policy, UsergroupMembers
+from bot.steps import StepCompleter
 from bot.store import Store
 from bot.store.digests import DigestStore
 from bot.store.kv import KeyValueStore
@@ -97,6 +98,10 @@ class Runtime:
             owner=self.tracker.owner,
             metrics=self.metrics,
         )
+        # A Workflow Builder step that started a job completes when the job ends.
+        self.tracker.add_finisher(
+            StepCompleter(self.store.steps, self.slack).finisher(self.tracker)
+        )
         self.scheduler = Scheduler(settings.timezone)
         self._http: list[httpx.AsyncClient] = []
         self.deps = Deps(
@@ -150,6 +155,9 @@ class Runtime:
         )
         # Audit retention, and forgetting old confirmations and handled-request keys.
         self.scheduler.every(3600, self.deps.audit.prune, "audit-prune")
+        # The handlers' own sweeps (approval expiry, held workflow steps).
+        for job in self.deps.periodic:
+            self.scheduler.every(job.seconds, job.run, job.name)
         self.scheduler.start()
         if self.settings.socket_mode:
             # Never waits for Slack: the link connects in the background, trying again with

@@ -24,7 +24,7 @@ from adapters.http import DEFAULT_TIMEOUT
 from adapters.redact import REDACTED, SecretRedactor
 from bot.config import Settings, VendorStatus, describe_errors
 from bot.logs import secret_values
-from bot.policy import Policy, PolicyError
+from bot.policy import Policy, PolicyError, rule_usergroups
 from bot.store import Store
 from bot.wiring import tables
 from bot.wiring.socket_mode import SocketModeError, verify_app_token
@@ -105,13 +105,14 @@ async def _usergroup_problems(policy: Policy, slack: AsyncWebClient) -> tuple[li
     """(errors, doubts) about the user groups the rules name, as Slack answers for each.
 
     A group Slack does not know would leave every request that depends on it denied with
-    "try again shortly", for ever: an error naming the rule's line.
+    "try again shortly", for ever (or, as approvers, never approved): an error naming the
+    rule's line.
     """
     answers: dict[str, str | None] = {}  # group → Slack's error code, None when it exists
     errors: list[str] = []
     doubts: list[str] = []
     for rule in policy.rules:
-        for group in sorted(rule.usergroups):
+        for group in sorted(rule_usergroups(rule)):
             if group not in answers:
                 answers[group] = await _usergroup_error(slack, group)
             error = answers[group]

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.policy import Request
+from bot.store.approvals import APPROVED
 from handlers.common import policy
+from handlers.common.approvals import ask_for_approval
 from handlers.common.interaction import Interaction
 from handlers.common.replies import ephemeral, no_room, not_configured, usage
 from handlers.common.text import UsageError
@@ -24,11 +27,12 @@ async def admit(
 ) -> Any | None:
     """Parse the command, apply the access policy and ``ack()``; return the request to
     carry out, or None when the answer is already given (usage, help, not configured,
-    shutting down, denied, held for confirmation).
+    shutting down, denied, held for confirmation or for approval).
 
     Only pure work runs before ``ack()``: parsing, and the policy when it needs no lookup.
     A ``confirmed`` request runs exactly as it was held, never parsed again; the policy is
-    asked again (it may have changed), but not to confirm twice.
+    asked again (it may have changed), but not to confirm twice, nor for approval again
+    once approved (``confirmed`` is then the approval, as the state store has it).
     """
     try:
         if confirmed is not None:
@@ -63,12 +67,31 @@ async def admit(
         return None
     if tell is x.ack:
         await x.ack()
+    if decision.approval is not None and not await _approved(deps, confirmed, wanted):
+        await ask_for_approval(
+            deps, wanted, decision, slash=vertical.slash, text=x.value, held=request, tell=x.respond
+        )
+        return None
     if decision.confirm and confirmed is None:
         await policy.ask_to_confirm(
             deps, wanted, decision, slash=vertical.slash, text=x.value, held=request, tell=x.respond
         )
         return None
     return request
+
+
+async def _approved(deps: Deps, confirmed: policy.Confirmed | None, wanted: Request) -> bool:
+    """Whether ``confirmed`` is this requester's request approved here, as stored (a
+    confirmation click is not an approval)."""
+    if confirmed is None:
+        return False
+    approval = await deps.store.approvals.get(confirmed.id)
+    return (
+        approval is not None
+        and approval.state == APPROVED
+        and approval.requester == wanted.user_id
+        and approval.channel_id == wanted.channel_id
+    )
 
 
 async def perform(deps: Deps, x: Interaction, vertical: Vertical, request: Any) -> None:

@@ -1,4 +1,5 @@
-"""The Confirm and Cancel buttons of a request the access policy held for confirmation."""
+"""The Confirm and Cancel buttons of a request the access policy held for confirmation
+(a command, a click or a form; or a workflow step, asked in a direct message)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from handlers.common import commands
+from handlers.common import commands, steps
 from handlers.common.held import load
 from handlers.common.interaction import Interaction
 from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age
@@ -47,7 +48,8 @@ async def confirm(deps: Deps, x: Interaction, by_slash: dict[str, Vertical]) -> 
         )
         return
     if age(held.created_at) > CONFIRM_WITHIN:
-        await deps.store.confirmations.use(held.id)
+        if await deps.store.confirmations.use(held.id) and held.step:
+            await steps.abandon(deps, held.step, steps.NOT_CONFIRMED)
         await x.respond(
             text=":hourglass: This confirmation expired after 10 minutes; nothing was run. "
             "Run the command again if you still want it.",
@@ -68,6 +70,9 @@ async def confirm(deps: Deps, x: Interaction, by_slash: dict[str, Vertical]) -> 
     await x.respond(
         text=f":white_check_mark: Confirmed: {code(what[:1000])}", replace_original=True
     )
+    if held.step:  # a workflow step waits on it: it carries on as the step
+        await steps.resume(deps, held.step, request, held.user_id)
+        return
 
     async def answer(*args: Any, **kw: Any) -> None:
         if kw:  # e.g. the policy changed meanwhile and now denies it
@@ -93,6 +98,8 @@ async def on_cancel(deps: Deps, x: Interaction) -> None:
     if await deps.store.confirmations.use(held.id):
         await _audit(deps, held, "cancelled", held.user_id)
         await x.respond(text=":x: Cancelled; nothing was run.", replace_original=True)
+        if held.step:
+            await steps.abandon(deps, held.step, f"Cancelled by {held.user_id}; nothing was run.")
 
 
 async def _audit(deps: Deps, held, outcome: str, user_id: str, detail: str = "") -> None:

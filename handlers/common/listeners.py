@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute
 
 from adapters.errors import VendorError
 from bot.wiring.outbound import redact_message
-from handlers.common import commands, confirm
+from handlers.common import approve, commands, confirm, home, steps
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.common.vertical import Click, Stale, Vertical
@@ -97,6 +97,7 @@ def wire(app: AsyncApp, deps: Deps, verticals: Iterable[Vertical]) -> list[BaseR
     # A request held by the access policy runs, once confirmed, as the command it was.
     for action_id, work in confirm.buttons(verticals).items():
         app.action(action_id)(listener(work))
+    approve.wire(app, deps, verticals, listener)  # ... or once approved by others
     routes: list[BaseRoute] = []
     for vertical in verticals:
         client = vertical.client(deps)
@@ -113,6 +114,8 @@ def wire(app: AsyncApp, deps: Deps, verticals: Iterable[Vertical]) -> list[BaseR
             app.view(form.callback_id)(listener(form.run))
         if vertical.routes is not None:
             routes.extend(vertical.routes(deps))
+    home.wire(app, deps, verticals, listener)  # each user's App Home
+    steps.wire(app, deps, verticals, listener)  # Workflow Builder custom steps
     return routes
 
 

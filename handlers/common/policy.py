@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.policy import Decision, Request
+from handlers.common.approvals import ask_for_approval, cannot_hold
 from handlers.common.held import dump
 from handlers.common.interaction import Interaction
 from handlers.common.replies import no_room
@@ -93,9 +94,11 @@ async def ask_to_confirm(
     text: str,
     held: Any,
     tell: Tell,
+    origin: dict[str, Any] | None = None,
 ) -> None:
     """Hold the parsed request ``held`` until the same user clicks Confirm (it is shown
-    as ``slash text``; ``held`` is what runs)."""
+    as ``slash text``; ``held`` is what runs). ``origin`` ({"step": execution_id}) is a
+    workflow step waiting on it: Confirm resumes the step, Cancel or expiry ends it."""
     confirmation_id = await deps.store.confirmations.create(
         user_id=request.user_id,
         channel_id=request.channel_id,
@@ -104,6 +107,7 @@ async def ask_to_confirm(
         action=request.command,
         target=request.target,
         request=dump(held),
+        origin=origin,
     )
     await _audit(deps, request, "confirm requested", decision)
     shown, _cut = fit(f"{slash} {normalize(text)}", 2000, code_block)  # as typed
@@ -154,8 +158,9 @@ async def permitted(
     """For buttons and modals: may this go ahead now?
 
     ``redo`` is the parsed request the click or form stands for, to hold for a
-    confirmation; without it (a click that already went through Slack's own confirm
-    dialog) a ``confirm`` rule lets the click through.
+    confirmation or an approval; without it (a click that already went through Slack's
+    own confirm dialog) a ``confirm`` rule lets the click through, but an approval rule
+    does not: there is nothing to hold, so the click is refused.
     """
     busy = deps.work.why_not(user_id)
     if busy is not None:  # the same limits as typed commands: per process and per user
@@ -166,14 +171,22 @@ async def permitted(
     if not decision.allowed:
         await refuse(deps, request, decision, tell)
         return False
-    if decision.confirm and redo is not None:
-        # Shown as Slack would send it (&, < and > escaped), like a typed command.
-        text = redo.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if decision.approval is not None and redo is None:
+        await cannot_hold(deps, request, decision, tell)
+        return False
+    if redo is None or (decision.approval is None and not decision.confirm):
+        return True
+    # Shown as Slack would send it (&, < and > escaped), like a typed command.
+    text = redo.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if decision.approval is not None:
+        await ask_for_approval(
+            deps, request, decision, slash=redo.slash, text=text, held=redo.request, tell=tell
+        )
+    else:
         await ask_to_confirm(
             deps, request, decision, slash=redo.slash, text=text, held=redo.request, tell=tell
         )
-        return False
-    return True
+    return False
 
 
 async def clearly_denied(deps: Deps, x: Interaction, name: str, target: str | None) -> bool:

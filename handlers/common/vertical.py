@@ -95,6 +95,22 @@ StepText = Callable[[dict[str, Any]], str]
 
 
 @dataclass(frozen=True)
+class StepCall:
+    """One run of a step, once admitted: as whom, where its card goes, and how to end it
+    with an error before its work started (what a command would answer the user)."""
+
+    execution_id: str
+    user_id: str
+    channel_id: str  # "" when the workflow gave none: no card
+    tell: Callable[..., Awaitable[Any]]  # takes a message (text=…); ends the step with it
+
+
+# Carries out a step's admitted request: its outputs now, or None when it started a tracked
+# job (``NewJob(step_execution_id=…)``), whose end completes the step (``JobKind.step_outputs``).
+StepWork = Callable[["Deps", StepCall, Any], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
 class Step:
     """A Workflow Builder custom step (a function with this ``callback_id``). Besides
     ``inputs``, every step has ``user_id`` (required) and ``channel_id`` (optional)."""
@@ -105,6 +121,7 @@ class Step:
     inputs: tuple[Parameter, ...]
     outputs: tuple[Parameter, ...]
     text: StepText
+    run: StepWork
 
 
 @dataclass(frozen=True)

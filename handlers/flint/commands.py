@@ -30,9 +30,16 @@ async def result(deps: Deps, x: Interaction, request: ResultRequest) -> None:
 
 
 async def start_run(
-    deps: Deps, request: RunRequest, *, channel_id: str, user_id: str, respond: Answer
+    deps: Deps,
+    request: RunRequest,
+    *,
+    channel_id: str,
+    user_id: str,
+    respond: Answer,
+    step_execution_id: str | None = None,
 ) -> None:
-    """Record the job and post its card, then call Flint, then hand the job to the tracker."""
+    """Record the job and post its card, then call Flint, then hand the job to the tracker.
+    ``step_execution_id``: a Workflow Builder step that completes when the job ends."""
     assert deps.flint is not None
     timeout_ms = request.timeout_ms or FLINT_DEFAULT_SYNC_MS
     # A command holds its slot (of CHATOPS_MAX_INFLIGHT) at most CHATOPS_COMMAND_SECONDS:
@@ -48,6 +55,7 @@ async def start_run(
                 channel_id=channel_id,
                 user_id=user_id,
                 params=params,
+                step_execution_id=step_execution_id,
             ),
             expected_seconds=wait_ms / 1000 if request.sync else 0.0,
         )

@@ -16,7 +16,7 @@ from typing import Any
 from adapters.errors import AnswerTooLarge, VendorError
 from adapters.flint import FlintClient, FlintResult
 from bot.messages import FileUpload
-from bot.tracking import FAILED, SUCCEEDED, JobKind, PollResult, TrackedJob
+from bot.tracking import FAILED, SUCCEEDED, TIMED_OUT, JobKind, PollResult, TrackedJob
 from handlers.flint import blocks
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ META_FIELDS = (
     "content-type",
 )
 TOO_LARGE = "output too large"
+# Characters of the output a workflow step gives on (CONTRACT.md: at most 4,000).
+STEP_OUTPUT = 4_000
+# A step's exit code when Flint gave none for a run that did not succeed.
+NO_EXIT_CODE = -1
 
 
 def to_poll(result: FlintResult) -> PollResult:
@@ -85,6 +89,32 @@ def too_large(job: TrackedJob, error: AnswerTooLarge) -> PollResult:
     )
 
 
+def step_outputs(job: TrackedJob) -> dict[str, Any] | None:
+    """The ``flint_run`` step's outputs: job_id, status (success, failure, aborted or
+    timeout), output and exit_code. None for a run Flint never answered about."""
+    if job.ended_without_answer and job.outcome != TIMED_OUT:
+        return None
+    record = job.result or {}
+    meta = record.get("meta") or {}
+    if job.succeeded:
+        status = "success"
+    elif job.outcome == TIMED_OUT:
+        status = "timeout"
+    elif str(meta.get("status") or job.vendor_status or "").lower() == "aborted":
+        status = "aborted"
+    else:
+        status = "failure"
+    exit_code = meta.get("exit-code")
+    if not isinstance(exit_code, int) or isinstance(exit_code, bool):
+        exit_code = 0 if job.succeeded else NO_EXIT_CODE
+    return {
+        "job_id": job.vendor_job_id or "",
+        "status": status,
+        "output": blocks.readable_output(record.get("output"))[:STEP_OUTPUT],
+        "exit_code": exit_code,
+    }
+
+
 def job_kind(flint: FlintClient) -> JobKind:
     async def poll(job: TrackedJob) -> PollResult:
         assert job.vendor_job_id, "an active Flint job always has its job id"
@@ -104,6 +134,7 @@ def job_kind(flint: FlintClient) -> JobKind:
         card=blocks.job_card,
         thread_notice=blocks.thread_notice,
         attachments=attachments,
+        step_outputs=step_outputs,
     )
 
 

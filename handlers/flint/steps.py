@@ -1,11 +1,15 @@
-"""The ``flint_run`` Workflow Builder step: ``/flint run`` with its inputs."""
+"""The ``flint_run`` Workflow Builder step: ``/flint run`` with its inputs, tracked like
+the command's run; the step completes when the run ends (``jobs.step_outputs``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from handlers.common.step_text import field, lines, words
-from handlers.common.vertical import Parameter, Step
+from handlers.common.vertical import Parameter, Step, StepCall
+from handlers.deps import Deps
+from handlers.flint.commands import start_run
+from handlers.flint.parsing import RunRequest
 
 
 def text(inputs: dict[str, Any]) -> str:
@@ -13,6 +17,17 @@ def text(inputs: dict[str, Any]) -> str:
     if given.startswith("{"):  # a JSON object goes last, as typed after the command
         return f"{words('run', field(inputs, 'flintbit'))} {given}"
     return words("run", field(inputs, "flintbit"), *lines(given))
+
+
+async def run(deps: Deps, call: StepCall, request: RunRequest) -> None:
+    await start_run(
+        deps,
+        request,
+        channel_id=call.channel_id,
+        user_id=call.user_id,
+        respond=call.tell,
+        step_execution_id=call.execution_id,
+    )
 
 
 RUN = Step(
@@ -33,7 +48,13 @@ RUN = Step(
         Parameter("job_id", "string", "Job id", "Flint's job id"),
         Parameter("status", "string", "Status", "success, failure, aborted or timeout"),
         Parameter("output", "string", "Output", "The flintbit's output (at most 4,000 characters)"),
-        Parameter("exit_code", "integer", "Exit code", "The flintbit's exit code"),
+        Parameter(
+            "exit_code",
+            "integer",
+            "Exit code",
+            "The flintbit's exit code (-1 when Flint gave none)",
+        ),
     ),
     text=text,
+    run=run,
 )

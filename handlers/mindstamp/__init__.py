@@ -21,7 +21,8 @@ VERTICAL = Vertical(
     subcommands=(
         Subcommand(
             "summary",
-            "`/mindstamp summary [week|month]` — the account's figures for the period",
+            "`/mindstamp summary [week|month]` — the account's figures: overall, or for the "
+            "past 7 days or this month",
             commands.summary,
         ),
         Subcommand(

@@ -60,7 +60,9 @@ def _is_number(value: Any) -> TypeGuard[int | float]:
 
 
 def period_name(period: str) -> str:
-    """What ``summary(period)`` covers: the past seven days, or the month so far."""
+    """What ``summary(period)`` covers: all time, the past seven days, or the month so far."""
+    if period == "all":
+        return "all time"
     return "the past 7 days" if period == "week" else f"this {period}"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.mindstamp import acting_for, numeric_fields
+from adapters.mindstamp import Summary, acting_for, numeric_fields
 from handlers.common.digest import run_digest
 from handlers.common.interaction import Answer, Interaction
 from handlers.deps import Deps
@@ -15,11 +15,16 @@ from handlers.mindstamp.parsing import DigestRequest, SummaryRequest, VideoReque
 
 
 async def summary(deps: Deps, x: Interaction, request: SummaryRequest) -> None:
-    assert deps.mindstamp is not None
-    with acting_for(x.user):
-        figures = await deps.mindstamp.summary(request.period)
+    figures = await read_summary(deps, request, user_id=x.user)
     message = blocks.summary(request.period, numeric_fields(figures))
     await x.respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+
+
+async def read_summary(deps: Deps, request: SummaryRequest, *, user_id: str) -> Summary:
+    """The summary the request asks for, read on ``user_id``'s share of the budget."""
+    assert deps.mindstamp is not None
+    with acting_for(user_id):
+        return await deps.mindstamp.summary(request.period)
 
 
 async def videos(deps: Deps, x: Interaction, request: VideosRequest) -> None:

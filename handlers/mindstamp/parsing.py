@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.mindstamp import Period, validate_id
+from adapters.mindstamp import SummaryPeriod, validate_id
 from handlers.common.commands import Help
 from handlers.common.digest import DigestCommand, parse_digest
 from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, one_of, split_args
 
-PERIODS: tuple[Period, ...] = ("week", "month")
+# What `/mindstamp summary` may be asked for; without one it is the overall summary.
+PERIODS: tuple[SummaryPeriod, ...] = ("week", "month")
 
 
 @holdable
 @dataclass(frozen=True)
 class SummaryRequest:
-    period: Period = "week"
+    period: SummaryPeriod = "all"
 
 
 @holdable
@@ -54,7 +55,7 @@ def parse(text: str | None):
         return Help()
     sub, rest = args[0].lower(), args[1:]
     if sub == "summary":
-        period: Period | None = one_of(rest[0].lower(), PERIODS) if rest else "week"
+        period: SummaryPeriod | None = one_of(rest[0].lower(), PERIODS) if rest else "all"
         if len(rest) > 1 or period is None:
             raise UsageError("`/mindstamp summary` takes `week` or `month`.")
         return SummaryRequest(period)

@@ -82,9 +82,16 @@ async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
 
 
 async def start_execution(
-    deps: Deps, request: ExecuteRequest, *, channel_id: str, user_id: str, respond: Answer
+    deps: Deps,
+    request: ExecuteRequest,
+    *,
+    channel_id: str,
+    user_id: str,
+    respond: Answer,
+    step_execution_id: str | None = None,
 ) -> None:
-    """Record the execution and post its card, then start the flow, then track it."""
+    """Record the execution and post its card, then start the flow, then track it.
+    ``step_execution_id``: a Workflow Builder step that completes when the flow ends."""
     assert deps.mint is not None
     try:
         flow = await deps.mint.get_flow(request.definition_id)
@@ -99,6 +106,7 @@ async def start_execution(
                 channel_id=channel_id,
                 user_id=user_id,
                 params={"input": request.input, "title": title},
+                step_execution_id=step_execution_id,
             )
         )
     except CardNotPosted as exc:

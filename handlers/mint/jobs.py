@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from adapters.errors import VendorError
-from adapters.mint import FlowStatus, Instance, MintClient, failing_step
+from adapters.mint import FlowStatus, Instance, MintClient, failing_step, parse_status
 from bot.digests import DigestKind
 from bot.messages import Message
 from bot.store.digests import Subscription
@@ -37,12 +38,38 @@ async def to_poll(client: MintClient, instance: Instance) -> PollResult:
     )
 
 
+def step_outputs(job: TrackedJob) -> dict[str, Any] | None:
+    """The ``mint_execute`` step's outputs: instance_id, status (Finished, Faulted,
+    Cancelled or Suspended) and failed_step (empty unless Faulted). None for an execution
+    Mint never said the end of."""
+    if job.ended_without_answer:
+        return None
+    result = job.result or {}
+    instance = result.get("instance") or {}
+    try:
+        status = str(parse_status(instance.get("status")).value)
+    except ValueError:
+        status = str(instance.get("status") or job.vendor_status or "")
+    failed = result.get("failing_step") or {}
+    return {
+        "instance_id": job.vendor_job_id or str(instance.get("id") or ""),
+        "status": status,
+        "failed_step": str(failed.get("name") or "") if status == FlowStatus.FAULTED else "",
+    }
+
+
 def job_kind(client: MintClient) -> JobKind:
     async def poll(job: TrackedJob) -> PollResult:
         assert job.vendor_job_id, "a tracked Mint execution always has its instance id"
         return await to_poll(client, await client.get_instance(job.vendor_job_id))
 
-    return JobKind(vendor=KEY, poll=poll, card=blocks.job_card, thread_notice=blocks.thread_notice)
+    return JobKind(
+        vendor=KEY,
+        poll=poll,
+        card=blocks.job_card,
+        thread_notice=blocks.thread_notice,
+        step_outputs=step_outputs,
+    )
 
 
 def digest_kind(client: MintClient, title: str) -> DigestKind:

@@ -1,16 +1,31 @@
-"""The ``mint_execute`` Workflow Builder step: ``/mint execute``."""
+"""The ``mint_execute`` Workflow Builder step: ``/mint execute``, tracked like the
+command's execution; the step completes when the instance ends (``jobs.step_outputs``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from handlers.common.step_text import field, words
-from handlers.common.vertical import Parameter, Step
+from handlers.common.vertical import Parameter, Step, StepCall
+from handlers.deps import Deps
+from handlers.mint.commands import start_execution
+from handlers.mint.parsing import ExecuteRequest
 
 
 def text(inputs: dict[str, Any]) -> str:
     given = field(inputs, "input")
     return f"{words('execute', field(inputs, 'definition_id'))} {given}".strip()
+
+
+async def run(deps: Deps, call: StepCall, request: ExecuteRequest) -> None:
+    await start_execution(
+        deps,
+        request,
+        channel_id=call.channel_id,
+        user_id=call.user_id,
+        respond=call.tell,
+        step_execution_id=call.execution_id,
+    )
 
 
 EXECUTE = Step(
@@ -27,4 +42,5 @@ EXECUTE = Step(
         Parameter("failed_step", "string", "Failed step", "Empty unless Faulted"),
     ),
     text=text,
+    run=run,
 )

@@ -29,9 +29,16 @@ async def fetch_command(deps: Deps, x: Interaction, request: FetchRequest) -> No
 
 
 async def post(
-    deps: Deps, request: PostRequest, *, channel_id: str, user_id: str, respond: Answer
+    deps: Deps,
+    request: PostRequest,
+    *,
+    channel_id: str,
+    user_id: str,
+    respond: Answer,
+    step_execution_id: str | None = None,
 ) -> None:
-    """Record the request and post its card, then send it, then track it (callback or poll)."""
+    """Record the request and post its card, then send it, then track it (callback or poll).
+    ``step_execution_id``: a Workflow Builder step that completes when the flow has answered."""
     assert deps.stintmint is not None
     public_url = deps.settings.public_url
     params = {
@@ -50,6 +57,7 @@ async def post(
                 channel_id=channel_id,
                 user_id=user_id,
                 params=params,
+                step_execution_id=step_execution_id,
             )
         )
     except CardNotPosted as exc:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from adapters.stintmint import FlowResponse, StintmintClient
 from bot.tracking import SUCCEEDED, JobKind, PollResult, TrackedJob
 from handlers.stintmint import blocks
@@ -18,6 +21,27 @@ def to_poll(flow: FlowResponse) -> PollResult:
     )
 
 
+def step_outputs(job: TrackedJob) -> dict[str, Any] | None:
+    """The ``stint_post`` step's outputs: status, cost (a number; 0 when Stintmint gave
+    none) and responses (as JSON). None for a request that was never answered."""
+    if job.ended_without_answer:
+        return None
+    flow = job.result or {}
+    cost = flow.get("cost")
+    if isinstance(cost, str):
+        try:
+            cost = float(cost)
+        except ValueError:
+            cost = None
+    if not isinstance(cost, int | float) or isinstance(cost, bool):
+        cost = 0
+    return {
+        "status": str(flow.get("status") or job.vendor_status or ""),
+        "cost": cost,
+        "responses": json.dumps(flow.get("responses") or [], ensure_ascii=False),
+    }
+
+
 def job_kind(client: StintmintClient) -> JobKind:
     async def poll(job: TrackedJob) -> PollResult:
         return to_poll(await client.fetch(job.params["sf_id"], job.params["identifier"]))
@@ -28,4 +52,5 @@ def job_kind(client: StintmintClient) -> JobKind:
         card=blocks.job_card,
         thread_notice=blocks.thread_notice,
         callback_backed=lambda job: bool((job.params or {}).get("callback")),
+        step_outputs=step_outputs,
     )

@@ -1,11 +1,15 @@
-"""The ``stint_post`` Workflow Builder step: ``/stint post``."""
+"""The ``stint_post`` Workflow Builder step: ``/stint post``, tracked like the command's
+request; the step completes when the flow has answered (``jobs.step_outputs``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from handlers.common.step_text import field, lines, words
-from handlers.common.vertical import Parameter, Step
+from handlers.common.vertical import Parameter, Step, StepCall
+from handlers.deps import Deps
+from handlers.stintmint.commands import post
+from handlers.stintmint.parsing import PostRequest
 
 
 def text(inputs: dict[str, Any]) -> str:
@@ -17,6 +21,17 @@ def text(inputs: dict[str, Any]) -> str:
         *lines(field(inputs, "descriptors")),
         *(("--batch", batch) if batch else ()),
         *(("--urgency", urgency) if urgency else ()),
+    )
+
+
+async def run(deps: Deps, call: StepCall, request: PostRequest) -> None:
+    await post(
+        deps,
+        request,
+        channel_id=call.channel_id,
+        user_id=call.user_id,
+        respond=call.tell,
+        step_execution_id=call.execution_id,
     )
 
 
@@ -35,8 +50,9 @@ POST = Step(
     ),
     outputs=(
         Parameter("status", "string", "Status", "Stintmint's final status"),
-        Parameter("cost", "number", "Cost", "What the request cost"),
+        Parameter("cost", "number", "Cost", "What the request cost (0 when Stintmint said not)"),
         Parameter("responses", "string", "Responses", "The responses, as JSON"),
     ),
     text=text,
+    run=run,
 )

@@ -25,23 +25,7 @@ NO_TARGET = (
 
 
 async def post(deps: Deps, x: Interaction, request: PostRequest) -> None:
-    assert deps.stomt is not None
-    target = request.target or deps.settings.stomt_target
-    async with audited(
-        deps,
-        user_id=x.user,
-        channel_id=x.channel,
-        command="stomt like" if request.positive else "stomt wish",
-        target=target or "",
-        params={"text": request.text, "labels": list(request.labels)},
-    ) as outcome:
-        stomt = await deps.stomt.create_stomt(
-            request.text,
-            positive=request.positive,
-            target_id=target,
-            labels=list(request.labels) or None,
-        )
-        outcome.vendor_ids["stomt"] = stomt.id
+    stomt = await create_stomt(deps, request, user_id=x.user, channel_id=x.channel)
     message = blocks.stomt_card(stomt, posted_by=x.user)
     # in_channel through the response URL: works in any conversation the command was
     # typed in, even one the bot has not joined.
@@ -82,6 +66,28 @@ async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
         return
     target = request.target or deps.settings.stomt_target
     await run_digest(deps, x, request.command, vendor=KEY, options={"target": target})
+
+
+async def create_stomt(deps: Deps, request: PostRequest, *, user_id: str, channel_id: str) -> Stomt:
+    """Post the wish or like (audited); returns it as STOMT created it."""
+    assert deps.stomt is not None
+    target = request.target or deps.settings.stomt_target
+    async with audited(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        command="stomt like" if request.positive else "stomt wish",
+        target=target or "",
+        params={"text": request.text, "labels": list(request.labels)},
+    ) as outcome:
+        stomt = await deps.stomt.create_stomt(
+            request.text,
+            positive=request.positive,
+            target_id=target,
+            labels=list(request.labels) or None,
+        )
+        outcome.vendor_ids["stomt"] = stomt.id
+    return stomt
 
 
 async def delete_stomt(deps: Deps, stomt_id: str, *, user_id: str, channel_id: str) -> Stomt:

@@ -1,11 +1,17 @@
-"""The ``stomt_post`` Workflow Builder step: ``/stomt wish`` or ``/stomt like``."""
+"""The ``stomt_post`` Workflow Builder step: ``/stomt wish`` or ``/stomt like``, completed
+as soon as STOMT has the stomt."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from handlers.common.step_text import field, words
-from handlers.common.vertical import Parameter, Step
+from handlers.common.steps import post_card
+from handlers.common.vertical import Parameter, Step, StepCall
+from handlers.deps import Deps
+from handlers.stomt import blocks
+from handlers.stomt.commands import create_stomt
+from handlers.stomt.parsing import PostRequest
 
 
 def text(inputs: dict[str, Any]) -> str:
@@ -16,6 +22,12 @@ def text(inputs: dict[str, Any]) -> str:
     for label in labels:
         options += ["--label", label]
     return words(kind, field(inputs, "text"), *options)
+
+
+async def run(deps: Deps, call: StepCall, request: PostRequest) -> dict[str, Any]:
+    stomt = await create_stomt(deps, request, user_id=call.user_id, channel_id=call.channel_id)
+    await post_card(deps, call, blocks.stomt_card(stomt, posted_by=call.user_id))
+    return {"stomt_id": stomt.id or "", "url": stomt.shortlink or ""}
 
 
 POST = Step(
@@ -35,4 +47,5 @@ POST = Step(
         Parameter("url", "string", "Link", "The stomt on STOMT"),
     ),
     text=text,
+    run=run,
 )

@@ -282,3 +282,35 @@ def test_a_policy_restriction_made_moot_is_a_warning_naming_both_lines(
     (tmp_path / "policy.yml").write_text(fixed)
     code, out = check(capsys)
     assert " ok " in row(out, "Access policy"), out
+
+
+APPROVALS = """\
+rules:
+  - command: "flint run"
+    target: "prod:*"
+    approvers:
+      users: [U1]
+      usergroup: [S0GHOST]
+  - command: "*"
+"""
+
+
+def test_policy_approvers_are_checked_naming_the_line(env, capsys, slack, tmp_path):
+    """A mistyped `approvers` key stops check (as it stops serve) naming its line; an
+    approver user group Slack does not know is an error too: no one could approve."""
+    (tmp_path / "policy.yml").write_text(APPROVALS)
+    env(**slack_env(slack), CHATOPS_POLICY="policy.yml")
+    code, out = check(capsys)
+    line = row(out, "Access policy")
+    assert code == 1 and " error " in line, out
+    assert "policy.yml, line 6: unknown key `usergroup` in `approvers`" in line, line
+    (tmp_path / "policy.yml").write_text(APPROVALS.replace("usergroup:", "usergroups:"))
+    code, out = check(capsys)
+    line = row(out, "Access policy")
+    assert code == 1 and "policy.yml, line 2: user group S0GHOST does not exist" in line, line
+    (tmp_path / "policy.yml").write_text(
+        APPROVALS.replace("usergroup:", "usergroups:").replace("S0GHOST", "S0REAL")
+    )
+    code, out = check(capsys)
+    assert code == 0, out
+    assert " ok " in row(out, "Access policy")

@@ -230,3 +230,29 @@ def test_console_tries_an_access_policy(tmp_path):
     broken = run_console(tmp_path, "quit\n", "--policy", str(policy))
     said = " ".join(broken.stdout.split())
     assert broken.returncode == 1 and "policy.yml, line 3: unknown key `alow`" in said
+
+
+HOME = """\
+home
+/flint run demo:hello.rb name=Ada
+wait 4
+click 1
+click 9
+wait 4
+"""
+
+
+def test_console_opens_your_home_tab_and_clicks_its_buttons(tmp_path):
+    """`home` draws the published page; it is updated when your job ends, and its buttons
+    (Refresh, then Re-run on the job it now lists) are clicked by number like a message's."""
+    result = run_console(tmp_path, HOME)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "Traceback" not in out + result.stderr
+    first, refreshed = out.split("(clicked [1] Refresh on your Home tab)")
+    assert "#1  your Home tab in chatops-hub" in first and "No jobs yet" in first
+    assert re.search(r"\[1\] Refresh", first) and "[2] Run a Flint flintbit" in first
+    assert "(your Home tab #1 was updated; `home` shows it)" in first
+    page = refreshed.split("(clicked [9] Re-run on your Home tab)")[0]
+    assert "Flint demo:hello.rb · :white_check_mark: succeeded" in page and "[9] Re-run" in page
+    assert out.count("Hello, Ada!") >= 2  # the first run, and the one Re-run started

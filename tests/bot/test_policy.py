@@ -277,3 +277,91 @@ def test_the_readme_example_policy_loads_without_warnings(tmp_path):
     path.write_text(example)
     loaded = Policy.load(str(path), policy_commands())
     assert loaded.rules and loaded.warnings == ()
+
+
+# -- approvers --------------------------------------------------------------------------
+
+APPROVED_RULE = "rules:\n  - command: 'flint run'\n    target: 'prod:*'\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "says"),
+    [
+        (APPROVED_RULE + "    approvers: {user: [U1]}\n", 4, "unknown key `user` in `approvers`"),
+        (
+            APPROVED_RULE + "    approvers:\n      users: [U1]\n      groups: [S1]\n",
+            6,
+            "did you mean `usergroups`",
+        ),
+        (APPROVED_RULE + "    approvers: {users: [alice]}\n", 4, "`approvers.users`: `alice`"),
+        (
+            APPROVED_RULE + "    approvers:\n      usergroups:\n        - S1\n        - U2\n",
+            7,
+            "`approvers.usergroups`: `U2` is not a Slack user group id",
+        ),
+        (APPROVED_RULE + "    approvers: {users: []}\n", 4, "`approvers.users` is empty"),
+        (APPROVED_RULE + "    approvers: {}\n", 4, "`approvers` is empty"),
+        (APPROVED_RULE + "    approvers: [U1]\n", 4, "`approvers` must be a mapping"),
+        (APPROVED_RULE + "    approvers: {users: [U1], users: [U2]}\n", 4, "appears twice"),
+        (
+            APPROVED_RULE + "    approvers: {users: [U1]}\n    approvals: 0\n",
+            5,
+            "`approvals` is a whole number, 1 or more, not `0`",
+        ),
+        (
+            APPROVED_RULE + "    approvers: {users: [U1, U2]}\n    approvals: two\n",
+            5,
+            "whole number",
+        ),
+        (APPROVED_RULE + "    approvers: {users: [U1]}\n    approvals: yes\n", 5, "whole number"),
+        (
+            APPROVED_RULE + "    approvers: {users: [U1, U2]}\n    approvals: 3\n",
+            5,
+            "`approvals: 3` can never be met: `approvers` names only 2 users",
+        ),
+        (APPROVED_RULE + "    approvals: 2\n", 4, "`approvals: 2` without `approvers`"),
+        (
+            APPROVED_RULE + "    allow: false\n    approvers: {users: [U1]}\n",
+            5,
+            "`approvers` on a rule with `allow: false`",
+        ),
+        (APPROVED_RULE + "    approver: {users: [U1]}\n", 4, "did you mean `approvers`"),
+    ],
+)
+def test_malformed_approvers_name_the_line(text, line, says):
+    with pytest.raises(PolicyError) as raised:
+        parse_rules(text, "policy.yml")
+    message = str(raised.value)
+    assert f"policy.yml, line {line}:" in message and says in message, message
+
+
+def test_approvers_hold_the_request_and_win_over_confirm():
+    p = policy(
+        APPROVED_RULE + "    confirm: true\n"
+        "    approvers: {users: [U0LEAD], usergroups: [S0SRE]}\n    approvals: 2\n"
+        "  - command: 'flint run'\n    approvers:\n      users: [U0LEAD]\n"
+        "  - command: '*'\n"
+    )
+    held = decide(p, "flint run", "prod:deploy.rb")
+    assert held.allowed and held.rule_line == 2
+    assert held.approval is not None
+    assert held.approval.users == {"U0LEAD"} and held.approval.usergroups == {"S0SRE"}
+    assert held.approval.needed == 2
+    # A handler that looked at ``confirm`` first must not let the requester's own click run it.
+    assert not held.confirm
+    assert "needs 2 approvals before `/flint run` on `prod:deploy.rb` runs" in held.reason
+    one = decide(p, "flint run", "demo:hello.rb")
+    assert one.approval is not None and one.approval.needed == 1 and one.rule_line == 7
+    assert "needs an approval before" in one.reason
+    assert decide(p, "flint result", "job-1").approval is None
+
+
+def test_an_approval_rule_after_a_restriction_does_not_make_it_moot():
+    """Leads run freely, everyone else after a lead's approval: the restriction holds."""
+    text = (
+        "rules:\n  - command: 'flint run'\n    users: [U0LEAD]\n"
+        "  - command: 'flint run'\n    approvers: {users: [U0LEAD]}\n"
+    )
+    assert _warnings(text) == []
+    assert policy(text).needs_usergroups is False
+    assert policy(text.replace("{users: [U0LEAD]}", "{usergroups: [S1]}")).needs_usergroups

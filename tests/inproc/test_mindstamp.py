@@ -78,15 +78,20 @@ def last(slack):
     return latest
 
 
-def test_summary_defaults_to_the_week(app, sandbox, last):
-    """`/mindstamp summary` reads the week's summary and shows its total views verbatim."""
+def test_summary_without_a_period_is_the_overall_one(app, sandbox, last):
+    """`/mindstamp summary` reads the overall summary (CONTRACT.md) and shows its total
+    views verbatim; `week` reads the past seven days'."""
     app.client.command("summary", command=COMMAND)
     card = last()
     state = _sandbox_state(sandbox)
+    assert state.count("/views/summary") == 1 and state.count("/views/summary/week") == 0
+    overall = state._summary("all", None)
+    assert _fields(card["blocks"])["Total views"] == str(overall["total_views"])
+    assert "all time" in card["text"]
+    app.client.command("summary week", command=COMMAND)
+    week = last(2)
     assert state.count("/views/summary/week") == 1
-    week = state._summary("week", time.time() - 7 * 86400)
-    assert _fields(card["blocks"])["Total views"] == str(week["total_views"])
-    assert "past 7 days" in card["text"]
+    assert "past 7 days" in week["text"]
 
 
 def test_videos_page_with_more_and_details(app, slack, sandbox, last):
@@ -154,7 +159,7 @@ def test_rate_limit_spent_is_told_plainly(app, sandbox, last):
     with when to try again, and no trace."""
     state = _sandbox_state(sandbox)
     state.force_503(4, retry_after=0.05)  # the first try and all three retries
-    app.client.command("summary", command=COMMAND)
+    app.client.command("summary week", command=COMMAND)
     card = last()
     assert card["response_type"] == "ephemeral"
     assert "rate limiting" in card["text"] and "Try again in" in card["text"]
@@ -168,7 +173,7 @@ def test_one_users_burst_is_held_to_their_share_while_others_go_on(app, slack, s
     called; another user's summary and a `digest now` — even that user's — still go."""
     state = _sandbox_state(sandbox)
     for n in range(1, 31):
-        app.client.command("summary", command=COMMAND, user_id="UBURST")
+        app.client.command("summary week", command=COMMAND, user_id="UBURST")
         wait_for(lambda n=n: len(slack.fake.responses) >= n, timeout=15)
     answers = [blocks_text(r.get("blocks")) + r.get("text", "") for r in slack.fake.responses]
     refused = [a for a in answers if re.search(r"rate limiting us\. Try again in \d+ s", a)]
@@ -176,7 +181,7 @@ def test_one_users_burst_is_held_to_their_share_while_others_go_on(app, slack, s
     assert sum("Total views" in a for a in answers) == 25
     assert state.count("/views/summary/week") == 25
 
-    app.client.command("summary", command=COMMAND, user_id="UOTHER")
+    app.client.command("summary week", command=COMMAND, user_id="UOTHER")
     wait_for(lambda: len(slack.fake.responses) == 31, timeout=15)
     assert "Total views" in blocks_text(slack.fake.responses[-1]["blocks"])
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from bot.devkit.slack_fake import SlackFake
+from bot.devkit.slack_requests import event_callback_payload
 from tests.fakes.servers import ThreadedServer, free_port
 from tests.fakes.slack_api import (
     RunningSlackFake,
@@ -128,6 +129,31 @@ def test_redelivered_envelopes_never_repeat_a_vendor_side_effect(
         wait_for(lambda: runs() == 2, timeout=10)
         time.sleep(0.5)
         assert runs() == 2 and len(posted_cards(slack)) == 2
+
+
+def test_socket_mode_serves_a_workflow_step(socket_mode, slack, sandbox, tmp_path):
+    """A function_executed event in an events_api envelope is acked by its envelope_id, and
+    the step completes with its outputs; the same envelope again (a redelivery) runs
+    nothing more."""
+    with running_app(
+        slack, sandbox.url, tmp_path, slack_app_token="xapp-1-test", slack_signing_secret=""
+    ):
+        socket_mode.wait_connected(1)
+        event = slack.fake.execute_function(
+            "flint_run", {"user_id": "U1", "flintbit": "demo:hello.rb", "inputs": "name=Sock"}
+        )
+        payload = event_callback_payload(event)
+        for _ in range(2):
+            envelope = socket_mode.send_envelope("events_api", payload)
+            assert socket_mode.wait_ack(envelope)["envelope_id"] == envelope
+        execution = event["function_execution_id"]
+        wait_for(lambda: slack.fake.executions[execution].state != "running", timeout=15)
+        time.sleep(0.5)
+    run = slack.fake.executions[execution]
+    assert run.state == "completed" and run.outputs is not None
+    assert run.outputs["status"] == "success" and run.outputs["output"] == "Hello, Sock!"
+    assert len(slack.fake.calls_to("functions.completeSuccess")) == 1
+    assert sum(1 for c in flint_sandbox_app(sandbox).state.calls if c.method == "POST") == 1
 
 
 # -- a Socket Mode that cannot connect -------------------------------------------------------

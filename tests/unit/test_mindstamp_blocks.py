@@ -94,6 +94,7 @@ def test_figures_ten_to_a_section_and_at_most_200():
 @pytest.mark.parametrize(
     ("period", "title", "text"),
     [
+        ("all", ":bar_chart: *Mindstamp — all time*", "Mindstamp summary for all time"),
         (
             "week",
             ":bar_chart: *Mindstamp — the past 7 days*",

@@ -73,14 +73,9 @@ def test_refuses(text, phrase):
         parse(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CONTRACT.md: `summary` with no period is the overall summary (/views/summary); "
-    "the parser makes it the week's",
-)
-def test_summary_without_a_period_is_not_the_weeks():
-    """`/mindstamp summary` asks for the overall figures, not the past week's."""
-    assert parse("summary") != parse("summary week")
+def test_summary_without_a_period_is_the_overall_one():
+    """`/mindstamp summary` asks for the overall figures (CONTRACT.md), not the past week's."""
+    assert parse("summary") == SummaryRequest("all") != parse("summary week")
 
 
 @FAST

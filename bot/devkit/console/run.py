@@ -168,7 +168,7 @@ class ConsoleRun:
                     break  # Ctrl-D
                 if not await self._step(session, line):
                     break
-                if line.strip().startswith("/") or line.strip().startswith("click"):
+                if line.strip().startswith(("/", "click", "home")):
                     await session.settle(quiet=0.15, limit=2)
 
     async def _step(self, session: Session, line: str) -> bool:

@@ -4,8 +4,10 @@ the app sends to "Slack" is drawn on the screen."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ import httpx
 from rich.text import Text
 
 from bot.devkit.console.errors import ConsoleError
+from bot.devkit.console.home import HomeTab, opened_body
 from bot.devkit.console.render import plain
 from bot.devkit.console.screen import Button, Screen, Shown, with_block_ids
 from bot.devkit.console.stack import Stack
@@ -30,12 +33,15 @@ from bot.devkit.console.workspace import (
 )
 from bot.devkit.slack_requests import (
     block_actions_payload,
+    event_callback_body,
     interaction_body,
     sign,
     slash_command_body,
 )
 from bot.store.jobs import ACTIVE, NOTIFYING, STARTING
-from handlers import COMMANDS
+from handlers import COMMANDS, VERTICALS
+
+STEPS = {step.callback_id: step for vertical in VERTICALS for step in vertical.steps}
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,10 @@ Type slash commands as in Slack; the real app answers, through a Slack fake.
   /flint result JOB_ID                  a job's status and output
   /flint help                           the command's own usage
 
+  step ID key=value …  run a Workflow Builder step as you, in #console, e.g.
+                    step flint_run flintbit=demo:hello.rb inputs="name=Ada"
+                    (\\n in a value is a line break; channel_id= leaves the channel out)
+  home              open your Home tab (recent jobs, digests, vendors, quick actions)
   click N           press button [N] (on the current version of its message)
   show N            show message #N again, in full
   wait SECONDS      let notices arrive (useful in scripts)
@@ -83,6 +93,7 @@ class Session:
         self.origins: dict[str, _Origin] = {}
         self.last_activity = time.monotonic()
         self.confirm: Callable[[str], Any] | None = None
+        self.home = HomeTab(screen)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -144,6 +155,10 @@ class Session:
             screen.file(
                 str(data.get("title") or ""), str(data.get("filename") or ""), content, thread
             )
+        elif kind in ("function_completed", "function_failed"):
+            self._show_step_end(str(data.get("execution_id")))
+        elif kind == "home_published":
+            self.home.published(data)
         elif kind in ("view_opened", "view_pushed", "view_updated"):
             title = plain(data.get("title")) or "untitled"
             screen.note(
@@ -151,6 +166,19 @@ class Session:
                 "the console.",
                 "yellow",
             )
+
+    def _show_step_end(self, execution_id: str) -> None:
+        run = self.stack.fake.executions.get(execution_id)
+        if run is None:
+            return
+        if run.state == "failed":
+            self.screen.note(f"step {run.callback_id} failed: {run.error}", "red")
+            return
+        lines = [f"step {run.callback_id} completed; its outputs:"]
+        for name, value in (run.outputs or {}).items():
+            shown = value if isinstance(value, str) else json.dumps(value)
+            lines.append(f"  {name} = {_clip(shown.replace(chr(10), ' '), 200)}")
+        self.screen.print(Text("\n".join(lines), "green"))
 
     def _on_response(self, data: dict[str, Any]) -> None:
         origin = self.origins.get(str(data.get("token")))
@@ -211,6 +239,10 @@ class Session:
                 self.screen.print(Text(HELP))
             elif word == "click":
                 await self.click(rest)
+            elif word == "home":
+                await self.open_home()
+            elif word == "step":
+                await self.step(rest)
             elif word == "wait":
                 await self.wait(rest)
             elif word == "show":
@@ -252,6 +284,39 @@ class Session:
         if shown is not None:
             origin.number = shown.number
 
+    async def step(self, rest: str) -> None:
+        """A workflow reaches one of the app's steps, with you as "Person who used this
+        workflow"; its outputs are shown when the app completes it."""
+        try:
+            words = shlex.split(rest)
+        except ValueError as exc:
+            raise ConsoleError(f"Could not read that: {exc}.") from None
+        known = ", ".join(sorted(STEPS))
+        if not words or words[0] not in STEPS:
+            raise ConsoleError(f"Say which step: step ID key=value … (steps: {known}).")
+        inputs: dict[str, Any] = {"user_id": USER_ID, "channel_id": CHANNEL_ID}
+        names = {"user_id", "channel_id", *(p.name for p in STEPS[words[0]].inputs)}
+        for word in words[1:]:
+            name, equals, value = word.partition("=")
+            if not equals or name not in names:
+                raise ConsoleError(
+                    f"“{_clip(word)}” is not an input of {words[0]} "
+                    f"(inputs: {', '.join(sorted(names))}; write name=value)."
+                )
+            inputs[name] = value.replace("\\n", "\n")
+        if not inputs["channel_id"]:
+            del inputs["channel_id"]
+        event = self.stack.fake.execute_function(words[0], inputs)
+        body = event_callback_body(
+            event, team_id=TEAM_ID, api_app_id=APP_ID, token=VERIFICATION_TOKEN
+        )
+        self.screen.note(f"(a workflow ran the step {words[0]})")
+        response, seconds = await self._post(body, content_type="application/json")
+        if response.status_code != 200:
+            self._failed(f"step {words[0]}", response)
+            return
+        self._slow(f"step {words[0]}", seconds)
+
     async def click(self, rest: str) -> None:
         args = rest.replace("[", " ").replace("]", " ").replace("#", " ").split()
         if not args or not args[0].isdigit():
@@ -259,6 +324,9 @@ class Session:
         shown, button = self.screen.current_button(int(args[0]))
         if not await self._confirmed(button, args[1:]):
             self.screen.note("Not clicked.")
+            return
+        if self.home.owns(shown):
+            await self._click_home(button)
             return
         if shown.ephemeral:
             response_url = self.stack.fake.response_url(self.stack.slack_url)
@@ -272,6 +340,24 @@ class Session:
         self.screen.note(f"(clicked [{button.number}] {button.label} on message #{shown.number})")
         body = interaction_body(payload)
         response, seconds = await self._post(body)
+        if response.status_code != 200:
+            self._failed(f"button “{button.label}”", response)
+            return
+        self._slow(f"button “{button.label}”", seconds)
+
+    async def open_home(self) -> None:
+        """You click the app's Home tab: the app publishes your page, drawn when it comes."""
+        self.home.wanted = True
+        response, seconds = await self._post(opened_body(), content_type="application/json")
+        if response.status_code != 200:
+            self._failed("opening the Home tab", response)
+            return
+        self._slow("opening the Home tab", seconds)
+
+    async def _click_home(self, button: Button) -> None:
+        payload = self.home.click_payload(button, user_name=self.user_name)
+        self.screen.note(f"(clicked [{button.number}] {button.label} on your Home tab)")
+        response, seconds = await self._post(interaction_body(payload))
         if response.status_code != 200:
             self._failed(f"button “{button.label}”", response)
             return
@@ -324,10 +410,12 @@ class Session:
 
     # -- HTTP to the app ----------------------------------------------------------------
 
-    async def _post(self, body: bytes) -> tuple[httpx.Response, float]:
+    async def _post(
+        self, body: bytes, content_type: str = "application/x-www-form-urlencoded"
+    ) -> tuple[httpx.Response, float]:
         assert self.stack.app is not None
         headers = sign(body, self.stack.signing_secret)
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["Content-Type"] = content_type
         started = time.monotonic()
         try:
             response = await self.http.post(
