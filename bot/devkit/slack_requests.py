@@ -189,6 +189,33 @@ def block_actions_payload(
     return payload
 
 
+def view_block_actions_payload(
+    view: dict[str, Any],
+    element: dict[str, Any],
+    *,
+    block_id: str,
+    user_id: str = "U123",
+    **kw: Any,
+) -> dict[str, Any]:
+    """A click on ``element`` (a button of ``view``, e.g. a published Home tab) as Slack
+    sends it: a ``block_actions`` whose container is the view, with the view itself, and
+    no channel, message or response URL."""
+    payload = block_actions_payload(
+        str(element.get("action_id", "")),
+        element.get("value"),
+        block_id=block_id,
+        text=element.get("text"),
+        style=element.get("style"),
+        user_id=user_id,
+        **kw,
+    )
+    for key in ("channel", "message", "response_url", "state"):
+        payload.pop(key, None)
+    payload["container"] = {"type": "view", "view_id": view.get("id", "")}
+    payload["view"] = view
+    return payload
+
+
 def block_actions_body(action_id: str, value: str | None, **kw: Any) -> bytes:
     """A ``block_actions`` interaction as Slack posts it (form field ``payload=``)."""
     return interaction_body(block_actions_payload(action_id, value, **kw))

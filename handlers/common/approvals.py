@@ -70,7 +70,7 @@ async def ask_for_approval(
     if not wanted.channel_id.startswith(("C", "G")):
         # A direct message (or a step without a channel): no approver would see the card.
         why = f"{decision.reason}, and approvers can only be asked in a channel"
-        await _not_asked(
+        await not_asked(
             deps,
             wanted,
             tell,
@@ -84,7 +84,7 @@ async def ask_for_approval(
     if not approvers.usergroups and len(others) < approvers.needed:
         # The requester is one of the few approvers named, and never counts.
         why = f"{decision.reason}, but the policy names too few approvers besides you"
-        await _not_asked(
+        await not_asked(
             deps,
             wanted,
             tell,
@@ -116,7 +116,7 @@ async def ask_for_approval(
         await deps.store.approvals.close(approval.id, CANCELLED)
         error = str(exc.response.get("error") or "an error")
         why = f"the request for approval could not be posted in the channel ({error})"
-        await _not_asked(deps, wanted, tell, origin, cannot_post(error), why)
+        await not_asked(deps, wanted, tell, origin, cannot_post(error), why)
         return
     await deps.store.approvals.set_message(approval.id, str(posted["ts"]))
     await audit(deps, approval, "approval requested", wanted.user_id, decision.reason)
@@ -135,7 +135,7 @@ async def cannot_hold(deps: Deps, wanted: Request, decision: Decision, tell: Ans
     """A click under an approval rule that stands for no request to hold (so none to
     approve): refused, saying what to do instead."""
     what = f"`/{wanted.command}`" + (f" on `{escape(wanted.target)}`" if wanted.target else "")
-    await _not_asked(
+    await not_asked(
         deps,
         wanted,
         tell,
@@ -147,7 +147,7 @@ async def cannot_hold(deps: Deps, wanted: Request, decision: Decision, tell: Ans
     )
 
 
-async def _not_asked(
+async def not_asked(
     deps: Deps,
     wanted: Request,
     tell: Answer,

@@ -16,8 +16,8 @@ form for each Workflow Builder step the access policy lets them run.
   at most once a minute per vendor and never longer than two seconds, so opening Home
   stays fast.
 * **Everything on the page goes through the access policy** the way it will be checked
-  when used: Re-run (a vertical's own ``<command>_re<subcommand>`` button, e.g. Flint's
-  ``flint_rerun``), **Off** on a digest (``<command> digest`` in that channel, then the
+  when used: Re-run (a vertical's own button declared with ``reruns``, e.g. Flint's
+  Re-run), **Off** on a digest (``<command> digest`` in that channel, then the
   same code as ``/<command> digest off``), and each quick action (the subcommand its step
   counts as). A form runs as its user in the channel they pick.
 """
@@ -97,13 +97,11 @@ def wire(app: AsyncApp, deps: Deps, verticals: Iterable[Vertical], listen: Liste
 
 
 def rerun_of(vertical: Vertical) -> tuple[str, str] | None:
-    """(action id, policy name) of the vertical's button that starts one of its jobs again,
-    its value the job's id: by the verticals' naming, ``<command>_re<subcommand>`` does
-    ``<command> <subcommand>`` again (Flint's ``flint_rerun`` is ``flint run``)."""
+    """(action id, policy name) of the vertical's button that starts one of its jobs again
+    (``Button.reruns``), its value the job's id."""
     for own in vertical.buttons:
-        for sub in vertical.subcommands:
-            if own.action_id == f"{vertical.command}_re{sub.name}":
-                return own.action_id, f"{vertical.command} {sub.name}"
+        if own.reruns:
+            return own.action_id, f"{vertical.command} {own.reruns}"
     return None
 
 

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -32,7 +33,7 @@ from starlette.routing import BaseRoute
 
 from adapters.errors import VendorError
 from bot.wiring.outbound import redact_message
-from handlers.common import approve, commands, confirm, home, steps
+from handlers.common import approve, commands, confirm, home, policy, steps
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import ephemeral, not_configured, vendor_error
 from handlers.common.vertical import Click, Stale, Vertical
@@ -161,6 +162,10 @@ def listener(work: Click) -> Callable[..., Awaitable[None]]:
             return answer
 
         x = Interaction.of(body, ack=ack_now, respond=respond, client=client)
+        if not x.response_url and x.user:
+            # A click on App Home or a form submission comes with no response URL: what
+            # the handler answers goes to the user alone, in the channel or by DM.
+            x = replace(x, respond=policy.modal_tell(client, x.user, x.place))
 
         async def run() -> None:
             try:
@@ -187,11 +192,11 @@ def listener(work: Click) -> Callable[..., Awaitable[None]]:
 
 async def _tell(x: Interaction, acked: bool, text: str) -> None:
     """The error boundary's answer: in the ack if Slack still waits, else beside the card
-    (only where there is a response URL: after a modal there is none)."""
+    (or, with no response URL, to the user alone; an event has no user to tell)."""
     try:
         if not acked:
             await x.ack(response_type="ephemeral", text=text)
-        elif x.response_url:
+        elif x.response_url or x.user:
             await x.respond(response_type="ephemeral", replace_original=False, text=text)
     except Exception:  # the answer itself failing must not raise again
         log.warning("could not tell the user: %s", text.split("(")[0][:80])

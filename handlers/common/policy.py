@@ -218,8 +218,11 @@ def modal_tell(client: Any, user_id: str, channel_id: str) -> Tell:
     """After a modal there is no response URL: show it in the channel to the user alone,
     or in a direct message when the app cannot post there."""
 
-    async def tell(**message: Any) -> None:
-        text, blocks = str(message.get("text", "")), message.get("blocks")
+    async def tell(*args: Any, **message: Any) -> None:
+        text, blocks = str(message.get("text", args[0] if args else "")), message.get("blocks")
+        if channel_id == user_id:  # App Home: the user's own space is the DM
+            await client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            return
         try:
             await client.chat_postEphemeral(
                 channel=channel_id, user=user_id, text=text, blocks=blocks

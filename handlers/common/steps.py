@@ -38,7 +38,7 @@ from bot.policy import Request
 from bot.steps import StepCompleter
 from bot.store.steps import HELD, RECEIVED, RUNNING, StepRun
 from handlers.common import policy
-from handlers.common.approvals import ask_for_approval
+from handlers.common.approvals import ask_for_approval, not_asked
 from handlers.common.commands import Help
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import no_room, not_configured, vendor_error
@@ -271,17 +271,8 @@ async def _no_channel_for_approvers(deps: Deps, wanted: Request, reason: str, te
         "one: give the step a channel (its Channel input) that the approvers and the app "
         "are in. Nothing was run."
     )
-    try:
-        await tell(text=text)
-    finally:
-        await deps.audit.record(
-            user_id=wanted.user_id,
-            channel_id=wanted.channel_id,
-            command=wanted.command,
-            target=wanted.target,
-            outcome="approval not asked",
-            detail=text,
-        )
+    # No origin: the step ends with this text as its error, through ``tell``.
+    await not_asked(deps, wanted, tell, None, text, text)
 
 
 async def _carry_out(deps: Deps, step: Step, run: StepRun, request: Any, *, held: bool) -> None:

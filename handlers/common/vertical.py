@@ -55,6 +55,9 @@ class Button:
 
     action_id: str
     run: Click
+    # The subcommand this button carries out again, its value a job's id (Flint's Re-run:
+    # "run"): App Home offers it beside the user's jobs of this vertical.
+    reruns: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,24 @@ class StepCall:
 # Carries out a step's admitted request: its outputs now, or None when it started a tracked
 # job (``NewJob(step_execution_id=…)``), whose end completes the step (``JobKind.step_outputs``).
 StepWork = Callable[["Deps", StepCall, Any], Awaitable[dict[str, Any] | None]]
+
+
+def starts_job(start: Callable[..., Awaitable[None]]) -> StepWork:
+    """A long step's work: the command's own start function (``start(deps, request, *,
+    channel_id, user_id, respond, step_execution_id)``), which records the job for the
+    step; the job's end completes it."""
+
+    async def work(deps: Deps, call: StepCall, request: Any) -> None:
+        await start(
+            deps,
+            request,
+            channel_id=call.channel_id,
+            user_id=call.user_id,
+            respond=call.tell,
+            step_execution_id=call.execution_id,
+        )
+
+    return work
 
 
 @dataclass(frozen=True)

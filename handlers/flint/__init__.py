@@ -33,7 +33,10 @@ VERTICAL = Vertical(
     ),
     client=lambda deps: deps.flint,
     status=lambda settings: settings.flint_status(),
-    buttons=(Button(blocks.RERUN, actions.on_rerun), Button(blocks.REFRESH, actions.on_refresh)),
+    buttons=(
+        Button(blocks.RERUN, actions.on_rerun, reruns="run"),
+        Button(blocks.REFRESH, actions.on_refresh),
+    ),
     jobs=job_kind,
     steps=(STEP,),
 )

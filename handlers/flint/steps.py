@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.common.step_text import field, lines, words
-from handlers.common.vertical import Parameter, Step, StepCall
-from handlers.deps import Deps
+from handlers.common.vertical import Parameter, Step, starts_job
 from handlers.flint.commands import start_run
-from handlers.flint.parsing import RunRequest
 
 
 def text(inputs: dict[str, Any]) -> str:
@@ -17,17 +15,6 @@ def text(inputs: dict[str, Any]) -> str:
     if given.startswith("{"):  # a JSON object goes last, as typed after the command
         return f"{words('run', field(inputs, 'flintbit'))} {given}"
     return words("run", field(inputs, "flintbit"), *lines(given))
-
-
-async def run(deps: Deps, call: StepCall, request: RunRequest) -> None:
-    await start_run(
-        deps,
-        request,
-        channel_id=call.channel_id,
-        user_id=call.user_id,
-        respond=call.tell,
-        step_execution_id=call.execution_id,
-    )
 
 
 RUN = Step(
@@ -56,5 +43,5 @@ RUN = Step(
         ),
     ),
     text=text,
-    run=run,
+    run=starts_job(start_run),
 )

@@ -6,26 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.common.step_text import field, words
-from handlers.common.vertical import Parameter, Step, StepCall
-from handlers.deps import Deps
+from handlers.common.vertical import Parameter, Step, starts_job
 from handlers.mint.commands import start_execution
-from handlers.mint.parsing import ExecuteRequest
 
 
 def text(inputs: dict[str, Any]) -> str:
     given = field(inputs, "input")
     return f"{words('execute', field(inputs, 'definition_id'))} {given}".strip()
-
-
-async def run(deps: Deps, call: StepCall, request: ExecuteRequest) -> None:
-    await start_execution(
-        deps,
-        request,
-        channel_id=call.channel_id,
-        user_id=call.user_id,
-        respond=call.tell,
-        step_execution_id=call.execution_id,
-    )
 
 
 EXECUTE = Step(
@@ -42,5 +29,5 @@ EXECUTE = Step(
         Parameter("failed_step", "string", "Failed step", "Empty unless Faulted"),
     ),
     text=text,
-    run=run,
+    run=starts_job(start_execution),
 )

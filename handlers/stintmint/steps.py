@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.common.step_text import field, lines, words
-from handlers.common.vertical import Parameter, Step, StepCall
-from handlers.deps import Deps
+from handlers.common.vertical import Parameter, Step, starts_job
 from handlers.stintmint.commands import post
-from handlers.stintmint.parsing import PostRequest
 
 
 def text(inputs: dict[str, Any]) -> str:
@@ -21,17 +19,6 @@ def text(inputs: dict[str, Any]) -> str:
         *lines(field(inputs, "descriptors")),
         *(("--batch", batch) if batch else ()),
         *(("--urgency", urgency) if urgency else ()),
-    )
-
-
-async def run(deps: Deps, call: StepCall, request: PostRequest) -> None:
-    await post(
-        deps,
-        request,
-        channel_id=call.channel_id,
-        user_id=call.user_id,
-        respond=call.tell,
-        step_execution_id=call.execution_id,
     )
 
 
@@ -54,5 +41,5 @@ POST = Step(
         Parameter("responses", "string", "Responses", "The responses, as JSON"),
     ),
     text=text,
-    run=run,
+    run=starts_job(post),
 )

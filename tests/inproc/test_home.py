@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from adapters.mint.sandbox import CONTRACT_FLOW_ID
-from bot.devkit.console.home import view_click_payload
 from bot.devkit.slack_fake import block_problems
 from bot.devkit.slack_requests import (
     app_home_opened_event,
     event_callback_body,
     interaction_body,
+    view_block_actions_payload,
     view_submission_body,
 )
 from bot.store.jobs import DONE, SUCCEEDED, NewJob, TrackedJob
@@ -96,7 +96,7 @@ def click(app, slack, user_id: str, action_id: str, value: str | None = None):
         for b, e in buttons(view)
         if e["action_id"] == action_id and (value is None or e.get("value") == value)
     )
-    payload = view_click_payload(view, element, block_id=block_id, user_id=user_id)
+    payload = view_block_actions_payload(view, element, block_id=block_id, user_id=user_id)
     response = app.client.post(interaction_body(payload), FORM)
     assert response.status_code == 200
     return response
@@ -176,6 +176,29 @@ def test_re_run_on_the_page_runs_the_job_again_in_its_channel(fresh: World):
     _first, again = posted_cards(slack)
     assert again["channel"] == "C0ONE" and "Hello, Ada!" in blocks_text(again["blocks"])
     assert len(flint_runs(sandbox)) == 2
+
+
+def test_a_re_run_that_fails_on_the_page_is_told_to_the_user_by_dm(fresh: World):
+    """Home has no response URL: what the re-run answers (here: the app cannot post in
+    the job's channel any more) reaches the user in a direct message, not nowhere."""
+    app, slack = fresh.app, fresh.slack
+    app.client.command("run demo:hello.rb", user_id="U1", channel_id="C0GONE")
+    app.wait_quiet()
+    [job] = app.run(app.runtime.store.jobs.recent_for_user("U1", 10))
+    slack.fake.inaccessible_channels.add("C0GONE")
+    try:
+        open_home(app, "U1")
+        page(slack, "U1")
+        click(app, slack, "U1", "flint_rerun", job.id)
+        app.wait_quiet()
+    finally:
+        slack.fake.inaccessible_channels.discard("C0GONE")
+    told = [
+        call.args
+        for call in slack.fake.calls_to("chat.postMessage")
+        if call.ok and call.args.get("channel") == "U1"
+    ]
+    assert told and "`not_in_channel`" in str(told[-1].get("text")), told
 
 
 def test_unconfigured_vendor_shows_the_variables_to_set_and_no_quick_action(fresh: World):

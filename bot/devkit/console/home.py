@@ -9,8 +9,6 @@ from typing import Any
 from bot.devkit.console.screen import Button, Screen, Shown, with_block_ids
 from bot.devkit.console.workspace import (
     APP_ID,
-    CHANNEL_ID,
-    CHANNEL_NAME,
     TEAM_DOMAIN,
     TEAM_ID,
     USER_ID,
@@ -18,8 +16,8 @@ from bot.devkit.console.workspace import (
 )
 from bot.devkit.slack_requests import (
     app_home_opened_event,
-    block_actions_payload,
     event_callback_body,
+    view_block_actions_payload,
 )
 
 HOME = "home"  # where the Home tab is on screen: no conversation has this id
@@ -40,29 +38,18 @@ def view_click_payload(
     user_id: str = USER_ID,
     user_name: str | None = None,
 ) -> dict[str, Any]:
-    """A click on ``element`` (a button of ``view``, e.g. a published Home tab) as Slack
-    sends it: a ``block_actions`` whose container is the view, with the view itself, and
-    no channel, message or response URL."""
-    payload = block_actions_payload(
-        str(element.get("action_id", "")),
-        element.get("value"),
+    """Your click on ``element`` of ``view`` (the Home tab), in the console's workspace."""
+    return view_block_actions_payload(
+        view,
+        element,
         block_id=block_id,
-        text=element.get("text"),
-        style=element.get("style"),
         user_id=user_id,
         user_name=user_name,
         team_id=TEAM_ID,
         team_domain=TEAM_DOMAIN,
         api_app_id=APP_ID,
         token=VERIFICATION_TOKEN,
-        channel_id=CHANNEL_ID,
-        channel_name=CHANNEL_NAME,
     )
-    for key in ("channel", "message", "response_url", "state"):
-        payload.pop(key, None)
-    payload["container"] = {"type": "view", "view_id": view.get("id", "")}
-    payload["view"] = view
-    return payload
 
 
 class HomeTab:
