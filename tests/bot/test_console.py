@@ -256,3 +256,36 @@ def test_console_opens_your_home_tab_and_clicks_its_buttons(tmp_path):
     page = refreshed.split("(clicked [9] Re-run on your Home tab)")[0]
     assert "Flint demo:hello.rb · :white_check_mark: succeeded" in page and "[9] Re-run" in page
     assert out.count("Hello, Ada!") >= 2  # the first run, and the one Re-run started
+
+
+STEPS = """\
+step flint_run flintbit=demo:hello.rb inputs="name=Ada\\nshout=no" channel_id=
+wait 3
+step stomt_post text="Dark mode please" kind=like
+wait 2
+step flint_run flintbit=nope
+wait 1
+step flint_run colour=blue
+step nosuch
+quit
+"""
+
+
+def test_console_runs_workflow_steps_and_shows_their_outputs(tmp_path):
+    """`step` sends the `function_executed` event a workflow would; the outputs (or the
+    error) the app completes the step with are shown, and mistakes name what is known."""
+    result = run_console(tmp_path, STEPS)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "Traceback" not in out + result.stderr
+    flint = out.split("> step stomt_post")[0]
+    assert "step flint_run completed; its outputs:" in flint
+    assert "status = success" in flint and "output = Hello, Ada!" in flint
+    assert "exit_code = 0" in flint
+    assert "Flint demo:hello.rb" not in flint  # channel_id= left the channel out: no card
+    stomt = out.split("> step stomt_post")[1].split("> step flint_run")[0]
+    assert "I like 'Dark mode please'" in stomt and "step stomt_post completed" in stomt
+    assert "stomt_id = " in stomt
+    assert "step flint_run failed: Invalid input:" in out and "is not a flintbit" in out
+    assert "“colour=blue” is not an input of flint_run" in out
+    assert "(steps: flint_run, mindstamp_summary, mint_execute, stint_post, stomt_post)" in out

@@ -59,9 +59,11 @@ Type slash commands as in Slack; the real app answers, through a Slack fake.
   /flint result JOB_ID                  a job's status and output
   /flint help                           the command's own usage
 
-  step ID key=value …  run a Workflow Builder step as you, in #console, e.g.
+  step ID name=value …
+                    run a Workflow Builder step as a workflow would, with you as its
+                    user and #console as its channel, and show its outputs, e.g.
                     step flint_run flintbit=demo:hello.rb inputs="name=Ada"
-                    (\\n in a value is a line break; channel_id= leaves the channel out)
+                    (\\n in a value is a line break; channel_id= runs it with no card)
   home              open your Home tab (recent jobs, digests, vendors, quick actions)
   click N           press button [N] (on the current version of its message)
   show N            show message #N again, in full
