@@ -264,19 +264,30 @@ class Tracker:
             log.exception("error while delivering the notice of job %s", job.id)
 
     async def could_not_start(self, job_id: str, error: str) -> None:
-        """The vendor refused or could not be reached: the card says so, nothing is tracked."""
-        await self.store.update(
-            job_id, state=DONE, outcome=NOT_STARTED, error=error, finished_at=time.time()
+        """The vendor refused or could not be reached: the card says so, nothing is tracked.
+
+        The job ends as a notice does (``_deliver``): leased and ``NOTIFYING`` until its
+        finishers have run, so that a process dying before they ran leaves it to the
+        poller, which runs them, rather than ``DONE`` with them never run."""
+        now = time.time()
+        job = await self.store.claim(
+            job_id,
+            self.owner,
+            lease_seconds=self.lease_seconds,
+            states=(STARTING,),
+            state=NOTIFYING,
+            outcome=NOT_STARTED,
+            error=error,
+            finished_at=now,
+            notice_step=2,  # the card is refreshed below; a refusal gets no thread reply
+            next_poll_at=now,
         )
-        job = await self.store.get(job_id)
         if job is None:
+            # The poller took it for a process that died while starting it: it ends there.
+            log.warning("job %s was taken over before it could be marked not started", job_id)
             return
         await self._show_progress(job)
-        after = await self._run_finishers(job)
-        if after is not None:  # handed to the poller, which runs them again (see _deliver)
-            await self.store.update(
-                job_id, state=NOTIFYING, notice_step=2, next_poll_at=time.time() + after
-            )
+        await self._deliver(job)
 
     async def refresh(self, job_id: str) -> TrackedJob | None:
         """Poll one job now (a Refresh button). None if another process is on it or it
@@ -476,7 +487,10 @@ class Tracker:
             except RetryLater as later:
                 again = max(again or 0.0, later.after)
             except Exception:
-                log.exception("a finisher of job %s failed", job.id)
+                # E.g. the database unreachable for a moment: run at least once means
+                # again, not never (for up to NOTICE_GIVE_UP_AFTER, like a notice).
+                log.exception("a finisher of job %s failed; it runs again", job.id)
+                again = max(again or 0.0, self.poll_interval)
         return again
 
     async def _update_card(self, job: TrackedJob, message: Message) -> None:

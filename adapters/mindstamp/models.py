@@ -12,6 +12,7 @@ The summary objects are undocumented: ``Summary`` keeps every field it is given 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -282,7 +283,8 @@ def _lower_first(name: str) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # JSON's 1e999 reads as infinity: a figure no card, step output or JSON can hold.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def numeric_fields(summary: Summary | dict[str, Any]) -> list[tuple[str, int | float]]:
@@ -290,7 +292,8 @@ def numeric_fields(summary: Summary | dict[str, Any]) -> list[tuple[str, int | f
 
     Values are exactly as sent (no rounding). Numbers inside a nested object are listed
     as "Parent: child" (``{"byDevice": {"mobile": 3}}`` → "By device: mobile"). Booleans,
-    texts, nulls and lists are not numbers and are left out.
+    texts, nulls, lists and numbers beyond range (``1e999``) are not numbers and are left
+    out.
     """
     data = summary.as_dict() if isinstance(summary, Summary) else summary
     found: list[tuple[str, int | float]] = []
@@ -329,7 +332,7 @@ def numeric_values(summary: Summary | dict[str, Any]) -> dict[str, int | float]:
 
 def total_views(summary: Summary | dict[str, Any]) -> int:
     """The summary's total views: its first top-level number named as in VIEWS_FIELDS,
-    or 0 when it has none."""
+    or 0 when it has none (a count beyond range is none)."""
     data = summary.as_dict() if isinstance(summary, Summary) else summary
     numbers = {
         re.sub(r"[\s_\-]", "", str(key)).lower(): value

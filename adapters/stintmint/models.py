@@ -8,6 +8,7 @@ Every check raises ValueError (pydantic's ValidationError is one) before anythin
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -270,6 +271,8 @@ class FlowResponse(BaseModel):
     def _cost(cls, value: Any) -> Any:
         if isinstance(value, bool):
             return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return None  # JSON's 1e999, read as infinity: no cost anyone can use
         if isinstance(value, str):
             text = value.strip()
             if not text:
@@ -278,6 +281,8 @@ class FlowResponse(BaseModel):
                 number = float(text)
             except ValueError:
                 return text
+            if not math.isfinite(number):
+                return text  # "NaN", "Infinity", "1e999": text, like any other that is no number
             return int(number) if number.is_integer() and "." not in text else number
         return value
 

@@ -1,9 +1,32 @@
 """Requests held by the access policy until enough approvers approve them.
 
-Every change is a compare-and-set on the row's ``version`` (or on its state being open),
-so when several processes take clicks on the same request at once each approver counts
-once, and the request leaves ``open`` exactly once: approved, rejected, cancelled or
-expired. The one caller whose write closed it is the one that acts on it.
+Every change is a compare-and-set on the row's ``version`` (or on its state), so when
+several processes take clicks on the same request at once each approver counts once, and
+the request leaves each state exactly once. The one caller whose write moved it is the one
+that acts on it.
+
+The states, and who moves a request on from each:
+
+* ``open``: waiting for approvers (``decide``); leaves as ``approved``, ``rejected``,
+  ``cancelled`` or ``expired`` (``close``: the expiry sweep, or a card never posted).
+* ``approved``: enough approvals, not started yet. The process whose click approved it
+  moves it on at once (``settle``). Still ``approved`` a while after ``closed_at`` (the
+  approvals sweep's grace period) means that process stopped before starting it.
+* ``running``: written just before the request is handed to its run (the command, or
+  the waiting step's ``resume``), at most once: it is never run again, whatever happens
+  next. The run tells the requester how it went (its card, its answer, the step's
+  completion); a process dying during the run is the run's own matter.
+* ``no room``, ``not run``, ``interrupted``: approved, and never run. ``no room``: the
+  requester had too much running at that moment; ``not run``: it could no longer run as
+  held (the policy now denies it, its vendor is no longer configured, or this version of
+  the app cannot read it), the requester was told why; ``interrupted``: the app stopped
+  between the approval and the start, and the sweep closed it after the grace period.
+* ``rejected``, ``cancelled``, ``expired``: closed unapproved, never run.
+
+So a step waiting on an approval (``origin`` {"step": id}) goes on only after ``running``;
+in every other state but ``open`` and a recent ``approved`` it is never resumed.
+The held request is not kept once the request leaves ``open``: it may carry a user's
+parameters, and nothing runs it again from the row.
 """
 
 from __future__ import annotations
@@ -19,10 +42,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store.schema import approvals
 
 OPEN = "open"
-APPROVED = "approved"
+APPROVED = "approved"  # enough approvals; not started yet
+RUNNING = "running"  # handed to its run, at most once
+NO_ROOM = "no room"  # approved, not run: the requester had too much running
+NOT_RUN = "not run"  # approved, not run: it could no longer run as held
+INTERRUPTED = "interrupted"  # approved, not run: the app stopped before starting it
 REJECTED = "rejected"  # by an approver
 CANCELLED = "cancelled"  # withdrawn by the requester, or never posted
 EXPIRED = "expired"
+# Where an approved request may go from ``approved`` (``settle``).
+SETTLED = frozenset({RUNNING, NO_ROOM, NOT_RUN, INTERRUPTED})
 
 # What one person did, as kept in ``decisions``.
 APPROVE = "approve"
@@ -193,6 +222,36 @@ class ApprovalStore:
             row = (await conn.execute(stmt)).mappings().first()
         return _approval(row) if row is not None else None
 
+    async def settle(self, approval_id: str, state: str) -> Approval | None:
+        """Move an ``approved`` request on to ``state`` (one of ``SETTLED``): the row as
+        moved for exactly one caller, None for the rest (someone moved it first)."""
+        if state not in SETTLED:
+            raise ValueError(f"an approved request cannot become {state!r}")
+        stmt = (
+            approvals.update()
+            .where(approvals.c.id == approval_id, approvals.c.state == APPROVED)
+            .values(state=state, version=approvals.c.version + 1)
+            .returning(*approvals.columns)
+        )
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return _approval(row) if row is not None else None
+
+    async def waiting(self, requester: str, now: float | None = None) -> int:
+        """How many of ``requester``'s requests are open and not yet expired."""
+        now = time.time() if now is None else now
+        query = (
+            sa.select(sa.func.count())
+            .select_from(approvals)
+            .where(
+                approvals.c.state == OPEN,
+                approvals.c.requester == requester,
+                approvals.c.expires_at > now,
+            )
+        )
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def set_message(self, approval_id: str, message_ts: str) -> None:
         """Where its card is (the ts of the message in its channel)."""
         async with self.engine.begin() as conn:
@@ -215,12 +274,27 @@ class ApprovalStore:
             rows = (await conn.execute(query)).mappings().all()
         return [_approval(row) for row in rows]
 
+    async def unstarted(self, older_than: float, limit: int = 100) -> list[Approval]:
+        """Requests approved before ``older_than`` and still neither started nor settled
+        otherwise, oldest first."""
+        query = (
+            sa.select(approvals)
+            .where(approvals.c.state == APPROVED, approvals.c.closed_at <= older_than)
+            .order_by(approvals.c.closed_at)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_approval(row) for row in rows]
+
     async def prune(self, older_than: float) -> int:
-        """Forget requests closed before ``older_than`` (their cards say how they ended)."""
+        """Forget requests closed before ``older_than`` (their cards say how they ended);
+        never one still open or approved and not yet moved on."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 approvals.delete().where(
-                    approvals.c.state != OPEN, approvals.c.closed_at < older_than
+                    approvals.c.state.not_in((OPEN, APPROVED)),
+                    approvals.c.closed_at < older_than,
                 )
             )
         return result.rowcount or 0

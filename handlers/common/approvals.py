@@ -22,9 +22,13 @@ from bot.store.approvals import (
     APPROVED,
     CANCELLED,
     EXPIRED,
+    INTERRUPTED,
+    NO_ROOM,
+    NOT_RUN,
     OPEN,
     REJECT,
     REJECTED,
+    RUNNING,
     WITHDRAW,
     Approval,
 )
@@ -48,6 +52,9 @@ log = logging.getLogger(__name__)
 
 APPROVE_ACTION = "chatops_approval_approve"
 REJECT_ACTION = "chatops_approval_reject"
+# Requests one user may have waiting for approval at once: enough for real work, while a
+# script (or a stuck key) cannot bury a channel in cards.
+MAX_WAITING = 20
 
 
 async def ask_for_approval(
@@ -92,6 +99,20 @@ async def ask_for_approval(
             f":no_entry: {escape(why)}: it could never be approved. Nothing was run. Ask "
             "someone else to run it, or a workspace admin to change the access policy.",
             why,
+        )
+        return
+    if await deps.store.approvals.waiting(wanted.user_id) >= MAX_WAITING:
+        # Counted, then created: asks arriving at the same moment may pass it by a few.
+        waiting = f"{MAX_WAITING} requests waiting for approval"
+        await not_asked(
+            deps,
+            wanted,
+            tell,
+            origin,
+            f":no_entry: {escape(decision.reason)}, but you already have {waiting}, so this "
+            "one was not posted. Nothing was run. Withdraw one you no longer need (Reject on "
+            "its card), or wait until they are decided.",
+            f"{decision.reason}, but the requester already has {waiting}",
         )
         return
     approval = await deps.store.approvals.create(
@@ -213,6 +234,19 @@ def shown_text(text: str) -> str:
 
 _STATES = {
     APPROVED: ":white_check_mark: *Approved* — it runs as {requester}.",
+    RUNNING: ":white_check_mark: *Approved* — it runs as {requester}.",
+    NO_ROOM: (
+        ":warning: *Approved, not run* — there was no room to run it at that moment (too "
+        "many commands in progress), so nothing was run. {requester} may ask again."
+    ),
+    NOT_RUN: (
+        ":warning: *Approved, not run* — it could no longer run as it was held; nothing "
+        "was run, and {requester} was told why."
+    ),
+    INTERRUPTED: (
+        ":warning: *Approved, not run* — the app restarted before it could run it, so "
+        "nothing was run. {requester} may ask again."
+    ),
     REJECTED: ":x: *Rejected* — nothing was run.",
     CANCELLED: ":leftwards_arrow_with_hook: *Withdrawn* — nothing was run.",
     EXPIRED: ":hourglass: *Expired* {closed} without enough approvals — nothing was run.",

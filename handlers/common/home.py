@@ -10,8 +10,10 @@ form for each Workflow Builder step the access policy lets them run.
   job's owner; one publish follows ``DEBOUNCE`` seconds later however many of their jobs
   ended meanwhile. It never holds a job back (no RetryLater): a page that could not be
   published is logged at info, and the next refresh shows the newest state anyway.
-* **Slack's rate limit.** A 429 from views.publish (after the Web API client's own
-  retries) holds that user's next publish until its Retry-After has passed.
+* **Slack's rate limit.** views.publish is limited per app and workspace: a 429 (after the
+  Web API client's own retries) holds every publish of this process until its Retry-After
+  has passed. Pages put off longer than ``MAX_DEFER`` are owed, and published (once each)
+  when it has passed.
 * **Vendors reachable?** Each adapter's ``ping``, the cheap call ``chatops check`` makes,
   at most once a minute per vendor and never longer than two seconds, so opening Home
   stays fast.
@@ -28,6 +30,7 @@ import asyncio
 import logging
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -67,8 +70,9 @@ JOBS = 10  # recent jobs on the page
 DIGESTS = 20  # subscriptions on the page (the rest are counted)
 DEBOUNCE = 2.0  # seconds between a job's end and the refresh it causes
 # A Retry-After longer than this is not waited for (shutdown would wait on it): the page
-# is refreshed on the next occasion after it instead.
+# is owed, and published with the first publish after it has passed.
 MAX_DEFER = 20.0
+PERMALINKS = 1000  # cards' permalinks remembered (they never change)
 _OPENED = "home_opened:"  # kv key prefix: the user has opened Home at least once
 _USER = re.compile(r"[UW][A-Z0-9]{1,40}")
 _CONVERSATION = re.compile(r"[CGD][A-Z0-9]{1,40}")
@@ -183,8 +187,14 @@ class Home:
         self.reachability = Reachability()
         self._opened: set[str] = set()
         self._soon: set[str] = set()  # users with a refresh on its way
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._blocked_until: dict[str, float] = {}  # monotonic time, after a 429
+        # One publish at a time per user; a lock lives only while someone holds it.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # views.publish is rate-limited per app and workspace, not per user: after a 429,
+        # no page is published before this (monotonic time).
+        self._blocked_until = 0.0
+        self._owed: set[str] = set()  # pages not published for a long Retry-After
+        self._owed_timer: asyncio.TimerHandle | None = None
+        self._permalinks: dict[tuple[str, str], str] = {}
 
     # -- who has a Home page ---------------------------------------------------------
 
@@ -218,10 +228,11 @@ class Home:
         has passed), however many times this is called meanwhile."""
         if user_id in self._soon or not self.deps.work.accepting:
             return
-        wait = max(DEBOUNCE, self._blocked_until.get(user_id, 0.0) - time.monotonic())
-        if wait > MAX_DEFER:
-            log.info("Home of %s not refreshed now: Slack asked to wait %.0f s", user_id, wait)
+        blocked = self._blocked_until - time.monotonic()
+        if blocked > MAX_DEFER:
+            self._owe(user_id, blocked)
             return
+        wait = max(DEBOUNCE, blocked)
         self._soon.add(user_id)
         task = asyncio.create_task(self._later(user_id, wait), name=f"home-refresh-{user_id}")
         self.deps.work.adopt(task)  # waited for at shutdown like a request's work
@@ -239,10 +250,13 @@ class Home:
     async def publish(self, user_id: str) -> None:
         """Publish the user's page now (best-effort: Slack's refusal is logged, not raised),
         after any Retry-After Slack gave for this user."""
-        async with self._locks.setdefault(user_id, asyncio.Lock()):
-            wait = self._blocked_until.get(user_id, 0.0) - time.monotonic()
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = self._locks[user_id] = asyncio.Lock()
+        async with lock:
+            wait = self._blocked_until - time.monotonic()
             if wait > MAX_DEFER:
-                log.info("Home of %s not published: Slack asked to wait %.0f s", user_id, wait)
+                self._owe(user_id, wait)
                 return
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -254,11 +268,28 @@ class Home:
                 if after is None:
                     log.info("Home of %s not published: %s", user_id, exc.response.get("error"))
                     return
-                self._blocked_until[user_id] = time.monotonic() + after
+                self._blocked_until = max(self._blocked_until, time.monotonic() + after)
                 log.info("views.publish rate-limited; Home of %s again in %.0f s", user_id, after)
                 self.refresh_soon(user_id)
+                return
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info("Home of %s not published: %s", user_id, type(exc).__name__)
+                return
+        self._owed.discard(user_id)
+
+    def _owe(self, user_id: str, wait: float) -> None:
+        """Publish the user's page once Slack takes pages again (a timer, not a task: a
+        shutdown does not wait for it)."""
+        log.info("Home of %s owed: Slack asked to wait %.0f s", user_id, wait)
+        self._owed.add(user_id)
+        if self._owed_timer is None:
+            self._owed_timer = asyncio.get_running_loop().call_later(wait, self._pay)
+
+    def _pay(self) -> None:
+        self._owed_timer = None
+        owed, self._owed = self._owed, set()
+        for user_id in owed:
+            self.refresh_soon(user_id)
 
     # -- what the page shows ---------------------------------------------------------
 
@@ -285,8 +316,9 @@ class Home:
         found = rerun_of(vertical) if vertical is not None else None
         if found is not None and job.channel_id and vertical and vertical.client(self.deps):
             action_id, name = found
-            # Decided as the click will be: a click on Home is in the user's own space.
-            wanted = policy.request_for(name, job.target, user_id, user_id)
+            # Decided as the click will be: a Re-run runs (and is checked) in the job's
+            # channel, wherever it is clicked.
+            wanted = policy.request_for(name, job.target, user_id, job.channel_id)
             if (await policy.decide(self.deps, wanted)).allowed:
                 rerun = button("Re-run", action_id, job.id)
         name = vertical.name if vertical is not None else job.vendor
@@ -295,6 +327,9 @@ class Home:
     async def _permalink(self, job: TrackedJob) -> str | None:
         if not job.channel_id or not job.message_ts:
             return None
+        known = self._permalinks.get((job.channel_id, job.message_ts))
+        if known is not None:
+            return known
         try:
             answer = await self.slack.chat_getPermalink(
                 channel=job.channel_id, message_ts=job.message_ts
@@ -303,7 +338,12 @@ class Home:
             log.info("no permalink for the card of job %s: %s", job.id, type(exc).__name__)
             return None
         link = answer.get("permalink")
-        return link if isinstance(link, str) else None
+        if not isinstance(link, str):
+            return None
+        if len(self._permalinks) >= PERMALINKS:
+            self._permalinks.pop(next(iter(self._permalinks)))  # the oldest
+        self._permalinks[(job.channel_id, job.message_ts)] = link
+        return link
 
     async def _digest(self, user_id: str, sub: Subscription) -> DigestLine:
         vertical = self.by_key.get(sub.vendor)

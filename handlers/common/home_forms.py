@@ -1,8 +1,9 @@
 """App Home's quick actions: a form made from a vertical's Workflow Builder step (the same
 inputs, titles, descriptions, choices and defaults) plus where to post the card, and its
 submission read back into the command the step counts as. A form is validated exactly
-like the typed command: its values become the step's command text, which the vertical's
-own parser reads."""
+like the typed command and like the step: its values become the step's typed request
+(``Step.request``), each checked by the vertical parser's own validator, so no field is
+ever read as command text (nor can become an option)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import re
 from typing import Any
 
 from bot.config import Settings
-from handlers.common.commands import Help
 from handlers.common.interaction import Interaction
-from handlers.common.text import UsageError, first_word
+from handlers.common.text import UsageError
 from handlers.common.vertical import Parameter, Step, Vertical
 
 CALLBACK_PREFIX = "chatops_home_"
@@ -31,8 +31,8 @@ def defaults(step: Step) -> dict[str, str]:
 
 
 def counts_as(step: Step, values: dict[str, str]) -> str:
-    """The subcommand these values make of the step: its text's first word."""
-    return first_word(step.text(values))[0].lower()
+    """The subcommand these values make of the step."""
+    return step.counts_as(values)
 
 
 def subcommands(vertical: Vertical, step: Step) -> dict[str, set[str]]:
@@ -141,11 +141,7 @@ def parse(vertical: Vertical, step: Step, values: dict[str, str], settings: Sett
         given = values.get(param.name, "")
         if param.choices and given and given not in param.choices:
             raise UsageError(f"Choose one of {', '.join(param.choices)}.")
-    # As Slack sends typed text: the parser undoes these three escapes and nothing else.
-    text = step.text(values)
-    request = vertical.parse(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
-    if isinstance(request, Help):
-        raise UsageError("Fill in what to run.")
+    request = step.request(values)
     if vertical.complete is not None:
         request = vertical.complete(request, settings)
     sub, _target = vertical.policy_view(request)
@@ -159,7 +155,7 @@ def field_errors(
 ) -> dict[str, str]:
     """``response_action: errors`` for a submission that does not parse: the message on
     the first filled-in field without which it would parse (the culprit), else on the
-    first required field."""
+    field the message names, else on the first required field."""
     culprit = None
     for param in step.inputs:
         if not values.get(param.name) or values[param.name] == (param.default or ""):
@@ -171,6 +167,10 @@ def field_errors(
         culprit = param.name
         break
     if culprit is None:
+        # A field the message is about ("Add at least one descriptor"), else the first
+        # required one.
+        lowered = error.lower()
+        named = [p.name for p in step.inputs if p.title.lower().rstrip("s") in lowered]
         required = [p.name for p in step.inputs if p.required]
-        culprit = (required or [p.name for p in step.inputs] or [CHANNEL])[0]
+        culprit = (named or required or [p.name for p in step.inputs] or [CHANNEL])[0]
     return {culprit: error[:_ERROR_LENGTH]}

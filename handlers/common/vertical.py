@@ -85,16 +85,19 @@ class Parameter:
     type: str  # "string", "integer", "number", "slack#/types/user_id", …
     title: str
     description: str
+    # An input the workflow must give; an output every completed step gives, never empty
+    # (Slack may refuse a completion whose required output is missing or empty).
     required: bool = False
     choices: tuple[str, ...] = ()  # a string input offered as one of these
     default: str | None = None
     multiline: bool = False  # a form shows it as a multi-line field
 
 
-# A step's inputs (strings, as Workflow Builder sends them) → the command text it counts as,
-# after the subcommand: e.g. {"flintbit": "demo:hello.rb"} → "run demo:hello.rb". The
-# vertical's own parser reads that text, so a step is validated exactly like the command.
-StepText = Callable[[dict[str, Any]], str]
+# A step's inputs (strings, as Workflow Builder sends them, or a quick-action form's
+# values) → the typed request they stand for, each input checked by the vertical parser's
+# own validator for that field (UsageError, as the command says it). No input is ever
+# read as command text, so none can become an option or change another field.
+StepRequest = Callable[[dict[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,18 @@ class Step:
     description: str
     inputs: tuple[Parameter, ...]
     outputs: tuple[Parameter, ...]
-    text: StepText
+    request: StepRequest
+    # A request of this step → the command text (after the slash) it is shown as, where
+    # a confirmation or an approval holds it: "run demo:hello.rb name=Ada". Only shown:
+    # what runs is the request itself.
+    show: Callable[[Any], str]
+    # The subcommand the inputs count as, whatever else they hold ("wish" or "like").
+    counts_as: Callable[[dict[str, Any]], str]
     run: StepWork
+
+    def text(self, inputs: dict[str, Any]) -> str:
+        """The command text valid ``inputs`` are shown as (UsageError when they are not)."""
+        return self.show(self.request(inputs))
 
 
 @dataclass(frozen=True)

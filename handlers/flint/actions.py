@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from adapters.flint import parse_flintbit, validate_job_id
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.policy import Redo, button_permitted
 from handlers.common.replies import RESTARTING, ephemeral
+from handlers.common.step_text import words
 from handlers.common.tracked import refresh, tracked_job
 from handlers.common.vertical import Stale
 from handlers.deps import Deps
 from handlers.flint import blocks
 from handlers.flint.commands import start_run
 from handlers.flint.jobs import KEY
-from handlers.flint.parsing import ResultRequest, RunRequest
+from handlers.flint.parsing import INPUT_NAME, ResultRequest, RunRequest
 
 STALE = ":grey_question: This button belongs to a job I no longer know about."
 
@@ -24,6 +26,10 @@ async def on_rerun(deps: Deps, x: Interaction) -> None:
         await x.respond(**ephemeral(RESTARTING))
         return
     job = await tracked_job(deps, x.value, KEY, STALE)
+    if not x.channel:
+        # Clicked on App Home: it runs in the job's channel, so the policy (and any
+        # confirmation or approval) is asked for there, as a click on the card would be.
+        x = replace(x, channel=job.channel_id)
     params = job.params or {}
     request = RunRequest(
         flintbit=parse_flintbit(job.target),
@@ -34,20 +40,24 @@ async def on_rerun(deps: Deps, x: Interaction) -> None:
     redo = Redo("/flint", as_command_text(request), request)
     if not await button_permitted(deps, x, "flint run", job.target, redo=redo):
         return
-    channel = x.channel or job.channel_id
-    await start_run(deps, request, channel_id=channel, user_id=x.user, respond=x.respond)
+    await start_run(deps, request, channel_id=x.channel, user_id=x.user, respond=x.respond)
 
 
 def as_command_text(request: RunRequest) -> str:
-    """What to type after /flint for the same run (held by a confirmation)."""
-    words = ["run", str(request.flintbit)]
+    """What to type after /flint for this very run: shown where a confirmation or an
+    approval holds it (a Re-run, a step), so it names every option the run has. Inputs
+    that are all text under valid names are shown as ``key=value`` words, others as the
+    JSON object at the end."""
+    options = ["--sync"] if request.sync else []
     if request.timeout_ms:
-        words.append(f"--timeout {request.timeout_ms}")
-    elif request.sync:
-        words.append("--sync")
-    if request.input:
-        words.append(json.dumps(request.input, ensure_ascii=False))
-    return " ".join(words)
+        options += ["--timeout", str(request.timeout_ms)]
+    given = request.input
+    if all(isinstance(v, str) and INPUT_NAME.fullmatch(k) for k, v in given.items()):
+        return words(
+            "run", str(request.flintbit), *options, *(f"{k}={v}" for k, v in given.items())
+        )
+    shown = words("run", str(request.flintbit), *options)
+    return f"{shown} {json.dumps(given, ensure_ascii=False)}"
 
 
 async def on_refresh(deps: Deps, x: Interaction) -> None:

@@ -13,7 +13,7 @@ from handlers.common.held import holdable
 from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
 
 MAX_TIMEOUT_MS = 3_600_000
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
+INPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 
 
 @holdable
@@ -68,10 +68,7 @@ def parse(text: str | None) -> FlintRequest:
 def _parse_run(args: list[str], json_input: dict[str, Any] | None) -> RunRequest:
     if not args:
         raise UsageError("Say which flintbit to run, as BOX:BIT (e.g. `demo:hello.rb`).")
-    try:
-        flintbit = parse_flintbit(args[0])
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    flintbit = flintbit_ref(args[0])
     sync = False
     timeout_ms: int | None = None
     values: dict[str, Any] = {}
@@ -87,21 +84,34 @@ def _parse_run(args: list[str], json_input: dict[str, Any] | None) -> RunRequest
             raise UsageError(
                 f"Unknown option `{shorten(arg)}`; the options are --sync and --timeout MS."
             )
-        elif "=" in arg:
-            key, _, value = arg.partition("=")
-            if not _KEY.fullmatch(key):
-                raise UsageError(
-                    f"`{shorten(key)}` is not a valid input name (letters, digits, `_ . -`)."
-                )
-            values[key] = value
         else:
-            raise UsageError(
-                f"Did not understand `{shorten(arg)}`: inputs are key=value pairs "
-                "or one JSON object at the end."
-            )
+            key, value = input_pair(arg)
+            values[key] = value
     if json_input is not None:
         values = {**json_input, **values}
     return RunRequest(flintbit, values, sync, timeout_ms)
+
+
+def flintbit_ref(text: str) -> FlintbitRef:
+    """``BOX:BIT`` as the command reads it (a Workflow Builder step's Flintbit too)."""
+    try:
+        return parse_flintbit(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def input_pair(arg: str) -> tuple[str, str]:
+    """One ``key=value`` input, split at its first ``=``, as the command reads it (a step's
+    Inputs line too)."""
+    if "=" not in arg:
+        raise UsageError(
+            f"Did not understand `{shorten(arg)}`: inputs are key=value pairs "
+            "or one JSON object at the end."
+        )
+    key, _, value = arg.partition("=")
+    if not INPUT_NAME.fullmatch(key):
+        raise UsageError(f"`{shorten(key)}` is not a valid input name (letters, digits, `_ . -`).")
+    return key, value
 
 
 def _timeout(raw: str | None) -> int:

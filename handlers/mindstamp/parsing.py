@@ -12,6 +12,7 @@ from handlers.common.text import UsageError, normalize, one_of, split_args
 
 # What `/mindstamp summary` may be asked for; without one it is the overall summary.
 PERIODS: tuple[SummaryPeriod, ...] = ("week", "month")
+SUMMARY_TAKES = "`/mindstamp summary` takes `week` or `month`."
 
 
 @holdable
@@ -55,10 +56,9 @@ def parse(text: str | None):
         return Help()
     sub, rest = args[0].lower(), args[1:]
     if sub == "summary":
-        period: SummaryPeriod | None = one_of(rest[0].lower(), PERIODS) if rest else "all"
-        if len(rest) > 1 or period is None:
-            raise UsageError("`/mindstamp summary` takes `week` or `month`.")
-        return SummaryRequest(period)
+        if len(rest) > 1:
+            raise UsageError(SUMMARY_TAKES)
+        return SummaryRequest(summary_period(rest[0]) if rest else "all")
     if sub == "videos":
         if rest:
             raise UsageError("`/mindstamp videos` takes nothing more; use More to page.")
@@ -74,3 +74,12 @@ def parse(text: str | None):
         return DigestRequest(parse_digest(rest))
     shown = sub[:40].replace("`", "'")
     raise UsageError(f"Unknown subcommand `{shown}`.")
+
+
+def summary_period(word: str) -> SummaryPeriod:
+    """The period ``/mindstamp summary`` is asked for, as the command reads it (a Workflow
+    Builder step's Period too)."""
+    period = one_of(word.lower(), PERIODS)
+    if period is None:
+        raise UsageError(SUMMARY_TAKES)
+    return period

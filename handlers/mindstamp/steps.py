@@ -13,12 +13,16 @@ from handlers.common.vertical import Parameter, Step, StepCall
 from handlers.deps import Deps
 from handlers.mindstamp import blocks
 from handlers.mindstamp.commands import read_summary
-from handlers.mindstamp.parsing import SummaryRequest
+from handlers.mindstamp.parsing import SummaryRequest, summary_period
 
 
-def text(inputs: dict[str, Any]) -> str:
-    period = field(inputs, "period").lower() or "all"
-    return words("summary", "" if period == "all" else period)
+def request(inputs: dict[str, Any]) -> SummaryRequest:
+    period = field(inputs, "period")
+    return SummaryRequest("all" if period.lower() in ("", "all") else summary_period(period))
+
+
+def show(request: SummaryRequest) -> str:
+    return words("summary", "" if request.period == "all" else request.period)
 
 
 async def run(deps: Deps, call: StepCall, request: SummaryRequest) -> dict[str, Any]:
@@ -42,11 +46,24 @@ SUMMARY = Step(
         ),
     ),
     outputs=(
-        Parameter("views", "integer", "Views", "Total views in the period"),
         Parameter(
-            "summary", "string", "Summary", "Every numeric field by its name, as a JSON object"
+            "views",
+            "integer",
+            "Views",
+            "Total views in the period (0 when Mindstamp gave no finite number of them)",
+            required=True,
+        ),
+        Parameter(
+            "summary",
+            "string",
+            "Summary",
+            "Every numeric field by its name, as a JSON object (numbers beyond range, "
+            "which JSON cannot hold, left out)",
+            required=True,
         ),
     ),
-    text=text,
+    request=request,
+    show=show,
+    counts_as=lambda _inputs: "summary",
     run=run,
 )

@@ -123,7 +123,7 @@ def parse(text: str | None) -> MintRequest | Help:
             raise UsageError(
                 "`/mint execute` takes a definition id and, optionally, a JSON object."
             )
-        return ExecuteRequest(_checked(validate_definition_id, args[0]), data or {})
+        return execute_request(args[0], data)
     args = split_args(rest)
     if sub == "flows":
         return FlowsRequest(_checked(check_search, " ".join(args)))
@@ -148,6 +148,13 @@ def parse(text: str | None) -> MintRequest | Help:
     if sub == "digest":
         return DigestRequest(parse_digest(args))
     raise UsageError(f"Unknown subcommand `{sub[:40]}`.")
+
+
+def execute_request(definition_id: str, data: dict[str, Any] | None) -> ExecuteRequest:
+    """``/mint execute``'s request from its two parts, as the command reads them (a
+    Workflow Builder step's inputs too); ``data`` is already a JSON object within the
+    app's bounds (``json_object``)."""
+    return ExecuteRequest(_checked(validate_definition_id, definition_id), data or {})
 
 
 def _checked(validate, value: str) -> Any:

@@ -3,16 +3,24 @@ command's execution; the step completes when the instance ends (``jobs.step_outp
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from handlers.common.step_text import field, words
+from handlers.common.text import json_object
 from handlers.common.vertical import Parameter, Step, starts_job
 from handlers.mint.commands import start_execution
+from handlers.mint.parsing import ExecuteRequest, execute_request
 
 
-def text(inputs: dict[str, Any]) -> str:
+def request(inputs: dict[str, Any]) -> ExecuteRequest:
     given = field(inputs, "input")
-    return f"{words('execute', field(inputs, 'definition_id'))} {given}".strip()
+    return execute_request(field(inputs, "definition_id"), json_object(given) if given else None)
+
+
+def show(request: ExecuteRequest) -> str:
+    shown = words("execute", request.definition_id)
+    return f"{shown} {json.dumps(request.input, ensure_ascii=False)}" if request.input else shown
 
 
 EXECUTE = Step(
@@ -24,10 +32,18 @@ EXECUTE = Step(
         Parameter("input", "string", "Input", "A JSON object", multiline=True),
     ),
     outputs=(
-        Parameter("instance_id", "string", "Instance id", "The flow instance's id"),
-        Parameter("status", "string", "Status", "Finished, Faulted, Cancelled or Suspended"),
+        Parameter("instance_id", "string", "Instance id", "The flow instance's id", required=True),
+        Parameter(
+            "status",
+            "string",
+            "Status",
+            "Finished, Faulted, Cancelled or Suspended",
+            required=True,
+        ),
         Parameter("failed_step", "string", "Failed step", "Empty unless Faulted"),
     ),
-    text=text,
+    request=request,
+    show=show,
+    counts_as=lambda _inputs: "execute",
     run=starts_job(start_execution),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from adapters.stintmint import FlowResponse, StintmintClient
@@ -22,24 +23,30 @@ def to_poll(flow: FlowResponse) -> PollResult:
 
 
 def step_outputs(job: TrackedJob) -> dict[str, Any] | None:
-    """The ``stint_post`` step's outputs: status, cost (a number; 0 when Stintmint gave
-    none) and responses (as JSON). None for a request that was never answered."""
+    """The ``stint_post`` step's outputs: status, cost (a finite number; 0 when Stintmint
+    gave none, or none that is one) and responses (as JSON). None for a request that was
+    never answered."""
     if job.ended_without_answer:
         return None
     flow = job.result or {}
-    cost = flow.get("cost")
+    return {
+        "status": str(flow.get("status") or job.vendor_status or ""),
+        "cost": _cost(flow.get("cost")),
+        # The model's JSON-mode dump has already made any number beyond range in a
+        # response null: JSON (and so Slack) has no NaN or Infinity.
+        "responses": json.dumps(flow.get("responses") or [], ensure_ascii=False),
+    }
+
+
+def _cost(cost: Any) -> int | float:
     if isinstance(cost, str):
         try:
             cost = float(cost)
         except ValueError:
-            cost = None
-    if not isinstance(cost, int | float) or isinstance(cost, bool):
-        cost = 0
-    return {
-        "status": str(flow.get("status") or job.vendor_status or ""),
-        "cost": cost,
-        "responses": json.dumps(flow.get("responses") or [], ensure_ascii=False),
-    }
+            return 0
+    if not isinstance(cost, int | float) or isinstance(cost, bool) or not math.isfinite(cost):
+        return 0
+    return cost
 
 
 def job_kind(client: StintmintClient) -> JobKind:

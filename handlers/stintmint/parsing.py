@@ -75,11 +75,9 @@ def _post(args: list[str]) -> PostRequest:
             if value is None:
                 raise UsageError(f"`{arg}` needs a value.")
             if arg == "--batch":
-                batch = _checked(validate_identifier, value, "batch id")
-            elif not _CODE.fullmatch(value):
-                raise UsageError("`--urgency` is a short code of letters, digits, `_` or `-`.")
+                batch = batch_id(value)
             else:
-                urgency = value
+                urgency = urgency_code(value)
         elif arg.startswith("--"):
             raise UsageError(
                 f"Unknown option `{shorten(arg)}`; the options are --batch and --urgency."
@@ -90,7 +88,20 @@ def _post(args: list[str]) -> PostRequest:
             positional.append(arg)
     if len(positional) != 2:
         raise UsageError("`/stint post` needs SF_ID and IDENTIFIER, then name=value pairs.")
-    sf_id, identifier = _ids(*positional)
+    return post_request(positional[0], positional[1], pairs, batch, urgency)
+
+
+def post_request(
+    sf_id: str,
+    identifier: str,
+    pairs: list[str],
+    batch: str | None = None,
+    urgency: str | None = None,
+) -> PostRequest:
+    """``/stint post``'s request from its parts, as the command reads them (a Workflow
+    Builder step's inputs too): each pair ``name[:TYPE]=value``; ``batch`` and
+    ``urgency`` already checked (``batch_id``, ``urgency_code``)."""
+    sf_id, identifier = _ids(sf_id, identifier)
     if not pairs:
         raise UsageError("Add at least one descriptor as name=value.")
     if len(pairs) > MAX_DESCRIPTORS:
@@ -98,6 +109,16 @@ def _post(args: list[str]) -> PostRequest:
             f"That is {len(pairs)} descriptors; a request takes at most {MAX_DESCRIPTORS}."
         )
     return PostRequest(sf_id, identifier, tuple(_descriptor(p) for p in pairs), batch, urgency)
+
+
+def batch_id(value: str) -> str:
+    return _checked(validate_identifier, value, "batch id")
+
+
+def urgency_code(value: str) -> str:
+    if not _CODE.fullmatch(value):
+        raise UsageError("`--urgency` is a short code of letters, digits, `_` or `-`.")
+    return value
 
 
 def _descriptor(pair: str) -> Descriptor:

@@ -5,21 +5,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.stintmint import Descriptor, infer_descriptor
 from handlers.common.step_text import field, lines, words
 from handlers.common.vertical import Parameter, Step, starts_job
 from handlers.stintmint.commands import post
+from handlers.stintmint.parsing import PostRequest, batch_id, post_request, urgency_code
 
 
-def text(inputs: dict[str, Any]) -> str:
+def request(inputs: dict[str, Any]) -> PostRequest:
+    """Each Descriptors line is one ``name=value`` pair, whatever it holds (a line is never
+    an option such as ``--batch``)."""
     batch, urgency = field(inputs, "batch_id"), field(inputs, "urgency")
-    return words(
-        "post",
+    return post_request(
         field(inputs, "sf_id"),
         field(inputs, "identifier"),
-        *lines(field(inputs, "descriptors")),
-        *(("--batch", batch) if batch else ()),
-        *(("--urgency", urgency) if urgency else ()),
+        lines(field(inputs, "descriptors")),
+        batch_id(batch) if batch else None,
+        urgency_code(urgency) if urgency else None,
     )
+
+
+def show(request: PostRequest) -> str:
+    return words(
+        "post",
+        request.sf_id,
+        request.identifier,
+        *(_pair(descriptor) for descriptor in request.descriptors),
+        *(("--batch", request.batch_id) if request.batch_id else ()),
+        *(("--urgency", request.urgency) if request.urgency else ()),
+    )
+
+
+def _pair(descriptor: Descriptor) -> str:
+    """``name=value``, with ``:TYPE`` when the value alone would be read as another type."""
+    inferred = infer_descriptor(descriptor.name, descriptor.info).type
+    typed = "" if inferred == descriptor.type else f":{descriptor.type.value}"
+    return f"{descriptor.name}{typed}={descriptor.info}"
 
 
 POST = Step(
@@ -36,10 +57,19 @@ POST = Step(
         Parameter("urgency", "string", "Urgency", "Stintmint's urgency code"),
     ),
     outputs=(
-        Parameter("status", "string", "Status", "Stintmint's final status"),
-        Parameter("cost", "number", "Cost", "What the request cost (0 when Stintmint said not)"),
-        Parameter("responses", "string", "Responses", "The responses, as JSON"),
+        Parameter("status", "string", "Status", "Stintmint's final status", required=True),
+        Parameter(
+            "cost",
+            "number",
+            "Cost",
+            "What the request cost (0 when Stintmint gave no cost, or none that is a finite "
+            "number)",
+            required=True,
+        ),
+        Parameter("responses", "string", "Responses", "The responses, as JSON", required=True),
     ),
-    text=text,
+    request=request,
+    show=show,
+    counts_as=lambda _inputs: "post",
     run=starts_job(post),
 )

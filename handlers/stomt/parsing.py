@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from adapters.base import shorten
@@ -125,19 +126,32 @@ def _post(rest: str, *, positive: bool) -> PostRequest:
         name = match["name"].lower()
         value = next(v for v in (match["dq"], match["sq"], match["bare"]) if v is not None)
         if name == "target":
-            target = _checked(validate_target_id, value)
+            target = value
         elif name == "label":
-            if not value.strip() or len(value) > 100:
-                raise UsageError("A label is 1 to 100 characters.")
-            labels.append(value.strip())
-            if len(labels) > MAX_LABELS:
-                raise UsageError(f"At most {MAX_LABELS} labels (`--label`) per stomt.")
+            labels.append(value)
         else:
             raise UsageError(f"Unknown option `--{shorten(name)}`; use --target or --label.")
     text = _OPTION.sub(" ", rest).strip()
     dangling = re.search(r"(?:^|\s)--(target|label)\b", text, re.IGNORECASE)
     if dangling:
         raise UsageError(f"`--{dangling[1].lower()}` needs a value.")
+    return post_request(text, positive=positive, target=target, labels=labels)
+
+
+def post_request(
+    text: str, *, positive: bool, target: str | None = None, labels: Iterable[str] = ()
+) -> PostRequest:
+    """A wish or like from its parts, as ``/stomt wish|like`` reads them (a Workflow
+    Builder step's inputs too): ``text`` is taken whole, whatever it holds."""
+    if target is not None:
+        target = _checked(validate_target_id, target)
+    kept: list[str] = []
+    for label in labels:
+        if not label.strip() or len(label) > 100:
+            raise UsageError("A label is 1 to 100 characters.")
+        kept.append(label.strip())
+        if len(kept) > MAX_LABELS:
+            raise UsageError(f"At most {MAX_LABELS} labels (`--label`) per stomt.")
     kind = "like" if positive else "wish"
     if not text:
         raise UsageError(f"Say what you {kind}: `/stomt {kind} TEXT`.")
@@ -145,7 +159,7 @@ def _post(rest: str, *, positive: bool) -> PostRequest:
         raise UsageError(
             f"That {kind} is {len(text):,} characters long; STOMT takes at most {MAX_TEXT:,}."
         )
-    return PostRequest(text, positive, target, tuple(labels))
+    return PostRequest(text, positive, target, tuple(kept))
 
 
 def _list(args: list[str]) -> ListRequest:

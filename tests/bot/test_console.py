@@ -284,7 +284,8 @@ def test_console_runs_workflow_steps_and_shows_their_outputs(tmp_path):
     assert "exit_code = 0" in flint
     assert "Flint demo:hello.rb" not in flint  # channel_id= left the channel out: no card
     stomt = out.split("> step stomt_post")[1].split("> step flint_run")[0]
-    assert "I like 'Dark mode please'" in stomt and "step stomt_post completed" in stomt
+    # The text exactly as given: no shell quotes around it.
+    assert ":heart: I like Dark mode please " in stomt and "step stomt_post completed" in stomt
     assert "stomt_id = " in stomt
     assert "step flint_run failed: Invalid input:" in out and "is not a flintbit" in out
     assert "“colour=blue” is not an input of flint_run" in out

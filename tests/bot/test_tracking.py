@@ -243,3 +243,53 @@ async def test_a_claim_under_way_finishes_before_stop_claiming_returns(store, sl
     assert await tick == 1
     await tracker.drain(timeout=2)
     assert (await store.jobs.get(job.id)).lease_owner is None
+
+
+async def test_a_job_not_started_runs_its_finishers_before_it_is_done(store, slack):
+    """`could_not_start` keeps the job NOTIFYING, leased, until its finishers ran: a process
+    dying in a finisher leaves it to the poller, which runs them, rather than DONE with them
+    never run (a workflow step would then never be completed)."""
+    tracker = make_tracker(store, slack, ScriptedVendor(PollResult("running")), lease_seconds=0.3)
+    ran = []
+
+    async def finisher(job):
+        ran.append(job.outcome)
+        if len(ran) == 1:
+            raise asyncio.CancelledError  # the process dies here
+
+    tracker.add_finisher(finisher)
+    job = await tracker.begin(NewJob("scripted", "thing", "C1", "U1"))
+    with pytest.raises(asyncio.CancelledError):
+        await tracker.could_not_start(job.id, "the vendor said no")
+    left = await store.jobs.get(job.id)
+    assert (left.state, left.outcome) == (NOTIFYING, "not_started")
+
+    async def done():
+        return (await store.jobs.get(job.id)).state == DONE
+
+    await asyncio.sleep(0.4)  # its lease runs out
+    await run_until(tracker, done)
+    assert ran == ["not_started", "not_started"]
+    assert (await store.jobs.get(job.id)).error == "the vendor said no"
+    assert [t for t in texts(slack, "chat.update") if "not_started" in t]
+
+
+async def test_a_finisher_that_fails_runs_again(store, slack):
+    """A finisher's unexpected error (the database away for a moment) is no reason to end
+    the job without it: it runs again later, and the job is done once it went through."""
+    tracker = make_tracker(store, slack, ScriptedVendor(PollResult("done", SUCCEEDED)))
+    ran = []
+
+    async def finisher(job):
+        ran.append(job.id)
+        if len(ran) == 1:
+            raise RuntimeError("database is locked")
+
+    tracker.add_finisher(finisher)
+    job = await started_job(tracker, store)
+
+    async def done():
+        return (await store.jobs.get(job.id)).state == DONE
+
+    await run_until(tracker, done)
+    assert ran == [job.id, job.id]

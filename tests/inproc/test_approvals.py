@@ -15,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.mint.sandbox import ONBOARD_FLOW_ID
+from bot.devkit.slack_requests import event_callback_body
 from bot.policy import Policy, parse_rules
 from bot.store.schema import approvals, jobs
+from handlers.common.approve import START_GRACE
 from tests.fakes.slack_api import posted_cards, view_submission_body, wait_for
 from tests.inproc.harness import World, servers
 from tests.scenario.harness import blocks_text, flint_sandbox_app, mounted_app
@@ -517,3 +519,220 @@ def test_a_form_is_held_for_approval_and_runs_exactly_as_submitted(app, slack, s
     assert ok.params == {"input": {"email": "ada@example.com"}}
     app.wait_quiet()
     assert len(executes()) == 1
+
+
+# -- approved, and run at most once -------------------------------------------------------
+
+
+def _sweep(app) -> None:
+    [sweep] = [job for job in app.runtime.deps.periodic if job.name == "approvals-expiry"]
+    app.run(sweep.run())
+
+
+def _state(app, approval_id: str) -> str:
+    return app.run(app.runtime.store.approvals.get(approval_id)).state
+
+
+def _approved_then_stopped(app) -> Any:
+    """The completing approval written, as the approver's click writes it, and nothing
+    after it: the process stopped right there."""
+
+    async def decide() -> Any:
+        [held] = await _open_rows(app)
+        return await app.runtime.store.approvals.decide(held, "U0LEAD", "approve", close="approved")
+
+    return app.run(decide())
+
+
+def _approved_long_ago(app, approval_id: str) -> None:
+    async def age() -> None:
+        async with app.runtime.store.engine.begin() as conn:
+            await conn.execute(
+                sa.update(approvals)
+                .where(approvals.c.id == approval_id)
+                .values(closed_at=approvals.c.closed_at - START_GRACE - 1)
+            )
+
+    app.run(age())
+
+
+def _told_u1(slack) -> list[dict]:
+    return [e for e in slack.fake.ephemeral if e["user"] == "U1"]
+
+
+def test_it_is_marked_running_before_it_runs_and_then_left_alone(app, slack, sandbox):
+    """The approved request is marked running before the vendor is called (here: when its
+    card is posted, the run is under way), and a sweep long after finds nothing to do."""
+    card = ask(app, slack, "run demo:hello.rb")
+    seen: list[str] = []
+
+    def on_event(event: Any) -> None:
+        if event.kind == "posted" and not event.data["text"].startswith("Approval"):
+            seen.append(_state(app, buttons(card)[APPROVE]))
+
+    unsubscribe = slack.fake.on_event(on_event)
+    try:
+        click(app, APPROVE, card, "U0LEAD")
+        wait_for(lambda: flint_runs(sandbox) == 1)
+        app.wait_quiet()
+    finally:
+        unsubscribe()
+    assert seen == ["running"]
+    _approved_long_ago(app, buttons(card)[APPROVE])
+    _sweep(app)
+    app.wait_quiet()
+    assert _state(app, buttons(card)[APPROVE]) == "running" and flint_runs(sandbox) == 1
+    assert "*Approved* — it runs as <@U1>" in blocks_text(current(slack, card)["blocks"])
+    assert ("U1", "approval not run") not in outcomes(app) and _told_u1(slack) == []
+
+
+def test_approved_but_never_started_is_told_once_and_never_run(app, slack, sandbox):
+    """The process stopped between the approval and the start: within the grace period
+    the sweep leaves it (its process may yet start it); after it, the sweep (run twice at
+    once, as by two replicas) closes it once, says so on the card and to the requester,
+    and audits it. It never runs, not even on a later click."""
+    card = ask(app, slack, "run demo:hello.rb")
+    approval_id = _approved_then_stopped(app).id
+    _sweep(app)
+    assert _state(app, approval_id) == "approved"
+    _approved_long_ago(app, approval_id)
+    [sweep] = [job for job in app.runtime.deps.periodic if job.name == "approvals-expiry"]
+
+    async def two_replicas_sweep() -> None:
+        await asyncio.gather(sweep.run(), sweep.run())
+
+    app.run(two_replicas_sweep())
+    assert _state(app, approval_id) == "interrupted"
+    final = current(slack, card)
+    shown = blocks_text(final["blocks"])
+    assert not buttons(final) and "*Approved, not run*" in shown and "restarted" in shown
+    [told] = _told_u1(slack)
+    assert told["channel"] == CHANNEL
+    assert "was approved, but the app restarted before it could run it" in told["text"]
+    assert "`/flint run demo:hello.rb`" in told["text"]
+    click(app, APPROVE, card, "U0SRE1")
+    wait_for(lambda: "the app restarted before running it" in said_to(slack)[-1])
+    app.wait_quiet()
+    assert flint_runs(sandbox) == 0 and len(_told_u1(slack)) == 1
+    assert outcomes(app) == [("U1", "approval requested"), ("U1", "approval not run")]
+    assert "restarted" in entries(app)[-1].detail
+
+
+def test_a_step_whose_approval_was_never_started_ends_saying_so(app, slack, sandbox):
+    """A workflow step held for approval: approved, then the process stopped. The sweep
+    ends the step with the reason instead of leaving it waiting, and nothing runs."""
+    event = slack.fake.execute_function(
+        "flint_run", {"user_id": "U1", "flintbit": "demo:hello.rb", "channel_id": CHANNEL}
+    )
+    assert app.client.post(event_callback_body(event), "application/json").status_code == 200
+    card = approval_card(slack)
+    approval_id = _approved_then_stopped(app).id
+    _approved_long_ago(app, approval_id)
+    _sweep(app)
+    execution = slack.fake.executions[event["function_execution_id"]]
+    assert execution.state == "failed" and "restarted" in str(execution.error)
+    assert "*Approved, not run*" in blocks_text(current(slack, card)["blocks"])
+    app.wait_quiet()
+    assert flint_runs(sandbox) == 0 and _state(app, approval_id) == "interrupted"
+
+
+async def _occupy(app, user: str) -> asyncio.Event:
+    """Work of ``user``'s in the app up to their limit, until the event is set."""
+    work = app.runtime.work
+    release = asyncio.Event()
+    for _ in range(work.per_user):
+        work.adopt(asyncio.create_task(release.wait()), user)
+    return release
+
+
+async def _release(release: asyncio.Event) -> None:
+    release.set()
+
+
+def test_with_no_room_for_the_requester_the_approval_waits_unrecorded(app, slack, sandbox):
+    """The requester already has as many commands in progress as allowed: the approver's
+    click is not recorded (they are told why), and works once there is room."""
+    card = ask(app, slack, "run demo:hello.rb")
+    release = app.run(_occupy(app, "U1"))
+    try:
+        click(app, APPROVE, card, "U0LEAD")
+        wait_for(lambda: "<@U1> already has 20 commands in progress" in said_to(slack)[-1])
+        assert "not recorded" in said_to(slack)[-1] and buttons(current(slack, card))
+    finally:
+        app.run(_release(release))
+    click(app, APPROVE, card, "U0LEAD")
+    wait_for(lambda: flint_runs(sandbox) == 1)
+    app.wait_quiet()
+    assert job_users(app) == ["U1"]
+    assert [o for u, o in outcomes(app) if u == "U0LEAD"] == ["approved"]
+
+
+def test_no_room_once_it_starts_closes_it_unrun_and_says_so(app, slack, sandbox):
+    """The run counts as the requester's work, not the approver's: when the requester has
+    no room by the time it starts (here: work of theirs begun while the card was being
+    updated), it is closed unrun, audited, and the card and the requester say so."""
+    card = ask(app, slack, "run demo:hello.rb")
+    releases: list[asyncio.Event] = []
+
+    def on_event(event: Any) -> None:
+        approved = event.kind == "updated" and event.data["ts"] == card["ts"]
+        if approved and "*Approved*" in blocks_text(event.data["blocks"]) and not releases:
+            releases.append(app.run(_occupy(app, "U1")))
+
+    unsubscribe = slack.fake.on_event(on_event)
+    try:
+        click(app, APPROVE, card, "U0LEAD")
+        wait_for(lambda: _told_u1(slack))
+    finally:
+        unsubscribe()
+        for release in releases:
+            app.run(_release(release))
+    app.wait_quiet()
+    assert _state(app, buttons(card)[APPROVE]) == "no room"
+    [told] = _told_u1(slack)
+    assert "was approved, but you already had 20 commands in progress" in told["text"]
+    shown = blocks_text(current(slack, card)["blocks"])
+    assert "*Approved, not run*" in shown and "no room" in shown
+    assert flint_runs(sandbox) == 0
+    assert outcomes(app)[-1] == ("U1", "approval not run")
+
+
+def test_a_requester_may_have_at_most_20_requests_waiting(app, slack, sandbox):
+    """The 21st open request of one requester is refused, audited, and not posted; other
+    users are not held back by it, and one of the 20 closing makes room again."""
+    store = app.runtime.store.approvals
+
+    async def twenty() -> list[str]:
+        made = []
+        for n in range(20):
+            made.append(
+                await store.create(
+                    requester="U1",
+                    channel_id=CHANNEL,
+                    command="/flint",
+                    text=f"run demo:hello.rb n={n}",
+                    action="flint run",
+                    target="demo:hello.rb",
+                    request={},
+                    origin=None,
+                    users=("U0LEAD",),
+                    usergroups=(),
+                    needed=1,
+                    ttl=3600,
+                )
+            )
+        return [approval.id for approval in made]
+
+    waiting = app.run(twenty())
+    app.client.command("run demo:hello.rb", user_id="U1", channel_id=CHANNEL)
+    wait_for(lambda: slack.fake.responses)
+    assert "you already have 20 requests waiting for approval" in said_to(slack)[-1]
+    assert "Nothing was run" in said_to(slack)[-1]
+    app.wait_quiet()
+    assert approval_cards(slack) == [] and flint_runs(sandbox) == 0
+    assert outcomes(app) == [("U1", "approval not asked")]
+    assert "20 requests waiting" in entries(app)[-1].detail
+
+    ask(app, slack, "run demo:hello.rb", user="U2")
+    app.run(store.close(waiting[0], "cancelled"))
+    ask(app, slack, "run demo:hello.rb", user="U1", n=1)

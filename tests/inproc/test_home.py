@@ -18,6 +18,7 @@ from bot.devkit.slack_requests import (
     view_block_actions_payload,
     view_submission_body,
 )
+from bot.policy import Policy, parse_rules
 from bot.store.jobs import DONE, SUCCEEDED, NewJob, TrackedJob
 from handlers.common.home_blocks import (
     DigestLine,
@@ -366,3 +367,146 @@ def test_the_page_keeps_within_slacks_limits_and_shows_vendor_text_inert():
     text = blocks_text(view)
     assert "<!channel>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text
+
+
+def test_a_form_under_an_approval_rule_is_posted_for_approval_where_they_chose(fresh: World):
+    """Home is nowhere: the approvers are asked in the channel the form names, exactly as
+    for the command typed there, and once approved it runs there, as the form's user."""
+    app, slack, sandbox = fresh.app, fresh.slack, fresh.sandbox
+    runtime = app.runtime
+    before = runtime.deps.policy
+    rules = 'rules:\n  - command: "flint run"\n    approvers: {users: [U0LEAD]}\n  - command: "*"\n'
+    runtime.deps.policy = Policy(parse_rules(rules, "p.yml"), source="p.yml")
+    try:
+        open_home(app, "U1")
+        page(slack, "U1")
+        click(app, slack, "U1", "chatops_home_form_flint_run")
+        submit(app, slack, "U1", {"flintbit": "demo:hello.rb", "chatops_post_in": "C0FORM"})
+        card = wait_for(
+            lambda: [m for m in slack.fake.messages.values() if m["text"].startswith("Approval")]
+        )[0]
+        assert card["channel"] == "C0FORM" and "/flint run demo:hello.rb" in card["text"]
+        [told] = wait_for(lambda: slack.fake.ephemeral)
+        assert (told["channel"], told["user"]) == ("C0FORM", "U1") and "Waiting" in told["text"]
+        app.wait_quiet()
+        assert flint_runs(sandbox) == []
+        approve = next(
+            element["value"]
+            for block in card["blocks"]
+            if block["type"] == "actions"
+            for element in block["elements"]
+            if element["action_id"] == "chatops_approval_approve"
+        )
+        app.client.click(
+            "chatops_approval_approve",
+            approve,
+            user_id="U0LEAD",
+            channel_id="C0FORM",
+            message_ts=card["ts"],
+        )
+        wait_for(lambda: flint_runs(sandbox))
+        app.wait_quiet()
+    finally:
+        runtime.deps.policy = before
+    [run_card] = [m for m in posted_cards(slack) if not m["text"].startswith("Approval")]
+    assert run_card["channel"] == "C0FORM" and "<@U1>" in blocks_text(run_card["blocks"])
+    assert len(flint_runs(sandbox)) == 1
+
+
+def test_re_run_on_the_page_is_decided_for_the_jobs_channel(fresh: World):
+    """A Re-run runs in the job's channel, so a rule about that channel decides it, on
+    the page (the button is not offered) and when the click comes anyway (refused, nothing
+    runs): Home is no way around a channel's rules."""
+    app, slack, sandbox = fresh.app, fresh.slack, fresh.sandbox
+    runtime = app.runtime
+    app.client.command("run demo:hello.rb", user_id="U1", channel_id="C0PROD")
+    app.wait_quiet()
+    [job] = app.run(runtime.store.jobs.recent_for_user("U1", 10))
+    before = runtime.deps.policy
+    rules = (
+        'rules:\n  - command: "flint run"\n    channels: [C0PROD]\n    allow: false\n'
+        '  - command: "*"\n'
+    )
+    runtime.deps.policy = Policy(parse_rules(rules, "p.yml"), source="p.yml")
+    try:
+        app.wait_quiet()
+        earlier = len([c for c in publishes(slack, "U1") if c.ok])  # U1 opened Home before
+        open_home(app, "U1")
+        assert "flint_rerun" not in action_ids(page(slack, "U1", after=earlier))
+        view = slack.fake.home_views["U1"]
+        element = {"action_id": "flint_rerun", "value": job.id, "type": "button"}
+        payload = view_block_actions_payload(view, element, block_id="forged", user_id="U1")
+        assert app.client.post(interaction_body(payload), FORM).status_code == 200
+        app.wait_quiet()
+    finally:
+        runtime.deps.policy = before
+    assert len(flint_runs(sandbox)) == 1  # only the first run
+    [denied] = [e for e in app.run(runtime.store.audit.entries(limit=10)) if e.outcome == "denied"]
+    assert (denied.channel_id, denied.command) == ("C0PROD", "flint run")
+
+
+def test_a_long_retry_after_puts_pages_off_for_every_user_and_then_publishes_them(
+    fresh: World, monkeypatch
+):
+    """views.publish is limited per app: a 429 longer than MAX_DEFER holds every user's
+    page, and each is published once when the wait is over (never dropped)."""
+    from handlers.common import home as home_module
+
+    monkeypatch.setattr(home_module, "MAX_DEFER", 0.5)
+    app, slack = fresh.app, fresh.slack
+    slack.fake.fail_next("views.publish", retry_after=2, times=3)
+    open_home(app, "U0ALL")
+    wait_for(lambda: len(publishes(slack, "U0ALL")) >= 3, timeout=15)
+    open_home(app, "U0OTHER")  # within the wait: put off too, not sent to Slack now
+    page(slack, "U0OTHER", timeout=15)
+    page(slack, "U0ALL", timeout=15)
+    app.wait_quiet()
+    assert [c.ok for c in publishes(slack, "U0ALL")] == [False, False, False, True]
+    [other] = publishes(slack, "U0OTHER")
+    assert other.ok and other.at - publishes(slack, "U0ALL")[2].at >= 1.9
+
+
+def test_a_form_field_is_its_own_field_never_an_option(fresh: World):
+    """What a quick-action form's field holds is that field: a STOMT text with
+    ``--target`` and quotes in it is posted exactly so, to the default target, and a
+    Flint Inputs line ``--sync`` is refused on its field, nothing run."""
+    from tests.fakes.servers import mounted_app
+
+    app, slack, sandbox = fresh.app, fresh.slack, fresh.sandbox
+    stomts = mounted_app(sandbox, "/stomt").state.sandbox.stomts
+    known = set(stomts)
+    open_home(app, "U1")
+    page(slack, "U1")
+    click(app, slack, "U1", "chatops_home_form_flint_run")
+    values = {"flintbit": "demo:hello.rb", "inputs": "name=Ada\n--sync", "chatops_post_in": "C0F"}
+    answer = submit(app, slack, "U1", values).json()
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == ["inputs"]
+    assert "Did not understand `--sync`" in answer["errors"]["inputs"]
+    click(app, slack, "U1", "chatops_home_form_stomt_post")
+    wait_for(
+        lambda: [v for v in slack.fake.views.values() if v["callback_id"].endswith("stomt_post")]
+    )
+    text = 'please fix --target other-page, it\'s "urgent"'
+    response = submit(app, slack, "U1", {"text": text, "chatops_post_in": "C0FORM"})
+    assert not response.content or "errors" not in response.json()
+    [stomt] = wait_for(lambda: [s for key, s in list(stomts.items()) if key not in known])
+    assert (stomt.text, stomt.target_id) == (text, app.runtime.deps.settings.stomt_target)
+    app.wait_quiet()
+    assert flint_runs(sandbox) == []
+
+
+def test_a_stintmint_form_without_descriptors_says_so_on_the_descriptors_field(
+    fresh: World,
+):
+    """The error names no filled-in field: it goes on the field it is about, not on the
+    first one of the form."""
+    app, slack = fresh.app, fresh.slack
+    app.wait_quiet()
+    earlier = len([c for c in publishes(slack, "U0ALL") if c.ok])
+    open_home(app, "U0ALL")
+    page(slack, "U0ALL", after=earlier)
+    click(app, slack, "U0ALL", "chatops_home_form_stint_post")
+    values = {"sf_id": "sf-demo", "identifier": "order-1", "chatops_post_in": "C0FORM"}
+    answer = submit(app, slack, "U0ALL", values).json()
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == ["descriptors"]
+    assert "descriptor" in answer["errors"]["descriptors"]

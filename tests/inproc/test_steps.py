@@ -6,6 +6,7 @@ does. The vendor sandboxes say what reached them."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import io
 import json
@@ -20,7 +21,14 @@ from adapters.mint.sandbox import KYC_FAILING_STEP, KYC_FLOW_ID, ONBOARD_FLOW_ID
 from bot.devkit.slack_fake import FunctionExecution
 from bot.devkit.slack_requests import event_callback_body
 from bot.logs import TextFormatter
-from bot.store.schema import confirmations, step_runs
+from bot.policy import Policy, parse_rules
+from bot.store.approvals import APPROVE, APPROVED
+from bot.store.approvals import RUNNING as HANDED_ON
+from bot.store.jobs import DONE, NOT_STARTED, NewJob
+from bot.store.schema import approvals, confirmations, step_runs
+from bot.store.steps import HELD, RECEIVED, RUNNING
+from handlers.common import steps
+from handlers.common.held import load
 from tests.fakes.servers import mounted_app
 from tests.fakes.slack_api import posted_cards, wait_for
 from tests.inproc.harness import world
@@ -100,6 +108,7 @@ def test_flint_run_completes_when_the_run_ends_with_its_outputs(app, slack, sand
     assert slack.fake.calls_to("chat.postMessage") == []
     stored = stored_run(app, execution_id)
     assert (stored.state, stored.outcome, stored.token) == ("completed", "success", "")
+    assert stored.inputs == {}  # they may hold secrets: not kept past the completion
     [entry] = app.run(app.runtime.store.audit.entries())
     assert (entry.user_id, entry.command, entry.target, entry.outcome) == (
         "U1",
@@ -522,3 +531,504 @@ def test_a_rejected_approval_ends_the_held_step(held):
     assert run.state == "failed" and "rejected by U0LEAD" in run.error
     app.wait_quiet()
     assert flint_runs(sandbox) == 0
+
+
+# -- completed in the end, whatever happens -------------------------------------------------
+
+
+def backdate(app, table, by: float, *columns: str) -> None:
+    """The time ``columns`` of every row of ``table`` moved ``by`` seconds into the past, as
+    if that long had passed for the sweeps."""
+
+    async def go():
+        async with app.runtime.store.engine.begin() as conn:
+            await conn.execute(sa.update(table).values({c: table.c[c] - by for c in columns}))
+
+    app.run(go())
+
+
+def due_now(app, execution_id: str) -> None:
+    """The run's stored completion due for its next send (Slack's pause is over)."""
+    inputs = {**stored_run(app, execution_id).inputs, "retry_at": 0}
+
+    async def go():
+        async with app.runtime.store.engine.begin() as conn:
+            await conn.execute(
+                sa.update(step_runs)
+                .where(step_runs.c.execution_id == execution_id)
+                .values(inputs=inputs)
+            )
+
+    app.run(go())
+
+
+def completion_calls(slack, method: str = "functions.completeSuccess") -> list[bool]:
+    """Whether Slack took each call to ``method``, in order."""
+    return [call.ok for call in slack.fake.calls_to(method)]
+
+
+def test_a_completion_slack_fails_on_is_sent_again(app, slack):
+    """Slack failing (HTTP 500 internal_error) is no reason to drop the completion: it is
+    sent again after a pause, and the step completes with its outputs."""
+    slack.fake.fail_next("functions.completeSuccess", "internal_error", status=500)
+    execution_id = start(app, slack, "mindstamp_summary")
+    run = ended(slack, execution_id, timeout=40)  # the pause is 5 s; a loaded machine is slow
+    assert run.state == "completed" and isinstance(run.outputs["views"], int)
+    assert completion_calls(slack) == [False, True]
+    stored = stored_run(app, execution_id)
+    assert (stored.state, stored.outcome, stored.error) == ("completed", "success", None)
+
+
+def test_a_long_steps_completion_slack_fails_on_is_sent_again(app, slack):
+    """The same through the tracker's finisher, for an error Slack gives with HTTP 200."""
+    slack.fake.fail_next("functions.completeSuccess", "service_unavailable")
+    execution_id = start(app, slack, "flint_run", flintbit="demo:hello.rb")
+    run = ended(slack, execution_id, timeout=30)
+    assert run.state == "completed" and run.outputs["status"] == "success"
+    assert completion_calls(slack) == [False, True]
+    app.wait_quiet()
+    assert stored_run(app, execution_id).outcome == "success"
+
+
+def test_a_short_steps_outputs_are_kept_until_slack_takes_them(app, slack):
+    """A stomt posted, and Slack rate limiting the completion beyond the app's tries at
+    once (each retried twice by the client): the outputs are kept, and the sweep sends them
+    later. The step is never said to have stopped: its work was done."""
+    slack.fake.fail_next("functions.completeSuccess", "ratelimited", retry_after=0, times=12)
+    execution_id = start(app, slack, "stomt_post", text="hello")
+    app.wait_quiet()
+    stored = stored_run(app, execution_id)
+    assert stored.state == "completing" and len(completion_calls(slack)) == 9
+    stomt_id = stored.outputs["stomt_id"]
+    assert "text" not in stored.inputs  # the inputs are not kept past the work
+    backdate(app, step_runs, 3600, "created_at")
+    due_now(app, execution_id)
+    sweep(app)  # Slack still rate limiting
+    assert stored_run(app, execution_id).state == "completing"
+    due_now(app, execution_id)
+    sweep(app)
+    run = slack.fake.executions[execution_id]
+    assert run.state == "completed" and run.outputs["stomt_id"] == stomt_id
+    assert completion_calls(slack)[-1] is True and completion_calls(slack).count(True) == 1
+    entries = app.run(app.runtime.store.audit.entries())
+    assert [(e.command, e.outcome) for e in entries] == [("stomt wish", "ok")]
+    stored = stored_run(app, execution_id)
+    assert (stored.state, stored.outcome, stored.inputs) == ("completed", "success", {})
+
+
+def test_a_refused_token_after_an_earlier_send_means_that_send_went_through(app, slack):
+    """Slack revokes an execution's token once it ended: after a send whose answer was
+    lost (HTTP 500), invalid_auth means it was taken. No error is sent instead."""
+    slack.fake.fail_next("functions.completeSuccess", "internal_error", status=500)
+    slack.fake.fail_next("functions.completeSuccess", "invalid_auth")
+    execution_id = start(app, slack, "mindstamp_summary")
+    app.wait_quiet()
+    stored = stored_run(app, execution_id)
+    assert (stored.state, stored.outcome, stored.error) == ("completed", "success", None)
+    assert completion_calls(slack) == [False, False]
+    assert slack.fake.calls_to("functions.completeError") == []
+
+
+def test_a_token_refused_at_once_ends_the_run_saying_why(app, slack):
+    """invalid_auth on the first send: nothing can complete it; the run says why (and its
+    token is in no log line)."""
+    slack.fake.fail_next("functions.completeSuccess", "invalid_auth")
+    with app_logs() as logs:
+        execution_id = start(app, slack, "mindstamp_summary")
+        app.wait_quiet()
+    stored = stored_run(app, execution_id)
+    assert (stored.state, stored.outcome) == ("completed", "error")
+    assert stored.error == "not completed (its work was done): Slack answered invalid_auth"
+    assert completion_calls(slack) == [False] and stored.token == ""
+    assert slack.fake.executions[execution_id].token not in logs.getvalue()
+
+
+def test_a_completion_slack_never_takes_is_given_up_after_a_day_saying_why(app, slack):
+    slack.fake.fail_next("functions.completeSuccess", "ratelimited", retry_after=0, times=9)
+    execution_id = start(app, slack, "mindstamp_summary")
+    app.wait_quiet()
+    assert stored_run(app, execution_id).state == "completing"
+    backdate(app, step_runs, 86_400 + 60, "created_at")
+    slack.fake.fail_next("functions.completeSuccess", "service_unavailable", status=503)
+    due_now(app, execution_id)
+    sweep(app)
+    stored = stored_run(app, execution_id)
+    assert (stored.state, stored.outcome) == ("completed", "error")
+    assert stored.error.startswith(
+        "not completed (its work was done): Slack did not take it for a day"
+    )
+
+
+def test_a_step_whose_job_ended_without_completing_it_is_completed_by_the_sweep(app, slack):
+    """A job marked done before its finishers completed the step (a process died between,
+    or a finisher gave up): the sweep completes the step from the job, as the finisher
+    would have."""
+    store = app.runtime.store
+    inputs = {"user_id": "U1", "flintbit": "demo:x.rb"}
+    event = slack.fake.execute_function("flint_run", inputs)
+    execution_id = event["function_execution_id"]
+
+    async def setup():
+        await store.steps.create(
+            execution_id=execution_id,
+            callback_id="flint_run",
+            token=event["bot_access_token"],
+            user_id="U1",
+            channel_id="",
+            inputs=inputs,
+        )
+        await store.steps.move(execution_id, from_states=(RECEIVED,), to=RUNNING)
+        new = NewJob("flint", "demo:x.rb", "", "U1", step_execution_id=execution_id)
+        job = await store.jobs.create(new, deadline_at=time.time() + 3600, start_grace=30)
+        await store.jobs.update(
+            job.id, state=DONE, outcome=NOT_STARTED, error="boom", finished_at=time.time()
+        )
+
+    app.run(setup())
+    backdate(app, step_runs, 3600, "created_at")
+    sweep(app)
+    run = slack.fake.executions[execution_id]
+    assert run.state == "failed"
+    assert run.error == "The flint job for demo:x.rb was not started: boom"
+
+
+def test_a_step_whose_jobs_notice_was_given_up_still_completes(app, slack):
+    """Its card refused for good (the channel gone) when the job ends: the tracker gives
+    the notice up, finishers and all, and the sweep completes the step from the job."""
+    slack.fake.fail_next("chat.update", "channel_not_found", times=100)
+    execution_id = start(app, slack, "flint_run", flintbit="demo:hello.rb", channel_id="CSTEP")
+    app.wait_quiet()
+    assert slack.fake.executions[execution_id].state == "running"
+    backdate(app, step_runs, 3600, "created_at")
+    sweep(app)
+    run = slack.fake.executions[execution_id]
+    assert run.state == "completed" and run.outputs["status"] == "success"
+
+
+def test_a_step_counts_toward_its_users_requests_in_progress(app, slack):
+    """CHATOPS_MAX_INFLIGHT_PER_USER counts a step as its user's (the event has no user)."""
+    per_user = app.runtime.work.per_user
+    with busy_user(app, "U1", per_user):
+        refused = ended(slack, start(app, slack, "mindstamp_summary"))
+        other = ended(slack, start(app, slack, "mindstamp_summary", user_id="U2"))
+    assert refused.state == "failed"
+    assert refused.error.startswith(f"You already have {per_user} commands in progress")
+    assert other.state == "completed"
+
+
+@contextmanager
+def busy_user(app, user: str, tasks: int):
+    """``tasks`` of ``user``'s requests in progress until the block ends."""
+
+    async def fill():
+        gate = asyncio.Event()
+        for _ in range(tasks):
+            app.runtime.work.adopt(asyncio.create_task(gate.wait()), user)
+        return gate
+
+    gate = app.run(fill())
+    try:
+        yield
+    finally:
+
+        async def free():
+            gate.set()
+
+        app.run(free())
+
+
+# -- held, and ended all the same -----------------------------------------------------------
+
+
+def test_a_held_step_whose_confirmation_was_used_by_a_process_that_died_is_ended(held):
+    """The Confirm click's (or the expiry's) write, and the process dies before resuming
+    or ending the step: the sweep ends it, once whoever used it had time to go on."""
+    app, slack, sandbox = held.app, held.slack, held.sandbox
+    execution_id = start(app, slack, "flint_run", flintbit="demo:echo.rb")
+    prompt = _direct_message(slack, "U1")
+    app.wait_quiet()
+    assert app.run(app.runtime.store.confirmations.use(_button(prompt, "chatops_policy_confirm")))
+    backdate(app, step_runs, 3600, "created_at")
+    sweep(app)
+    assert slack.fake.executions[execution_id].state == "running"  # just used: may go on
+    backdate(app, confirmations, 3600, "created_at", "used_at")
+    sweep(app)
+    run = slack.fake.executions[execution_id]
+    assert run.state == "failed"
+    assert run.error.startswith("The app stopped after this step was confirmed or cancelled")
+    app.wait_quiet()
+    assert flint_runs(sandbox) == 0
+
+
+@pytest.mark.parametrize("handed_on", [True, False])
+def test_a_held_step_whose_approval_a_process_that_died_decided_is_ended(held, handed_on):
+    """Approved (and maybe handed on to its run), and the process dies before resuming the
+    step: the sweep ends it. One approved and never handed on is the approvals sweep's to
+    close first; the steps' ends it if that has not happened well after."""
+    app, slack, sandbox = held.app, held.slack, held.sandbox
+    store = app.runtime.store.approvals
+    execution_id = start(
+        app, slack, "flint_run", flintbit="demo:slow.rb", inputs="seconds=1", channel_id="C0OPS"
+    )
+    wait_for(lambda: [c for c in posted_cards(slack) if c["channel"] == "C0OPS"])
+    app.wait_quiet()
+
+    async def approve_then_die():
+        async with app.runtime.store.engine.connect() as conn:
+            [approval_id] = (await conn.execute(sa.select(approvals.c.id))).scalars().all()
+        approval = await store.get(approval_id)
+        decided = await store.decide(approval, "U0LEAD", APPROVE, close=APPROVED)
+        assert decided is not None
+        if handed_on:
+            assert await store.settle(approval_id, HANDED_ON) is not None
+
+    app.run(approve_then_die())
+    backdate(app, step_runs, 3600, "created_at")
+    sweep(app)
+    assert slack.fake.executions[execution_id].state == "running"  # just approved
+    backdate(app, approvals, 600, "created_at", "closed_at", "expires_at")
+    sweep(app)
+    if not handed_on:
+        assert slack.fake.executions[execution_id].state == "running"
+        backdate(app, approvals, 1000, "created_at", "closed_at", "expires_at")
+        sweep(app)
+    run = slack.fake.executions[execution_id]
+    assert run.state == "failed"
+    assert run.error.startswith("The request for approval was approved, but the app stopped")
+    app.wait_quiet()
+    assert flint_runs(sandbox) == 0
+
+
+def test_a_step_held_by_a_process_that_died_before_asking_is_ended(app, slack):
+    store = app.runtime.store.steps
+    event = slack.fake.execute_function("flint_run", {"user_id": "U1", "flintbit": "demo:x.rb"})
+    execution_id = event["function_execution_id"]
+
+    async def hold_then_die():
+        await store.create(
+            execution_id=execution_id,
+            callback_id="flint_run",
+            token=event["bot_access_token"],
+            user_id="U1",
+            channel_id="",
+            inputs={"user_id": "U1", "flintbit": "demo:x.rb"},
+        )
+        assert await store.move(execution_id, from_states=(RECEIVED,), to=HELD)
+
+    app.run(hold_then_die())
+    sweep(app)
+    assert slack.fake.executions[execution_id].state == "running"  # may be asking now
+    backdate(app, step_runs, 3600, "created_at")
+    sweep(app)
+    run = slack.fake.executions[execution_id]
+    assert run.state == "failed" and run.error.startswith("The app stopped before asking")
+
+
+def test_a_cancelled_step_slack_does_not_take_at_once_still_ends_cancelled(held):
+    """Its completion, rate limited beyond the tries at once, is sent later as it was:
+    cancelled, not "the app stopped"."""
+    app, slack, sandbox = held.app, held.slack, held.sandbox
+    slack.fake.fail_next("functions.completeError", "ratelimited", retry_after=0, times=9)
+    execution_id = start(app, slack, "flint_run", flintbit="demo:echo.rb")
+    prompt = _direct_message(slack, "U1")
+    app.client.click(
+        "chatops_policy_cancel",
+        _button(prompt, "chatops_policy_cancel"),
+        user_id="U1",
+        channel_id="D1",
+    )
+    app.wait_quiet()
+    assert stored_run(app, execution_id).state == "completing"
+    backdate(app, step_runs, 3600, "created_at")
+    backdate(app, confirmations, 3600, "created_at", "used_at")
+    due_now(app, execution_id)
+    sweep(app)
+    run = slack.fake.executions[execution_id]
+    assert run.state == "failed" and run.error == "Cancelled by U1; nothing was run."
+    assert flint_runs(sandbox) == 0
+
+
+def test_a_confirmed_step_waits_for_the_approvers_the_policy_now_names(held):
+    """A Confirm click is no approval: a step held for Confirm under a policy that has
+    since come to need approvers is posted for approval, and runs once approved."""
+    app, slack, sandbox = held.app, held.slack, held.sandbox
+    execution_id = start(app, slack, "flint_run", flintbit="demo:echo.rb", channel_id="C0OPS")
+    prompt = _direct_message(slack, "U1")
+    runtime = app.runtime
+    before = runtime.deps.policy
+    runtime.deps.policy = Policy(
+        parse_rules('rules:\n  - command: "*"\n    approvers: {users: [U0LEAD]}\n', "p.yml"),
+        source="p.yml",
+    )
+    try:
+        app.client.click(
+            "chatops_policy_confirm",
+            _button(prompt, "chatops_policy_confirm"),
+            user_id="U1",
+            channel_id="D1",
+        )
+        card = wait_for(lambda: [c for c in posted_cards(slack) if c["channel"] == "C0OPS"])[0]
+        assert "Approval needed" in card["text"]
+        app.wait_quiet()
+        assert stored_run(app, execution_id).state == "held" and flint_runs(sandbox) == 0
+        app.client.click(
+            "chatops_approval_approve",
+            _button(card, "chatops_approval_approve"),
+            user_id="U0LEAD",
+            channel_id="C0OPS",
+            message_ts=card["ts"],
+        )
+        run = ended(slack, execution_id)
+        app.wait_quiet()
+    finally:
+        runtime.deps.policy = before
+    assert run.state == "completed" and flint_runs(sandbox) == 1
+
+
+def test_a_held_step_resumed_with_no_room_for_its_user_ends_saying_so(held):
+    """Resumed work is its user's like any other: with every slot of theirs taken, the
+    step ends saying so, and nothing runs."""
+    app, slack, sandbox = held.app, held.slack, held.sandbox
+    execution_id = start(app, slack, "flint_run", flintbit="demo:echo.rb")
+    confirmation_id = _button(_direct_message(slack, "U1"), "chatops_policy_confirm")
+    app.wait_quiet()
+    store = app.runtime.store.confirmations
+    request = load(app.run(store.get(confirmation_id)).request)
+    assert app.run(store.use(confirmation_id))
+    per_user = app.runtime.work.per_user
+
+    async def as_the_requester():  # as a click of theirs resumes it: in a task of theirs
+        task = asyncio.create_task(steps.resume(app.runtime.deps, execution_id, request, "U1"))
+        app.runtime.work.adopt(task, "U1")
+        await task
+
+    with busy_user(app, "U1", per_user):
+        app.run(as_the_requester())
+        run = ended(slack, execution_id)
+    assert run.state == "failed"
+    assert run.error.startswith(f"You already have {per_user} commands in progress")
+    app.wait_quiet()
+    assert flint_runs(sandbox) == 0
+
+
+def test_a_step_stopped_after_its_approval_card_was_posted_withdraws_the_card(held):
+    """The step's work fails once its request for approval is posted (here, telling the
+    requester): the step ends, and the request is closed, so a later Approve finds it
+    withdrawn and runs nothing."""
+    app, slack, sandbox = held.app, held.slack, held.sandbox
+    slack.fake.fail_next("chat.postEphemeral", "channel_not_found")
+    slack.fake.inaccessible_channels = {"U1"}  # nor by direct message
+    try:
+        execution_id = start(app, slack, "flint_run", flintbit="demo:slow.rb", channel_id="C0OPS")
+        run = ended(slack, execution_id)
+        app.wait_quiet()
+    finally:
+        slack.fake.inaccessible_channels = set()
+    assert run.state == "failed" and "Slack refused a message of this step" in run.error
+    [card] = [c for c in posted_cards(slack) if c["channel"] == "C0OPS"]
+    assert "actions" not in [block["type"] for block in card["blocks"]]  # no buttons now
+    assert approval_states(app) == ["cancelled"]
+    [posted] = [c.args for c in slack.fake.calls_to("chat.postMessage") if c.ok]
+    app.client.click(
+        "chatops_approval_approve",
+        _button(posted, "chatops_approval_approve"),  # as the card was first shown
+        user_id="U0LEAD",
+        channel_id="C0OPS",
+        message_ts=card["ts"],
+    )
+    wait_for(lambda: any("was withdrawn" in r["text"] for r in slack.fake.responses))
+    app.wait_quiet()
+    assert flint_runs(sandbox) == 0
+
+
+def approval_states(app) -> list[str]:
+    async def read():
+        async with app.runtime.store.engine.connect() as conn:
+            return list((await conn.execute(sa.select(approvals.c.state))).scalars())
+
+    return app.run(read())
+
+
+# -- inputs are fields, never command text ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "great product",
+        "it's \"quoted\" & 'single' <b>",
+        "please fix --target other-page now",
+        "a --label x",
+    ],
+)
+def test_a_stomt_steps_text_is_posted_exactly_as_given(app, slack, sandbox, text):
+    """Quotes and apostrophes reach STOMT as typed in the workflow, and ``--target`` or
+    ``--label`` in the text are words of it: the stomt goes to the default target."""
+    run = ended(slack, start(app, slack, "stomt_post", text=text))
+    assert run.state == "completed", run.error
+    stomt = mounted_app(sandbox, "/stomt").state.sandbox.stomts[run.outputs["stomt_id"]]
+    assert (stomt.text, stomt.labels) == (text, [])
+    default = app.runtime.deps.settings.stomt_target
+    assert stomt.target_id == default
+    [entry] = app.run(app.runtime.store.audit.entries())
+    assert (entry.command, entry.target) == ("stomt wish", default)
+
+
+def test_a_flint_inputs_line_is_never_an_option(app, slack, sandbox):
+    """A line ``--timeout`` (then ``60000``) is refused as an input it does not understand,
+    and nothing runs; ``a=--sync`` is the input ``a``, and the run is not made synchronous."""
+    bad = ended(
+        slack,
+        start(app, slack, "flint_run", flintbit="demo:echo.rb", inputs="x=1\n--timeout\n60000"),
+    )
+    assert bad.state == "failed" and "Did not understand `--timeout`" in bad.error, bad.error
+    app.wait_quiet()
+    assert flint_runs(sandbox) == 0
+    good = ended(
+        slack, start(app, slack, "flint_run", flintbit="demo:echo.rb", inputs="a=--sync\nb=it's")
+    )
+    assert good.state == "completed", good.error
+    assert json.loads(good.outputs["output"]) == {"a": "--sync", "b": "it's"}
+    [job] = app.run(app.runtime.store.jobs.recent_for_user("U1", 10))
+    assert (job.params["sync"], job.params["timeout_ms"]) == (False, None)
+
+
+def test_a_stint_descriptors_line_is_never_the_batch_option(app, slack, sandbox):
+    run = ended(
+        slack,
+        start(
+            app,
+            slack,
+            "stint_post",
+            sf_id="demo",
+            identifier="order-10",
+            descriptors="note=x\n--batch\nb-9",
+        ),
+    )
+    assert run.state == "failed" and "`--batch` is not a valid descriptor name" in run.error
+    app.wait_quiet()
+    assert [c for c in mounted_app(sandbox, "/stintmint").state.calls if c.method == "POST"] == []
+
+
+def test_every_output_declared_required_is_given_and_not_empty(app, slack):
+    """Slack may refuse a completion whose required output is empty: an aborted run (no
+    output) and a finished flow (no failed step) complete with what they have."""
+    runs = {
+        "flint_run": ended(slack, start(app, slack, "flint_run", flintbit="demo:abort.rb")),
+        "mint_execute": ended(
+            slack, start(app, slack, "mint_execute", definition_id=ONBOARD_FLOW_ID)
+        ),
+        "stomt_post": ended(slack, start(app, slack, "stomt_post", text="x")),
+    }
+    from handlers import VERTICALS
+
+    declared = {step.callback_id: step for vertical in VERTICALS for step in vertical.steps}
+    for callback_id, run in runs.items():
+        assert run.state == "completed", run.error
+        json.dumps(run.outputs, allow_nan=False)
+        for output in declared[callback_id].outputs:
+            assert output.name in run.outputs
+            if output.required:
+                assert run.outputs[output.name] not in ("", None), (callback_id, output.name)
+    assert runs["flint_run"].outputs["output"] == ""
+    assert runs["mint_execute"].outputs["failed_step"] == ""

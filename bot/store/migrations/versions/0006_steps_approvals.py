@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Float, nullable=False),
         sa.Column("completed_at", sa.Float),
     )
+    # The steps' sweeps look for runs by state.
+    op.create_index("ix_step_runs_state", "step_runs", ["state", "created_at"])
     # A request held until enough approvers approve it (or one rejects, or it expires).
     op.create_table(
         "approvals",
@@ -56,6 +58,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_approvals_open", "approvals", ["state", "expires_at"])
     op.add_column("jobs", sa.Column("step_execution_id", sa.String(64)))
+    op.create_index("ix_jobs_step_execution", "jobs", ["step_execution_id"])
     op.create_index("ix_jobs_user_created", "jobs", ["user_id", "created_at"])
     op.add_column("confirmations", sa.Column("origin", sa.JSON, nullable=True))
 
@@ -63,7 +66,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("confirmations", "origin")
     op.drop_index("ix_jobs_user_created", "jobs")
+    op.drop_index("ix_jobs_step_execution", "jobs")
     op.drop_column("jobs", "step_execution_id")
     op.drop_index("ix_approvals_open", "approvals")
     op.drop_table("approvals")
+    op.drop_index("ix_step_runs_state", "step_runs")
     op.drop_table("step_runs")
