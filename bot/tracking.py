@@ -573,6 +573,9 @@ class Tracker:
             lease_owner=None,
             lease_until=None,
         )
+        # The job still ended: what follows its end is owed all the same, once (a finisher
+        # asking to be run again is left to its own sweep, e.g. the steps').
+        await self._run_finishers(job)
 
     async def _refresh_gauges(self) -> None:
         if self.metrics is None or time.monotonic() - self._gauges_at < 15:

@@ -115,6 +115,28 @@ async def test_archived_channel_gives_up_without_crashing(store, slack):
     assert "is_archived" in (await store.jobs.get(job.id)).error
 
 
+async def test_a_notice_given_up_still_runs_the_finishers(store, slack):
+    """The channel is gone, so the card cannot say it: the job still ended, and what
+    follows its end (a workflow step, the owner's App Home) is still done."""
+    tracker = make_tracker(store, slack, ScriptedVendor(PollResult("error", FAILED)))
+    ended = []
+
+    async def finisher(job):
+        ended.append(job.outcome)
+
+    tracker.add_finisher(finisher)
+    job = await started_job(tracker, store)
+    slack.fake.fail_next("chat.update", "is_archived")
+    slack.fake.fail_next("chat.postMessage", "is_archived")
+
+    async def done():
+        return (await store.jobs.get(job.id)).state == DONE
+
+    await run_until(tracker, done)
+    assert "is_archived" in (await store.jobs.get(job.id)).error
+    assert ended == [FAILED]
+
+
 async def test_vendor_errors_keep_the_job_and_it_finishes_later(store, slack):
     """A poll that fails (vendor down) is retried; the job is never dropped."""
     vendor = ScriptedVendor(
