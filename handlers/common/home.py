@@ -441,20 +441,7 @@ class Home:
         request = self._digest_off(vertical) if vertical is not None else None
         if vertical is None or request is None or not _CONVERSATION.fullmatch(channel_id):
             raise Stale()
-        tell = home_tell(x.client, x.user, channel_id)
-        name, target = vertical.policy_name(request)
-        redo = policy.Redo(vertical.slash, "digest off", request)
-        if await policy.permitted(
-            deps,
-            user_id=x.user,
-            channel_id=channel_id,
-            name=name,
-            target=target,
-            tell=tell,
-            redo=redo,
-        ):
-            there = replace(x, channel=channel_id, value="digest off", respond=tell, ack=_answered)
-            await commands.perform(deps, there, vertical, request)
+        await _perform_there(deps, x, vertical, request, channel_id, "digest off")
         await self.publish(x.user)
 
     def opener(self, vertical: Vertical, step: Step) -> Click:
@@ -507,26 +494,35 @@ class Home:
                 await x.ack(response_action="errors", errors=errors)
                 return
             await x.ack()
-            tell = home_tell(x.client, x.user, channel_id)
             if vertical.client(deps) is None:
+                tell = home_tell(x.client, x.user, channel_id)
                 await tell(**ephemeral(not_configured(vertical.status(deps.settings))))
                 return
-            text = step.text(values)
-            name, target = vertical.policy_name(request)
-            if not await policy.permitted(
-                deps,
-                user_id=x.user,
-                channel_id=channel_id,
-                name=name,
-                target=target,
-                tell=tell,
-                redo=policy.Redo(vertical.slash, text, request),
-            ):
-                return
-            there = replace(x, channel=channel_id, value=text, respond=tell, ack=_answered)
-            await commands.perform(deps, there, vertical, request)
+            await _perform_there(deps, x, vertical, request, channel_id, step.text(values))
 
         return submitted
+
+
+async def _perform_there(
+    deps: Deps, x: Interaction, vertical: Vertical, request: Any, channel_id: str, text: str
+) -> None:
+    """Carry out ``request`` (shown as ``text`` after the slash) as the user who clicked on
+    Home, as if typed in ``channel_id``: the policy decides for that channel, and may hold
+    it for a confirmation or an approval there."""
+    tell = home_tell(x.client, x.user, channel_id)
+    name, target = vertical.policy_name(request)
+    if not await policy.permitted(
+        deps,
+        user_id=x.user,
+        channel_id=channel_id,
+        name=name,
+        target=target,
+        tell=tell,
+        redo=policy.Redo(vertical.slash, text, request),
+    ):
+        return
+    there = replace(x, channel=channel_id, value=text, respond=tell, ack=_answered)
+    await commands.perform(deps, there, vertical, request)
 
 
 def _retry_after(exc: SlackApiError) -> float | None:
