@@ -119,10 +119,13 @@ class SlackCall:
     seq: int
     token: str | None = None
     error: str | None = None
+    # Set once the fake has answered: a call seen while its handler still runs (e.g. the
+    # view not stored yet) is not "ok" yet.
+    answered: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.answered and self.error is None
 
 
 @dataclass(frozen=True)
@@ -406,6 +409,8 @@ class SlackFake:
             call.error = exc.error
             body = {"ok": False, "error": exc.error, **exc.extra}
             return JSONResponse(body, exc.status, headers=exc.headers)
+        finally:
+            call.answered = True
         return JSONResponse({"ok": True, **body})
 
     def _check_token(self, method: str, token: str | None) -> None:
