@@ -270,9 +270,7 @@ class ApprovalStore:
             .order_by(approvals.c.expires_at)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [_approval(row) for row in rows]
+        return await self._select(query)
 
     async def unstarted(self, older_than: float, limit: int = 100) -> list[Approval]:
         """Requests approved before ``older_than`` and still neither started nor settled
@@ -283,6 +281,9 @@ class ApprovalStore:
             .order_by(approvals.c.closed_at)
             .limit(limit)
         )
+        return await self._select(query)
+
+    async def _select(self, query: sa.Select) -> list[Approval]:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_approval(row) for row in rows]

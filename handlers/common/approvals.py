@@ -32,6 +32,7 @@ from bot.store.approvals import (
     WITHDRAW,
     Approval,
 )
+from handlers.common.audited import audit_request
 from handlers.common.held import dump
 from handlers.common.interaction import Answer
 from handlers.common.replies import cannot_post
@@ -181,14 +182,7 @@ async def not_asked(
     try:
         await tell(response_type="ephemeral", text=text)
     finally:
-        await deps.audit.record(
-            user_id=wanted.user_id,
-            channel_id=wanted.channel_id,
-            command=wanted.command,
-            target=wanted.target,
-            outcome="approval not asked",
-            detail=why,
-        )
+        await audit_request(deps, wanted, "approval not asked", why)
         if origin is not None and origin.get("step"):
             from handlers.common import steps  # steps import this module, to ask
 

@@ -1,5 +1,6 @@
 """Writing a vendor call that changes something to the audit log: before it is made (no
-entry, no call) and completed after, however it ends."""
+entry, no call) and completed after, however it ends; and the entries for what the access
+policy did with a request (denied, held, confirmed, approved …)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from adapters.errors import VendorError
 from bot.audit import AuditUnavailable
+from bot.policy import Request
+from bot.store.confirmations import Confirmation
 from handlers.deps import Deps
 
 
@@ -64,3 +67,30 @@ async def audited(
         await deps.audit.finish(entry, outcome="unknown", vendor_ids=outcome.vendor_ids)
         raise
     await deps.audit.finish(entry, outcome="ok", vendor_ids=outcome.vendor_ids)
+
+
+async def audit_request(deps: Deps, request: Request, outcome: str, detail: str) -> None:
+    """An audit entry for what the policy did with ``request`` (denied, held, …)."""
+    await deps.audit.record(
+        user_id=request.user_id,
+        channel_id=request.channel_id,
+        command=request.command,
+        target=request.target,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+async def audit_held(
+    deps: Deps, held: Confirmation, outcome: str, user_id: str, detail: str = ""
+) -> None:
+    """An audit entry for what became of a request held for confirmation. The held text
+    is not recorded: the run's own entry has its (redacted) parameters."""
+    await deps.audit.record(
+        user_id=user_id,
+        channel_id=held.channel_id,
+        command=held.action or held.command.lstrip("/"),
+        target=held.target,
+        outcome=outcome,
+        detail=detail,
+    )

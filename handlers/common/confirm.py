@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from handlers.common import commands, steps
+from handlers.common.audited import audit_held
 from handlers.common.held import load
 from handlers.common.interaction import Interaction
 from handlers.common.policy import CANCEL, CONFIRM, CONFIRM_WITHIN, Confirmed, age
@@ -42,7 +43,7 @@ async def confirm(deps: Deps, x: Interaction, by_slash: dict[str, Vertical]) -> 
         return
     what = f"{held.command} {normalize(held.text)}".strip()  # as the user typed it
     if x.user != held.user_id:
-        await _audit(deps, held, "confirm refused", x.user, f"asked for by {held.user_id}")
+        await audit_held(deps, held, "confirm refused", x.user, f"asked for by {held.user_id}")
         await x.beside(
             **ephemeral(f":no_entry: Only <@{held.user_id}>, who asked for it, can confirm this.")
         )
@@ -66,7 +67,7 @@ async def confirm(deps: Deps, x: Interaction, by_slash: dict[str, Vertical]) -> 
     if vertical is None or request is None or not await deps.store.confirmations.use(held.id):
         await x.respond(**ephemeral(GONE))
         return
-    await _audit(deps, held, "confirmed", held.user_id)
+    await audit_held(deps, held, "confirmed", held.user_id)
     await x.respond(
         text=f":white_check_mark: Confirmed: {code(what[:1000])}", replace_original=True
     )
@@ -96,22 +97,10 @@ async def on_cancel(deps: Deps, x: Interaction) -> None:
         await x.beside(**ephemeral(f":no_entry: Only <@{held.user_id}> can cancel this."))
         return
     if await deps.store.confirmations.use(held.id):
-        await _audit(deps, held, "cancelled", held.user_id)
+        await audit_held(deps, held, "cancelled", held.user_id)
         await x.respond(text=":x: Cancelled; nothing was run.", replace_original=True)
         if held.step:
             await steps.abandon(deps, held.step, f"Cancelled by {held.user_id}; nothing was run.")
-
-
-async def _audit(deps: Deps, held, outcome: str, user_id: str, detail: str = "") -> None:
-    # The held text is not recorded: the run's own entry has its (redacted) parameters.
-    await deps.audit.record(
-        user_id=user_id,
-        channel_id=held.channel_id,
-        command=held.action or held.command.lstrip("/"),
-        target=held.target,
-        outcome=outcome,
-        detail=detail,
-    )
 
 
 async def _held(deps: Deps, value: str):

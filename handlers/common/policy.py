@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.policy import Decision, Request
 from handlers.common.approvals import ask_for_approval, cannot_hold
+from handlers.common.audited import audit_request
 from handlers.common.held import dump
 from handlers.common.interaction import Interaction
 from handlers.common.replies import no_room
@@ -71,18 +72,7 @@ async def refuse(deps: Deps, request: Request, decision: Decision, tell: Tell) -
         vendor = deps.vendor_name(request.command)
         await tell(response_type="ephemeral", text=denied_text(decision, vendor))
     finally:  # audited even if telling the user failed (after the ack: no DB wait before it)
-        await _audit(deps, request, "denied", decision)
-
-
-async def _audit(deps: Deps, request: Request, outcome: str, decision: Decision) -> None:
-    await deps.audit.record(
-        user_id=request.user_id,
-        channel_id=request.channel_id,
-        command=request.command,
-        target=request.target,
-        outcome=outcome,
-        detail=decision.reason,
-    )
+        await audit_request(deps, request, "denied", decision.reason)
 
 
 async def ask_to_confirm(
@@ -109,7 +99,7 @@ async def ask_to_confirm(
         request=dump(held),
         origin=origin,
     )
-    await _audit(deps, request, "confirm requested", decision)
+    await audit_request(deps, request, "confirm requested", decision.reason)
     shown, _cut = fit(f"{slash} {normalize(text)}", 2000, code_block)  # as typed
     summary = f":raised_hand: *Please confirm* — {escape(decision.reason)}."
     blocks = [

@@ -51,6 +51,7 @@ from bot.store.steps import APPROVAL, HELD, RECEIVED, RUNNING, Holder, StepRun
 from bot.tracking import RetryLater
 from handlers.common import approvals, policy
 from handlers.common.approvals import ask_for_approval, not_asked
+from handlers.common.audited import audit_held
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import no_room, not_configured, vendor_error
 from handlers.common.step_text import field
@@ -454,13 +455,7 @@ async def sweep(deps: Deps) -> None:
     ending = completer(deps)
     for held in await deps.store.confirmations.held_steps(now - policy.CONFIRM_WITHIN):
         if held.step and await deps.store.confirmations.use(held.id):
-            await deps.audit.record(
-                user_id=held.user_id,
-                channel_id=held.channel_id,
-                command=held.action or held.command.lstrip("/"),
-                target=held.target,
-                outcome="confirm expired",
-            )
+            await audit_held(deps, held, "confirm expired", held.user_id)
             await _later(ending.complete(held.step, None, NOT_CONFIRMED, from_states=(HELD,)))
     since = now - deps.settings.chatops_command_seconds - STRANDED_GRACE
     await _unheld(deps, since)
