@@ -600,7 +600,9 @@ def test_a_short_steps_outputs_are_kept_until_slack_takes_them(app, slack):
     """A stomt posted, and Slack rate limiting the completion beyond the app's tries at
     once (each retried twice by the client): the outputs are kept, and the sweep sends them
     later. The step is never said to have stopped: its work was done."""
-    slack.fake.fail_next("functions.completeSuccess", "ratelimited", retry_after=0, times=12)
+    # 9 refusals for the tries at once, 3 for the sweep below, and 3 more in case the
+    # app's own periodic sweep finds it due (a second after each refusal) meanwhile.
+    slack.fake.fail_next("functions.completeSuccess", "ratelimited", retry_after=0, times=15)
     execution_id = start(app, slack, "stomt_post", text="hello")
     app.wait_quiet()
     stored = stored_run(app, execution_id)
@@ -611,8 +613,13 @@ def test_a_short_steps_outputs_are_kept_until_slack_takes_them(app, slack):
     due_now(app, execution_id)
     sweep(app)  # Slack still rate limiting
     assert stored_run(app, execution_id).state == "completing"
-    due_now(app, execution_id)
-    sweep(app)
+
+    def swept_until_taken() -> bool:
+        due_now(app, execution_id)
+        sweep(app)
+        return slack.fake.executions[execution_id].state != "running"
+
+    wait_for(swept_until_taken, timeout=20)
     run = slack.fake.executions[execution_id]
     assert run.state == "completed" and run.outputs["stomt_id"] == stomt_id
     assert completion_calls(slack)[-1] is True and completion_calls(slack).count(True) == 1
