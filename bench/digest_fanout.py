@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.flint import FlintClient
 from adapters.flint.sandbox import DEMO_PASSWORD, DEMO_USERNAME
 from bench.notices import slack_calls
+from bench.stats import most_in_window
 from bot.digests import DigestKind, Digests
 from bot.messages import Message
 from bot.metrics import Metrics
@@ -30,16 +31,6 @@ from bot.store.digests import DigestStore
 from bot.store.schema import digest_subscriptions
 
 VENDOR = "benchdigest"
-
-
-def _max_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 async def measure(
@@ -113,7 +104,7 @@ async def measure(
     per_channel: dict[str, list[float]] = defaultdict(list)
     for call in posts:
         per_channel[call["channel"]].append(call["at"])
-    per_channel_max = max((_max_in_window(t, 1.0) for t in per_channel.values()), default=0)
+    per_channel_max = max((most_in_window(t, 1.0) for t in per_channel.values()), default=0)
     all_times = [c["at"] for c in posts]
     return {
         "channels": channels,
@@ -125,8 +116,8 @@ async def measure(
         "channels_posted": len({c["channel"] for c in ok_posts}),
         "wall_s": wall,
         "max_posts_per_channel_per_s": per_channel_max,
-        "peak_posts_per_s": _max_in_window(all_times, 1.0),
-        "peak_posts_per_min": _max_in_window(all_times, 60.0),
+        "peak_posts_per_s": most_in_window(all_times, 1.0),
+        "peak_posts_per_min": most_in_window(all_times, 60.0),
     }
 
 

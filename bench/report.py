@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import card_pacing
 from bench.stats import median, ratio, spread
 
 NAMES = {"a": "(a) chatops-hub", "b": "(b) bare Bolt", "c": "(c) raw ASGI"}
@@ -346,6 +347,11 @@ def render(results: dict[str, Any]) -> str:
             f"per channel (Slack: ~1/s, bursts allowed), peak {dg['peak_posts_per_s']}/s "
             f"and {dg['peak_posts_per_min']}/min across the workspace"
         )
+        add("")
+    cp = results.get("card_pacing")
+    if cp:
+        add("4b. Live job cards: chat.update pacing (bench/card_pacing.py)")
+        lines.extend(f"  {line}" for line in card_pacing.render(cp).splitlines())
         add("")
     st, mem = results.get("startup", {}), results.get("memory", {})
     if st:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from adapters import sandboxes
-from bench import digest_fanout, notices, tracker_cost
+from bench import card_pacing, digest_fanout, notices, tracker_cost
 from bench.loadgen import cpu_seconds
 from bench.processes import REPO, Service
 from bench.serving import UVICORN_SETTINGS, implementations
@@ -360,6 +360,11 @@ def run(plan: Plan) -> dict[str, Any]:
             log("tracker cost")
             results["tracker"] = asyncio.run(
                 tracker_cost.measure(workdir, slack.url + "/api/", plan.tracker_cycles)
+            )
+            log("card pacing: running jobs, three tracker replicas, one database")
+            httpx.post(slack.url + "/_bench/reset")
+            results["card_pacing"] = asyncio.run(
+                card_pacing.measure(workdir, slack.url, **(card_pacing.QUICK if plan.quick else {}))
             )
             log(f"digest fan-out to {plan.digest_channels} channels")
             httpx.post(slack.url + "/_bench/reset")

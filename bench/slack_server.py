@@ -1,7 +1,8 @@
 """The Slack Web API fake (``bot.devkit.slack_fake.SlackFake``) in its own process, plus two
 routes for the benchmark: ``GET /_bench/calls?after=SEQ`` (what the fake recorded, with
-``time.monotonic()`` times, comparable across processes on Linux), ``POST /_bench/reset``
-and ``GET /_bench/response_url`` (a response URL the fake serves).
+``time.monotonic()`` times, comparable across processes on Linux), ``POST /_bench/reset``,
+``GET /_bench/response_url`` (a response URL the fake serves) and ``POST /_bench/fail_next``
+(JSON ``{"method", "error", "retry_after", "times"}``: the fake's ``fail_next``, e.g. a 429).
 ``python -m bench.slack_server --port N``.
 """
 
@@ -42,6 +43,16 @@ def create_app() -> Starlette:
         fake.reset()
         return JSONResponse({"ok": True})
 
+    async def fail_next(request: Request):
+        spec = await request.json()
+        fake.fail_next(
+            spec["method"],
+            spec.get("error", "ratelimited"),
+            retry_after=spec.get("retry_after"),
+            times=int(spec.get("times", 1)),
+        )
+        return JSONResponse({"ok": True})
+
     async def response_url(request: Request):
         base.setdefault("url", str(request.base_url).rstrip("/"))
         return JSONResponse({"url": fake.response_url(base["url"])})
@@ -51,6 +62,7 @@ def create_app() -> Starlette:
             Route("/_bench/calls", calls),
             Route("/_bench/reset", reset, methods=["POST"]),
             Route("/_bench/response_url", response_url),
+            Route("/_bench/fail_next", fail_next, methods=["POST"]),
             Route("/healthz", lambda _r: JSONResponse({"ok": True})),
             Mount("/", app=fake.app),
         ]

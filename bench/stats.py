@@ -30,3 +30,15 @@ def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or b == 0:
         return None
     return a / b
+
+
+def most_in_window(times: Sequence[float], window: float) -> int:
+    """The most of ``times`` in any rolling ``window`` (half-open: one at exactly
+    ``window`` after another is in the next)."""
+    ordered = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(ordered):
+        while t - ordered[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

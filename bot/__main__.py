@@ -1,4 +1,4 @@
-"""``chatops`` (and ``python -m bot``): serve, console, sandbox, check."""
+"""``chatops`` (and ``python -m bot``): serve, console, preview, sandbox, check."""
 
 from __future__ import annotations
 
@@ -237,6 +237,21 @@ def console(args: argparse.Namespace) -> int:
     return console_main(script=args.script, policy=args.policy)
 
 
+def preview(args: argparse.Namespace) -> int:
+    try:
+        from bot.devkit.preview import main as preview_main
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ("rich", "prompt_toolkit"):
+            raise
+        print(
+            "chatops preview needs the console extra: pip install 'chatops-hub[console]'.",
+            file=sys.stderr,
+        )
+        return 2
+
+    return preview_main(out=args.out, script=args.script, screenshots=args.screenshots)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chatops", description="chatops-hub: vendors from Slack")
     parser.add_argument("--version", action="version", version=f"chatops-hub {_version()}")
@@ -248,6 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_console.add_argument(
         "--policy", help="try this access policy file (as CHATOPS_POLICY would in serve)"
+    )
+    p_preview = sub.add_parser(
+        "preview", help="draw every card, form and the Home page of a tour as an HTML gallery"
+    )
+    p_preview.add_argument("--out", required=True, help="write the gallery into this folder")
+    p_preview.add_argument("--script", help="run this console script instead of the built-in tour")
+    p_preview.add_argument(
+        "--screenshots",
+        metavar="DIR",
+        help="also save the tour's marked items as PNGs here (needs Playwright and chromium)",
     )
     p_sandbox = sub.add_parser("sandbox", help="serve the vendor sandboxes for local development")
     p_sandbox.add_argument("--host", default="127.0.0.1")
@@ -267,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "serve": serve,
         "console": console,
+        "preview": preview,
         "sandbox": sandbox,
         "check": check,
         "audit": audit,

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # Seconds a request held for approval (a policy rule's ``approvers``) waits for enough
     # approvals before it expires unrun.
     chatops_approval_ttl: PositiveFloat = 3600.0
+    # Slack's chat.update budget (Tier 3, "50+ per minute" per app and workspace) that job
+    # cards share across every replica; raise it only where Slack allows more.
+    chatops_card_updates_per_minute: int = Field(50, ge=1, le=100_000)
 
     flint_url: str | None = None
     flint_username: str | None = None

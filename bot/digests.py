@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,16 +25,21 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import Message
+from bot.messages import Message, Picture
 from bot.metrics import Metrics
 from bot.store.digests import DigestStore, Subscription
 
 log = logging.getLogger(__name__)
 
-FREQUENCIES = ("daily", "weekly")
-PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+FREQUENCIES = ("daily", "weekdays", "weekly")
+# A day of the week as a schedule, in the one form it is stored in (the column holds 8
+# characters: "wednesday" would not fit).
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SCHEDULES = (*FREQUENCIES, *DAYS)
 DEFAULT_AT = "09:00"
 WEEKLY_ON = 0  # Monday
+DAY = 86400.0
 # Slack's answers that mean no digest can be posted in that channel until someone acts.
 CANNOT_POST = frozenset({"channel_not_found", "is_archived", "not_in_channel", "account_inactive"})
 
@@ -50,18 +55,119 @@ def parse_at(text: str) -> str:
     return f"{h:02d}:{m:02d}"
 
 
-def next_occurrence(frequency: str, at_time: str, tz: ZoneInfo, after: datetime) -> datetime:
-    """The first scheduled moment strictly after ``after``, on the wall clock of ``tz``."""
+def schedule_of(word: str) -> str | None:
+    """A schedule as typed (``daily``, ``Weekdays``, ``weekly``, ``friday``, ``FRI`` …) in
+    the form it is stored in; None when ``word`` is no schedule."""
+    word = word.lower()
+    if word in SCHEDULES:
+        return word
+    names = [name.lower() for name in DAY_NAMES]
+    return DAYS[names.index(word)] if word in names else None
+
+
+def days_of(frequency: str) -> frozenset[int]:
+    """The days of the week (Monday is 0) a stored schedule runs on."""
+    if frequency == "daily":
+        return frozenset(range(7))
+    if frequency == "weekdays":
+        return frozenset(range(5))
+    if frequency == "weekly":
+        return frozenset({WEEKLY_ON})
+    return frozenset({DAYS.index(frequency)})
+
+
+def describe_schedule(frequency: str, at_time: str) -> str:
+    """``every day at 09:00``, ``weekdays at 08:30``, ``Mondays at 09:00`` (weekly too),
+    ``Fridays at 17:30``."""
+    if frequency == "daily":
+        return f"every day at {at_time}"
+    if frequency == "weekdays":
+        return f"weekdays at {at_time}"
+    [day] = days_of(frequency)
+    return f"{DAY_NAMES[day]}s at {at_time}"
+
+
+def schedule_adjective(frequency: str) -> str:
+    """The schedule's word before "digest": daily, weekday, weekly, Friday …"""
+    if frequency in ("daily", "weekly"):
+        return frequency
+    if frequency == "weekdays":
+        return "weekday"
+    return DAY_NAMES[DAYS.index(frequency)]
+
+
+def same_schedule(sub: Subscription, frequency: str, at_time: str, timezone: str) -> bool:
+    """Whether ``sub`` already runs at the moments ``frequency`` and ``at_time`` name
+    (``weekly`` and ``mon`` are the same schedule)."""
+    return (
+        days_of(sub.frequency) == days_of(frequency)
+        and sub.at_time == at_time
+        and sub.timezone == timezone
+    )
+
+
+def moment_of(day: date, at_time: str, tz: ZoneInfo) -> datetime:
+    """When a schedule at ``at_time`` runs on ``day``: the first instant at which the wall
+    clock of ``tz`` reads ``day`` at ``at_time`` or later.
+
+    That is ``at_time`` itself on most days. On a day the clocks spring forward over it
+    (02:30 when 02:00 jumps to 03:00; 00:00 where midnight is skipped) it does not exist,
+    and the digest runs at the first moment after the gap (03:00, 01:00). On a day they
+    fall back over it (02:30 happens twice) it runs once, the first time.
+    """
     hours, minutes = (int(x) for x in at_time.split(":"))
-    local = after.astimezone(tz)
-    day = local.date()
-    for _ in range(15):
-        candidate = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=tz)
-        weekday_ok = frequency == "daily" or candidate.weekday() == WEEKLY_ON
-        if weekday_ok and candidate > after:
-            return candidate
+    wall = datetime(day.year, day.month, day.day, hours, minutes)
+    first = wall.replace(tzinfo=tz)  # fold=0: the earlier instant of an ambiguous time
+    if _wall_clock(first.timestamp(), tz) == wall:
+        return first
+    # In a gap, fold=1 reads the wall time with the offset after the change (an instant
+    # before the change) and fold=0 with the offset before it (an instant after): the
+    # change, the first instant that reads ``wall`` or later, lies between them.
+    before, after = int(wall.replace(tzinfo=tz, fold=1).timestamp()), int(first.timestamp())
+    while after - before > 1:
+        middle = (before + after) // 2
+        if _wall_clock(middle, tz) >= wall:
+            after = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(after, tz)
+
+
+def _wall_clock(timestamp: float, tz: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz).replace(tzinfo=None)
+
+
+# Hand-written rather than APScheduler's CronTrigger: in 3.11 it skips a whole week for a
+# weekly 00:00 schedule in a spring-forward week (tests/unit/test_schedules.py).
+def next_occurrence(frequency: str, at_time: str, tz: ZoneInfo, after: datetime) -> datetime:
+    """The first scheduled moment strictly after ``after``: a day of ``frequency`` at
+    ``at_time`` on the wall clock of ``tz``, across daylight saving changes as
+    ``moment_of`` says (after a gap; once in a fold). Instants are compared, not wall
+    times (Python compares two datetimes of one zone by their wall times, fold ignored)."""
+    days = days_of(frequency)
+    day = after.astimezone(tz).date()
+    for _ in range(8):
+        if day.weekday() in days:
+            moment = moment_of(day, at_time, tz)
+            if moment.timestamp() > after.timestamp():
+                return moment
         day += timedelta(days=1)
-    raise AssertionError("unreachable: a week always has a Monday")
+    raise AssertionError("unreachable: every schedule runs at least once a week")
+
+
+def previous_occurrence(frequency: str, at_time: str, tz: ZoneInfo, before: datetime) -> datetime:
+    """The last scheduled moment at or before ``before`` (as ``next_occurrence`` counts)."""
+    days = days_of(frequency)
+    # From the day after: where the clocks fall back over midnight (America/Goose_Bay
+    # until 2011), ``before`` may read the day before a moment already past.
+    day = before.astimezone(tz).date() + timedelta(days=1)
+    for _ in range(9):
+        if day.weekday() in days:
+            moment = moment_of(day, at_time, tz)
+            if moment.timestamp() <= before.timestamp():
+                return moment
+        day -= timedelta(days=1)
+    raise AssertionError("unreachable: every schedule runs at least once a week")
 
 
 @dataclass(frozen=True)
@@ -79,15 +185,23 @@ class DigestKind:
     advance: Callable[[Subscription, Any, float], dict[str, Any]] = field(
         default=lambda sub, data, now: {"since": now}
     )
+    # what the subscription is about, shown with its schedule (STOMT: "target SLUG");
+    # None when a vendor's digests differ by channel only
+    subject: Callable[[Subscription], str | None] = field(default=lambda sub: None)
 
 
 def since_of(sub: Subscription) -> float:
+    """What the subscription's next digest counts as new from: its cursor's "since", else
+    its last occurrence; a first digest covers what an occurrence would have had the
+    schedule run before (from its last moment before the subscription was made)."""
     cursor = sub.cursor or {}
     if isinstance(cursor.get("since"), int | float):
         return float(cursor["since"])
     if sub.last_run_at is not None:
         return sub.last_run_at
-    return sub.created_at - PERIOD[sub.frequency].total_seconds()
+    made = datetime.fromtimestamp(sub.created_at, UTC)
+    tz = ZoneInfo(sub.timezone)
+    return previous_occurrence(sub.frequency, sub.at_time, tz, made).timestamp()
 
 
 class Digests:
@@ -126,8 +240,8 @@ class Digests:
         user_id: str,
         options: dict[str, Any] | None = None,
     ) -> Subscription:
-        if frequency not in FREQUENCIES:
-            raise ValueError(f"frequency must be one of {', '.join(FREQUENCIES)}")
+        if frequency not in SCHEDULES:
+            raise ValueError(f"frequency must be one of {', '.join(SCHEDULES)}")
         at_time = parse_at(at_time)
         first = next_occurrence(frequency, at_time, self.timezone, datetime.now(self.timezone))
         return await self.store.save(
@@ -147,19 +261,33 @@ class Digests:
     async def subscriptions(self, channel_id: str) -> list[Subscription]:
         return await self.store.for_channel(channel_id)
 
+    async def subscription(self, vendor: str, channel_id: str) -> Subscription | None:
+        return await self.store.get(vendor, channel_id)
+
     async def subscribed_by(self, user_id: str) -> list[Subscription]:
         return await self.store.created_by(user_id)
 
     def describe(self, sub: Subscription) -> str:
+        """``weekdays at 08:30 (Europe/Berlin), target acme; next Tue 24 Mar 08:30``."""
         when = datetime.fromtimestamp(sub.next_run_at, ZoneInfo(sub.timezone))
-        day = "every Monday" if sub.frequency == "weekly" else "every day"
-        return f"{day} at {sub.at_time} ({sub.timezone}); next {when:%a %d %b %H:%M}"
+        schedule = f"{describe_schedule(sub.frequency, sub.at_time)} ({sub.timezone})"
+        return f"{schedule}{self._about(sub)}; next {when:%a %d %b %H:%M}"
+
+    def schedule(self, sub: Subscription) -> str:
+        """``Mondays at 09:00``, with what the subscription is about: ``…, target acme``."""
+        return describe_schedule(sub.frequency, sub.at_time) + self._about(sub)
+
+    def _about(self, sub: Subscription) -> str:
+        kind = self._kinds.get(sub.vendor)
+        subject = kind.subject(sub) if kind is not None else None
+        return f", {subject}" if subject else ""
 
     async def post_now(
         self, vendor: str, channel_id: str, *, options: dict[str, Any] | None = None
     ) -> None:
         """Post a digest at once (``digest now``), even when nothing is new. Moves the
-        channel's "new since" on, so the next scheduled digest does not repeat it."""
+        channel's "new since" on, so the next scheduled digest does not repeat it. A
+        channel with no subscription gets one of the past day, about ``options``."""
         kind = self._kinds[vendor]
         now = time.time()
         sub = await self.store.get(vendor, channel_id) or Subscription(
@@ -173,6 +301,7 @@ class Digests:
             created_at=now,
             next_run_at=now,
             options=options or {},
+            cursor={"since": now - DAY},
         )
         data = await kind.fetch(sub, since_of(sub))
         message = kind.render(sub, data, since_of(sub), True)
@@ -275,6 +404,36 @@ class Digests:
                 unfurl_media=False,
             )
         self._count(sub.vendor, "posted")
+        for picture in message.files:
+            await self._post_picture(sub, picture)
+
+    async def _post_picture(self, sub: Subscription, picture: Picture) -> None:
+        """A chart, after the digest's text, in the same channel. Best effort: the text is
+        already posted and the occurrence marked as sent, so whatever stops the chart
+        (drawing, the upload URL, Slack's answer) is logged and counted, and never
+        raised to where it would be taken for the digest's own failure and posted again."""
+        try:
+            png = await asyncio.to_thread(picture.draw)
+            async with self._posting:
+                # `file`, not `content`: the bytes go to the upload URL as they are.
+                await self.slack.files_upload_v2(
+                    channel=sub.channel_id,
+                    file=png,
+                    filename=picture.filename,
+                    title=picture.title,
+                    alt_txt=picture.alt_text,
+                )
+        except Exception:
+            log.warning(
+                "%s digest chart %s not posted in %s",
+                sub.vendor,
+                picture.filename,
+                sub.channel_id,
+                exc_info=True,
+            )
+            self._count(sub.vendor, "chart_failed")
+            return
+        self._count(sub.vendor, "chart_posted")
 
     def _count(self, vendor: str, outcome: str) -> None:
         if self.metrics is not None:

@@ -60,10 +60,19 @@ class Metrics:
             ["vendor", "outcome"],
             registry=self.registry,
         )
+        self.card_refreshes = Counter(
+            "chatops_card_refreshes",
+            "Job-card chat.update decisions: made, skipped (budget or channel spacing), "
+            "paused (Slack's Retry-After), final (a completion card sent), final_held (one "
+            "rescheduled: pause, channel or budget), rate_limited (a 429).",
+            ["outcome"],
+            registry=self.registry,
+        )
 
         self.digests = Counter(
             "chatops_digests",
-            "Digest occurrences by vendor and outcome (posted, nothing_new, retry).",
+            "Digest occurrences by vendor and outcome (posted, nothing_new, retry; a chart: "
+            "chart_posted, chart_failed).",
             ["vendor", "outcome"],
             registry=self.registry,
         )

@@ -9,7 +9,10 @@ it started, polls due jobs with back-off, and delivers each completion notice on
 * every write after a claim is fenced on the lease owner;
 * the notice is delivered in steps recorded in ``notice_step``: the card update is
   idempotent (repeating it after a crash changes nothing visible), and the thread reply
-  for a failure is marked before it is sent, so it is never sent twice.
+  for a failure is marked before it is sent, so it is never sent twice;
+* while a job runs, each poll may refresh its card (elapsed time, the vendor's status) at
+  the pace ``bot.pacing`` allows across every job and replica; its final card is never
+  skipped, only held while Slack's ``Retry-After`` runs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import FileUpload, Message
 from bot.metrics import Metrics
+from bot.pacing import Pacer, paced_call, retry_after
 from bot.store.jobs import (
     ACTIVE,
     DONE,
@@ -45,6 +49,7 @@ from bot.store.jobs import (
     NewJob,
     TrackedJob,
 )
+from bot.store.kv import KeyValueStore
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +147,7 @@ class Tracker:
         max_inflight: int = 50,
         metrics: Metrics | None = None,
         owner: str | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.store = store
         self.slack = slack
@@ -153,6 +159,11 @@ class Tracker:
         self.max_inflight = max_inflight
         self.metrics = metrics
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pacer = pacer or Pacer(KeyValueStore(store.engine), metrics=metrics)
+        # Any chat.update made through this client that Slack answers 429 pauses the
+        # refreshes of every replica, a button's card update included: the limit is the
+        # app's, per method and workspace.
+        self.pacer.watch(slack)
         self._kinds: dict[str, JobKind] = {}
         self._finishers: list[Finisher] = []
         self._inflight: set[asyncio.Task] = set()
@@ -222,7 +233,9 @@ class Tracker:
         )
         job = await self.store.get(job_id)
         if job is not None and moved:
-            await self._show_progress(job)
+            # In the background: the card's refresh waits its turn in the shared budget,
+            # and the request that started the job (counted against its user) is done.
+            self._spawn(self._show_progress(job, changed=True))
         return job
 
     async def finish_external(self, job_id: str, poll: PollResult) -> str:
@@ -267,8 +280,9 @@ class Tracker:
         """The vendor refused or could not be reached: the card says so, nothing is tracked.
 
         The job ends as a notice does (``_deliver``): leased and ``NOTIFYING`` until its
-        finishers have run, so that a process dying before they ran leaves it to the
-        poller, which runs them, rather than ``DONE`` with them never run."""
+        card is updated and its finishers have run, so that a process dying (or Slack
+        asking to wait) before then leaves it to the poller, rather than ``DONE`` with
+        them never done. A refusal gets no thread reply: whoever asked is told already."""
         now = time.time()
         job = await self.store.claim(
             job_id,
@@ -279,14 +293,13 @@ class Tracker:
             outcome=NOT_STARTED,
             error=error,
             finished_at=now,
-            notice_step=2,  # the card is refreshed below; a refusal gets no thread reply
+            notice_step=0,
             next_poll_at=now,
         )
         if job is None:
             # The poller took it for a process that died while starting it: it ends there.
             log.warning("job %s was taken over before it could be marked not started", job_id)
             return
-        await self._show_progress(job)
         await self._deliver(job)
 
     async def refresh(self, job_id: str) -> TrackedJob | None:
@@ -324,6 +337,12 @@ class Tracker:
         """No new claims from now on; a claim under way finishes and spawns its work first."""
         async with self._ticking:
             self._closing = True
+
+    async def settled(self) -> None:
+        """Until the work this process started in the background (card refreshes,
+        notices of callbacks) is done."""
+        while self._inflight:
+            await asyncio.wait(set(self._inflight))
 
     async def drain(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Stop claiming, let in-flight work finish, and hand back what is left."""
@@ -378,11 +397,12 @@ class Tracker:
                 next_poll_at=now + self._delay(job, now),
                 poll_count=job.poll_count + 1,
             )
-            if changed or force_card:
-                job.vendor_status = poll.status
-                if poll.result is not None:
-                    job.result = poll.result
-                await self._show_progress(job)
+            job.vendor_status = poll.status
+            if poll.result is not None:
+                job.result = poll.result
+            # Every poll may refresh the card, not only a new status: the elapsed time
+            # moves on (the pacer says whether this card is due and the budget allows).
+            await self._show_progress(job, changed=changed, forced=force_card)
             return
         if job.state == NOTIFYING:
             await self._deliver(job)
@@ -424,16 +444,19 @@ class Tracker:
 
     # -- talking to Slack ---------------------------------------------------------------
 
-    async def _show_progress(self, job: TrackedJob) -> None:
-        """Best-effort card refresh for a state change that is not the final notice."""
-        if not job.message_ts:
+    async def _show_progress(
+        self, job: TrackedJob, *, changed: bool = False, forced: bool = False
+    ) -> None:
+        """Best-effort refresh of a running job's card, when the pacer grants it."""
+        if not job.message_ts or not job.channel_id:
             return
-        message = self._kinds[job.vendor].card(job)
+        if not await self.pacer.progress(job, changed=changed, forced=forced):
+            return
         try:
-            await self.slack.chat_update(
-                channel=job.channel_id, ts=job.message_ts, text=message.text, blocks=message.blocks
-            )
+            await self._paced_update(job, self._kinds[job.vendor].card(job))
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            if isinstance(exc, SlackApiError) and _rate_limited(exc):
+                await self.pacer.pause(self._retry_after(exc))
             log.info("could not refresh the card of job %s: %s", job.id, _slack_error(exc))
 
     async def _deliver(self, job: TrackedJob) -> None:
@@ -441,6 +464,15 @@ class Tracker:
         now = time.time()
         try:
             if job.notice_step < 1 and job.channel_id:
+                # Never skipped: held only for Slack's Retry-After and its channel's turn.
+                wait, go = await self.pacer.final(job)
+                if not go:
+                    # Waiting its turn is not Slack refusing the notice: never a reason to
+                    # give up on it, however long ago the job ended (the app down for a
+                    # day, then every card owed at once).
+                    await self._release(job, next_poll_at=time.time() + wait)
+                    return
+                await asyncio.sleep(wait)
                 await self._update_card(job, kind.card(job))
                 if not await self.store.update(
                     job.id, owner=self.owner, notice_step=1, message_ts=job.message_ts
@@ -453,7 +485,7 @@ class Tracker:
                 if not await self.store.update(job.id, owner=self.owner, notice_step=2):
                     return
                 job.notice_step = 2
-                if job.channel_id:
+                if job.channel_id and job.outcome != NOT_STARTED:
                     await self._post_followups(job, kind)
             after = await self._run_finishers(job)
             if after is not None:
@@ -493,16 +525,19 @@ class Tracker:
                 again = max(again or 0.0, self.poll_interval)
         return again
 
+    async def _paced_update(self, job: TrackedJob, message: Message) -> None:
+        """The card's chat.update, a 429 coming back at once (the pacer decides when next)."""
+        assert job.message_ts is not None  # callers update a card that was posted
+        with paced_call():
+            await self.slack.chat_update(
+                channel=job.channel_id, ts=job.message_ts, text=message.text, blocks=message.blocks
+            )
+
     async def _update_card(self, job: TrackedJob, message: Message) -> None:
         try:
             if job.message_ts:
                 try:
-                    await self.slack.chat_update(
-                        channel=job.channel_id,
-                        ts=job.message_ts,
-                        text=message.text,
-                        blocks=message.blocks,
-                    )
+                    await self._paced_update(job, message)
                     return
                 except SlackApiError as exc:
                     if exc.response.get("error") not in _MESSAGE_GONE:
@@ -510,6 +545,8 @@ class Tracker:
             # The card was deleted (or never posted): the notice becomes a new message.
             await self._post_card(job, message)
         except SlackApiError as exc:
+            if _rate_limited(exc):
+                await self.pacer.pause(self._retry_after(exc))
             raise self._retry_or_fatal(exc) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _Retry(self.poll_interval) from exc
@@ -556,12 +593,10 @@ class Tracker:
         error = exc.response.get("error")
         if error in _CHANNEL_GONE:
             return exc
-        retry_after = exc.response.headers.get("Retry-After") if exc.response.headers else None
-        try:
-            after = float(retry_after) if retry_after else self.poll_interval
-        except ValueError:
-            after = self.poll_interval
-        return _Retry(after)
+        return _Retry(self._retry_after(exc))
+
+    def _retry_after(self, exc: SlackApiError) -> float:
+        return retry_after(exc.response.headers, default=self.poll_interval)
 
     async def _give_up(self, job: TrackedJob, reason: str) -> None:
         log.error("completion notice for job %s not delivered: %s", job.id, reason)
@@ -583,6 +618,10 @@ class Tracker:
         self._gauges_at = time.monotonic()
         for state, count in (await self.store.count_by_state()).items():
             self.metrics.tracked_jobs.labels(state).set(count)
+
+
+def _rate_limited(exc: SlackApiError) -> bool:
+    return exc.response.status_code == 429 or exc.response.get("error") == "ratelimited"
 
 
 def _slack_error(exc: BaseException) -> str:

@@ -31,11 +31,18 @@ fields; ``unsupported_grant_type``; ``invalid_scope``). ``/flows`` answers
 Without filters ``/flows`` lists the latest version of each flow, by name. Only a flow
 with a published version can be executed (else 400); instances run that version.
 
-Seeded flows: "Onboard customer" (published; finishes), "KYC check" (published; faults at
-its step "Verify identity"), "Address change" (published; finishes), "Invoice approval"
-(v2 published, v3 a newer draft) and "Contract signing" (a draft), plus past instances,
-some faulted, for digests. An instance's life is computed from the time since it started
-(``speed`` scales every step's duration), so nothing runs in the background; a flow added
+Seeded flows, with fixed definition ids (UUIDs, as the document's ``string <uuid>``; the
+README's and ``/mint help``'s examples use them):
+
+    0b1e1a5e-0000-4000-8000-000000000001  "Onboard customer" (published; finishes)
+    0b1e1a5e-0000-4000-8000-000000000002  "KYC check" (published; faults at "Verify identity")
+    0b1e1a5e-0000-4000-8000-000000000003  "Contract signing" (a draft)
+    0b1e1a5e-0000-4000-8000-000000000004  "Address change" (published; finishes)
+    0b1e1a5e-0000-4000-8000-000000000005  "Invoice approval" (v2 published, v3 a newer draft)
+
+and past instances, some faulted, for digests. An instance's life is computed from the
+time since it started (``speed`` scales every step's duration), so nothing runs in the
+background; a flow added
 with ``add_flow`` faults at a step given a fault text. ``app.state.calls`` records each
 answer as it is sent: ``Call(at=time.monotonic(), method, path, status)``;
 ``app.state.sandbox`` has ``expire_tokens()``, ``token_grants``, ``token_refusals``,

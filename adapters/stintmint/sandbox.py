@@ -17,6 +17,10 @@ callback body to the request's ``callbackUrl`` (or the account's ``callback_url`
 every ``retry_interval`` seconds until an answer is exactly 200, at most ``max_attempts``
 times, like the real service.
 
+Seeded: ``demo``'s request ``order-1041`` (two descriptors), posted a day ago and
+``COMPLETED`` in both modules (its callback long delivered), so ``/fetch`` has something
+to answer, also per ``stateId``, before anything was posted.
+
 State: ``app.state.calls`` records each answer (``Call(at, method, path, status)``);
 ``app.state.sandbox.callback_attempts`` each callback attempt (``CallbackAttempt(url,
 identifier, attempt, status_code, error, at)``). The app's lifespan owns an httpx client
@@ -119,6 +123,15 @@ DEMO_STINTFLOWS: dict[str, StintFlow] = {
         ),
     )
 }
+
+
+SEEDED_IDENTIFIER = "order-1041"
+SEEDED_AGE_S = 24 * 3600.0  # posted that long ago
+SEEDED_TOOK_S = 20 * 60.0  # and completed this long after it was posted
+SEEDED_DESCRIPTORS = (
+    {"name": "note", "type": "TEXT", "info": "check the address", "caption": None},
+    {"name": "photo", "type": "IMAGE", "info": "https://example.com/p.jpg", "caption": None},
+)
 
 
 class BadRequest(Exception):
@@ -232,10 +245,28 @@ class StintmintSandbox:
         self.callback_url = callback_url
         self.flows = flows if flows is not None else DEMO_STINTFLOWS
         self.requests: dict[tuple[str, str], FlowRequest] = {}
+        self._seed()
         self.callback_attempts: list[CallbackAttempt] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self._given_http = http
         self._own_http: httpx.AsyncClient | None = None
+
+    def _seed(self) -> None:
+        flow = self.flows.get(DEMO_SF_ID)
+        if flow is None:
+            return
+        self.requests[(flow.sf_id, SEEDED_IDENTIFIER)] = FlowRequest(
+            flow=flow,
+            identifier=SEEDED_IDENTIFIER,
+            batch_id=None,
+            urgency=None,
+            callback_url=None,
+            descriptors=[dict(descriptor) for descriptor in SEEDED_DESCRIPTORS],
+            options={},
+            created_ms=int((time.time() - SEEDED_AGE_S) * 1000),
+            started=time.monotonic() - SEEDED_AGE_S,
+            complete_after=SEEDED_TOOK_S,
+        )
 
     # -- endpoints ----------------------------------------------------------------------
 

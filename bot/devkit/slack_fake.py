@@ -78,6 +78,10 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_ID = 255
 MAX_VIEW_TITLE = 24
+MAX_LABEL = 2000
+MAX_OPTIONS = 100  # a static_select's options
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
 MAX_PRIVATE_METADATA = 3000
 
 # Form fields that carry JSON, and the error Slack gives when they do not parse.
@@ -992,6 +996,11 @@ def block_problems(blocks: Any, limit: int, pointer: str = "/blocks") -> list[st
                 problems.append(f"must contain at most 25 items [json-pointer:{at}/elements]")
             for j, element in enumerate(elements):
                 problems += _element_problems(element, f"{at}/elements/{j}")
+        elif kind == "input":
+            problems += _text_problems(block.get("label"), MAX_LABEL, f"{at}/label")
+            if block.get("label") is None:
+                problems.append(f"missing required field: label [json-pointer:{at}]")
+            problems += _element_problems(block.get("element"), f"{at}/element")
     return problems
 
 
@@ -1019,7 +1028,30 @@ def _element_problems(element: Any, at: str) -> list[str]:
     if element.get("type") == "button":
         problems += _text_problems(element.get("text"), MAX_BUTTON_TEXT, f"{at}/text")
         problems += _too_long(element.get("value"), MAX_BUTTON_VALUE, f"{at}/value")
+    options = element.get("options")
+    if element.get("type") == "static_select" and not element.get("option_groups"):
+        if not isinstance(options, list) or not options:
+            problems.append(f"must provide options [json-pointer:{at}/options]")
+        elif len(options) > MAX_OPTIONS:
+            problems.append(f"must contain at most 100 items [json-pointer:{at}/options]")
+    for j, option in enumerate(options if isinstance(options, list) else []):
+        problems += _option_problems(option, f"{at}/options/{j}")
+    if element.get("initial_option") is not None:
+        problems += _option_problems(element["initial_option"], f"{at}/initial_option")
+    most = element.get("max_length")
+    if isinstance(most, int):
+        problems += _too_long(element.get("initial_value"), most, f"{at}/initial_value")
     return problems
+
+
+def _option_problems(option: Any, at: str) -> list[str]:
+    if not isinstance(option, dict):
+        return [f"must be an object [json-pointer:{at}]"]
+    problems = _text_problems(option.get("text"), MAX_OPTION_TEXT, f"{at}/text")
+    value = option.get("value")
+    if not isinstance(value, str) or not value:
+        problems.append(f"must be more than 0 characters [json-pointer:{at}/value]")
+    return problems + _too_long(value, MAX_OPTION_VALUE, f"{at}/value")
 
 
 async def _read_args(request: Request) -> dict[str, Any]:

@@ -221,6 +221,44 @@ def block_actions_body(action_id: str, value: str | None, **kw: Any) -> bytes:
     return interaction_body(block_actions_payload(action_id, value, **kw))
 
 
+def block_suggestion_payload(
+    action_id: str,
+    value: str,
+    *,
+    block_id: str,
+    view: dict[str, Any] | None = None,
+    user_id: str = "U123",
+    team_id: str = TEAM_ID,
+    api_app_id: str = API_APP_ID,
+) -> dict[str, Any]:
+    """What Slack sends for an ``external_select`` while its user types (``value``, the
+    text typed so far): a ``block_suggestion``. In a modal it carries the ``view`` (the
+    fake's stored one, ``fake.views[id]``) and no channel, trigger or response URL."""
+    payload: dict[str, Any] = {
+        "type": "block_suggestion",
+        "user": _user(user_id, team_id),
+        "team": _team(team_id),
+        "api_app_id": api_app_id,
+        "token": VERIFICATION_TOKEN,
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "action_ts": action_ts(),
+        "container": {"type": "view", "view_id": (view or {}).get("id", "")},
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    if view is not None:
+        payload["view"] = view
+    return payload
+
+
+def block_suggestion_body(action_id: str, value: str, **kw: Any) -> bytes:
+    """A ``block_suggestion`` as Slack posts it (form field ``payload=``); the app answers
+    in the HTTP response with ``{"options": [...]}``."""
+    return interaction_body(block_suggestion_payload(action_id, value, **kw))
+
+
 def _public_message(message: dict[str, Any] | None, ts: str, team_id: str) -> dict[str, Any]:
     if message is None:
         return {

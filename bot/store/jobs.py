@@ -26,6 +26,8 @@ TIMED_OUT = "timed_out"
 NOT_STARTED = "not_started"
 UNKNOWN = "unknown"  # the process died between calling the vendor and recording the answer
 _ENDED_WITHOUT_ANSWER = {NOT_STARTED: "not started", TIMED_OUT: "timed out", UNKNOWN: "unknown"}
+# Jobs are kept for good: a picker's suggestions look at this many of the newest only.
+RECENT_SCAN = 1000
 
 
 @dataclass
@@ -151,6 +153,32 @@ class JobStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(stmt)).mappings().all()
         return [_row_to_job(r) for r in rows]
+
+    async def recent_targets(
+        self, vendor: str, *, since: float, query: str = "", limit: int, scan: int = RECENT_SCAN
+    ) -> list[str]:
+        """The distinct targets of ``vendor``'s jobs created after ``since``, the most
+        recently used first, those containing ``query`` (any case) when given.
+
+        Only the newest ``scan`` such jobs are looked at (a picker's suggestions, not a
+        report), so the work stays bounded however many jobs the table keeps."""
+        if limit <= 0:
+            return []
+        newest = (
+            sa.select(jobs.c.target, jobs.c.created_at)
+            .where(jobs.c.vendor == vendor, jobs.c.created_at > since)
+            .order_by(jobs.c.created_at.desc())
+            .limit(scan)
+            .subquery()
+        )
+        last = sa.func.max(newest.c.created_at).label("last")
+        stmt = sa.select(newest.c.target, last)
+        if query:
+            found = sa.func.lower(newest.c.target).contains(query.lower(), autoescape=True)
+            stmt = stmt.where(found)
+        stmt = stmt.group_by(newest.c.target).order_by(last.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            return [row.target for row in await conn.execute(stmt)]
 
     async def update(
         self,

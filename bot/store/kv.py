@@ -35,3 +35,20 @@ class KeyValueStore:
         value = await self.get(key)
         assert value is not None
         return value
+
+    async def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        """Set ``key`` to ``value`` only if it still holds ``expected`` (None: absent), in
+        one statement: of several processes racing from the same read, exactly one wins."""
+        async with self.engine.begin() as conn:
+            if expected is None:
+                stmt = insert_ignore(conn.dialect.name, kv, ["key"]).values(
+                    key=key, value=value, updated_at=time.time()
+                )
+            else:
+                stmt = (
+                    kv.update()
+                    .where(kv.c.key == key, kv.c.value == expected)
+                    .values(value=value, updated_at=time.time())
+                )
+            result = await conn.execute(stmt)
+        return result.rowcount == 1

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.digests import Digests
 from bot.logs import SecretRedactor, secret_values
 from bot.metrics import Metrics, MetricsTransport
+from bot.pacing import Pace, Pacer
 from bot.policy import Policy, UsergroupMembers
 from bot.steps import StepCompleter
 from bot.store import Store
@@ -90,6 +91,11 @@ class Runtime:
             max_interval=settings.chatops_poll_max_interval,
             job_timeout=settings.chatops_job_timeout,
             metrics=self.metrics,
+            pacer=Pacer(
+                KeyValueStore(self.store.engine),
+                Pace.per_minute(settings.chatops_card_updates_per_minute),
+                metrics=self.metrics,
+            ),
         )
         self.digests = Digests(
             DigestStore(self.store.engine),

@@ -58,11 +58,18 @@ class RedactingWebClient(AsyncWebClient):
 
     async def files_upload_v2(self, **kw: Any) -> Any:
         # The file's bytes go to an upload URL, not through api_call.
-        content = kw.get("content")
-        if isinstance(content, bytes):
-            kw["content"] = self._redact(content.decode("utf-8", "replace")).encode()
-        elif isinstance(content, str):
-            kw["content"] = self._redact(content)
+        # Text is redacted whichever argument carries it; binary bytes (a PNG chart) are
+        # passed untouched, since decoding them as text would corrupt them.
+        for part in ("content", "file"):
+            data = kw.get(part)
+            if isinstance(data, bytes):
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                kw[part] = self._redact(text).encode()
+            elif isinstance(data, str) and part == "content":
+                kw[part] = self._redact(data)
         for part in ("title", "initial_comment", "filename"):
             if isinstance(kw.get(part), str):
                 kw[part] = self._redact(kw[part])

@@ -11,9 +11,9 @@ from bot.store.approvals import APPROVED
 from handlers.common import policy
 from handlers.common.approvals import ask_for_approval
 from handlers.common.interaction import Interaction
-from handlers.common.replies import ephemeral, no_room, not_configured, usage
-from handlers.common.text import UsageError
-from handlers.common.vertical import Vertical
+from handlers.common.replies import closest, ephemeral, no_room, not_configured, usage
+from handlers.common.text import UsageError, first_word, normalize
+from handlers.common.vertical import BlankForm, Vertical
 from handlers.deps import Deps
 
 
@@ -34,6 +34,10 @@ async def admit(
     asked again (it may have changed), but not to confirm twice, nor for approval again
     once approved (``confirmed`` is then the approval, as the state store has it).
     """
+    form = vertical.blank_form(x.value) if confirmed is None else None
+    if form is not None:
+        await _open_blank_form(deps, x, vertical, form)
+        return None
     try:
         if confirmed is not None:
             request = confirmed.request
@@ -80,6 +84,26 @@ async def admit(
     return request
 
 
+async def _open_blank_form(deps: Deps, x: Interaction, vertical: Vertical, form: BlankForm) -> None:
+    """A subcommand typed bare opens its form: decided before the ack without lookups (the
+    trigger expires in 3 s); what needs a user group lookup is left to the submission,
+    which the policy checks in full with its target."""
+    if vertical.client(deps) is None:
+        await x.ack(**ephemeral(not_configured(vertical.status(deps.settings))))
+        return
+    name = f"{vertical.command} {form.subcommand}"
+    if deps.policy.may_run(name, x.user, x.place, deps.members.known) is False:
+        await x.ack(
+            **ephemeral(
+                f":no_entry: The access policy does not let you run `/{name}` here. "
+                "If you need it, ask a workspace admin."
+            )
+        )
+        return
+    await x.ack()
+    await form.open(deps, x)
+
+
 async def _approved(deps: Deps, confirmed: policy.Confirmed | None, wanted: Request) -> bool:
     """Whether ``confirmed`` is this requester's request approved here, as stored (a
     confirmation click is not an approval)."""
@@ -101,9 +125,11 @@ async def perform(deps: Deps, x: Interaction, vertical: Vertical, request: Any) 
 
 
 async def _usage(deps: Deps, x: Interaction, vertical: Vertical, error: str | None) -> None:
-    """The usage, listing only what the caller may run here."""
+    """The usage, listing only what the caller may run here; after a mistyped subcommand,
+    the closest one the caller may run first."""
     if not deps.policy.enforced:
-        await x.ack(**usage(str(vertical.usage()), error))
+        names = [sub.name for sub in vertical.subcommands]
+        await x.ack(**usage(str(vertical.usage()), _suggest(error, x.value, vertical, names)))
         return
     members = deps.members
     allowed = {
@@ -130,4 +156,19 @@ async def _usage(deps: Deps, x: Interaction, vertical: Vertical, error: str | No
             )
         )
         return
-    await send(**usage(shown, error))
+    names = [sub for sub, ok in allowed.items() if ok]
+    await send(**usage(shown, _suggest(error, x.value, vertical, names)))
+
+
+def _suggest(
+    error: str | None, text: str | None, vertical: Vertical, names: list[str]
+) -> str | None:
+    """``error`` with "Did you mean `instances`?" when the typed subcommand is none of the
+    vertical's but close to one of ``names``, those the caller may run."""
+    if error is None:
+        return None
+    typed = first_word(normalize(text))[0].lower()
+    if not typed or typed in (sub.name for sub in vertical.subcommands):
+        return error
+    match = closest(typed, names)
+    return error if match is None else f"{error} Did you mean `{match}`?"

@@ -1,4 +1,5 @@
-"""``/<vendor> digest [daily|weekly|off|now] [HH:MM]``, the same for every vendor."""
+"""``/<vendor> digest [daily|weekdays|weekly|DAY|off|now] [HH:MM]``, the same for every
+vendor."""
 
 from __future__ import annotations
 
@@ -8,41 +9,83 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from adapters.errors import VendorError
-from bot.digests import CANNOT_POST, DEFAULT_AT, FREQUENCIES, parse_at
+from bot.digests import (
+    CANNOT_POST,
+    DEFAULT_AT,
+    describe_schedule,
+    parse_at,
+    same_schedule,
+    schedule_adjective,
+    schedule_of,
+)
 from handlers.common.interaction import Interaction
 from handlers.common.replies import cannot_post, ephemeral, vendor_error
 from handlers.common.text import UsageError, escape
 from handlers.deps import Deps
 
+SCHEDULE_WORDS = "`daily`, `weekdays`, `weekly` (Mondays) or a day (`friday` or `fri`)"
 USAGE_LINE = (
-    "`digest` shows this channel's digests · `digest daily [HH:MM]` or "
-    "`digest weekly [HH:MM]` (Mondays) subscribes this channel · `digest now` posts one "
-    "now · `digest off` stops it"
+    "`digest` shows this channel's digests · `digest SCHEDULE [HH:MM]` subscribes this "
+    f"channel, SCHEDULE being {SCHEDULE_WORDS}, at 09:00 unless a time is given · "
+    "`digest now` posts one now · `digest off` stops it"
 )
+SKIPPED = "A digest with nothing new is skipped."
 
 
 @dataclass(frozen=True)
 class DigestCommand:
-    action: str  # "list", "daily", "weekly", "off", "now"
+    # "list", "off", "now", or a schedule in its stored form ("daily", "weekdays",
+    # "weekly", "mon" … "sun"): subscribe the channel to it
+    action: str
     at_time: str = DEFAULT_AT
+
+    @property
+    def subscribes(self) -> bool:
+        return self.action not in ("list", "off", "now")
 
 
 def parse_digest(args: list[str]) -> DigestCommand:
     if not args:
         return DigestCommand("list")
     action = args[0].lower()
-    if action not in (*FREQUENCIES, "off", "now"):
-        raise UsageError(f"`digest {args[0][:20]}`? Use daily, weekly, off or now.")
-    if action in FREQUENCIES:
-        if len(args) > 2:
-            raise UsageError("`digest daily|weekly` takes at most a time, HH:MM.")
-        try:
-            return DigestCommand(action, parse_at(args[1]) if len(args) == 2 else DEFAULT_AT)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
-    if len(args) > 1:
-        raise UsageError(f"`digest {action}` takes nothing more.")
-    return DigestCommand(action)
+    schedule = schedule_of(action)
+    if schedule is None:
+        if action not in ("off", "now"):
+            raise UsageError(
+                f"`digest {args[0][:20]}`? Use a schedule ({SCHEDULE_WORDS}), off or now."
+            )
+        if len(args) > 1:
+            raise UsageError(f"`digest {action}` takes nothing more.")
+        return DigestCommand(action)
+    if len(args) > 2:
+        raise UsageError(f"`digest {action}` takes at most a time, HH:MM.")
+    try:
+        return DigestCommand(schedule, parse_at(args[1]) if len(args) == 2 else DEFAULT_AT)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def parse_digest_with(args: list[str], option: str) -> tuple[DigestCommand, str | None]:
+    """``parse_digest`` for a vendor whose digest is about something named by ``option``
+    (``--target SLUG`` or ``--target=SLUG``, anywhere), given with a schedule or ``now``."""
+    rest: list[str] = []
+    value: str | None = None
+    words = iter(args)
+    for arg in words:
+        name, equals, given = arg.partition("=")
+        if name.lower() != option:
+            rest.append(arg)
+            continue
+        if value is not None:
+            raise UsageError(f"Give `{option}` once.")
+        value = given if equals else next(words, "")
+        if not value:
+            raise UsageError(f"`{option}` needs a value.")
+    command = parse_digest(rest)
+    if value is not None and not (command.subscribes or command.action == "now"):
+        shown = "digest" if command.action == "list" else f"digest {command.action}"
+        raise UsageError(f"`{shown}` takes no `{option}`: give it with a schedule or `now`.")
+    return command, value
 
 
 async def run_digest(
@@ -54,7 +97,8 @@ async def run_digest(
     options: dict[str, Any] | None = None,
 ) -> None:
     """Carry out a parsed digest command for one vendor (its key, also its command's name)
-    in the caller's channel, and tell the caller what happened."""
+    in the caller's channel, and tell the caller what happened. ``options``: what a new
+    subscription (or a ``now`` in a channel without one) is about."""
     channel_id, user_id, respond = x.channel, x.user, x.respond
     title = deps.vendor_name(vendor)
     options = options or {}
@@ -88,6 +132,19 @@ async def run_digest(
             note = f" The {title} digest for this channel is off." if stopped else ""
             await respond(**ephemeral(cannot_post(error) + note))
         return
+    previous = await digests.subscription(vendor, channel_id)
+    if (
+        previous is not None
+        and same_schedule(previous, command.action, command.at_time, digests.timezone.key)
+        and previous.options == options
+    ):
+        await respond(
+            **ephemeral(
+                f":bell: This channel's {title} digest is unchanged: "
+                f"{escape(digests.describe(previous))}."
+            )
+        )
+        return
     sub = await digests.subscribe(
         vendor,
         channel_id,
@@ -96,10 +153,13 @@ async def run_digest(
         user_id=user_id,
         options=options,
     )
-    announcement = (
-        f":bell: <@{user_id}> subscribed this channel to the {title} digest: "
-        f"{escape(digests.describe(sub))}. `/{vendor} digest off` stops it."
+    described = escape(digests.describe(sub))
+    done = (
+        f"subscribed this channel to the {title} digest"
+        if previous is None
+        else f"changed this channel's {title} digest to"
     )
+    announcement = f":bell: <@{user_id}> {done}: {described}. `/{vendor} digest off` stops it."
     try:
         # Said in the channel, so everyone there knows where digests come from; and the
         # proof that the app can post here before anyone waits for a digest that cannot come.
@@ -109,9 +169,19 @@ async def run_digest(
         error = str(exc.response.get("error", "error"))
         await respond(**ephemeral(cannot_post(error) + " The digest was not set up."))
         return
-    await respond(
-        **ephemeral(
-            f":bell: This channel gets the {title} digest {escape(digests.describe(sub))}. "
-            "A digest with nothing new is skipped."
+    if previous is None:
+        told = f":bell: This channel gets the {title} digest {described}."
+    else:
+        # Subscribing again replaces the channel's digest: never silently. What it was
+        # about (STOMT: its target) is said when that changed too.
+        was = (
+            describe_schedule(previous.frequency, previous.at_time)
+            if previous.options == options
+            else digests.schedule(previous)
         )
-    )
+        told = (
+            f":bell: Replaced this channel's {schedule_adjective(previous.frequency)} "
+            f"{title} digest ({escape(was)}) with a {schedule_adjective(sub.frequency)} one: "
+            f"{described}."
+        )
+    await respond(**ephemeral(f"{told} {SKIPPED}"))

@@ -32,7 +32,6 @@ import re
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -44,9 +43,12 @@ from adapters.errors import VendorAuthError, VendorError
 from bot.store.digests import Subscription
 from bot.store.kv import KeyValueStore
 from bot.tracking import TrackedJob
-from handlers.common import commands, home_forms, policy
+from handlers.common import home_forms, policy
 from handlers.common.blocks import button
 from handlers.common.direct import tell as tell_directly
+from handlers.common.forms import answer_errors
+from handlers.common.forms import perform_there as _perform_there
+from handlers.common.forms import tell_there as home_tell
 from handlers.common.home_blocks import (
     DIGEST_OFF,
     OPEN_FORM,
@@ -107,36 +109,6 @@ def rerun_of(vertical: Vertical) -> tuple[str, str] | None:
         if own.reruns:
             return own.action_id, f"{vertical.command} {own.reruns}"
     return None
-
-
-def home_tell(client: AsyncWebClient, user_id: str, channel_id: str) -> policy.Tell:
-    """Where answers to something done on Home go (Home has no response URL): what a
-    command would say in the channel is posted there; anything else is shown to the user
-    alone in that channel, or in a direct message where the app cannot post."""
-    privately = policy.modal_tell(client, user_id, channel_id)
-
-    async def tell(*args: Any, **message: Any) -> None:
-        if args and "text" not in message:
-            message["text"] = args[0]
-        if message.get("response_type") == "in_channel":
-            try:
-                await client.chat_postMessage(
-                    channel=channel_id,
-                    text=str(message.get("text") or ""),
-                    blocks=message.get("blocks"),
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-                return
-            except SlackApiError as exc:
-                log.info("could not post in %s: %s", channel_id, exc.response.get("error"))
-        await privately(**message)
-
-    return tell
-
-
-async def _answered(*_args: Any, **_kw: Any) -> None:
-    """The ack of a request that has had its ack: nothing more goes to Slack that way."""
 
 
 class Reachability:
@@ -486,12 +458,11 @@ class Home:
                 request = home_forms.parse(vertical, step, values, deps.settings)
             except UsageError as exc:
                 errors = home_forms.field_errors(vertical, step, values, deps.settings, str(exc))
-                await x.ack(response_action="errors", errors=errors)
+                await answer_errors(x, errors)
                 return
             channel_id = home_forms.chosen_channel(x.view)
             if not channel_id:
-                errors = {home_forms.CHANNEL: "Choose where to post the card."}
-                await x.ack(response_action="errors", errors=errors)
+                await answer_errors(x, {home_forms.CHANNEL: "Choose where to post the card."})
                 return
             await x.ack()
             if vertical.client(deps) is None:
@@ -501,28 +472,6 @@ class Home:
             await _perform_there(deps, x, vertical, request, channel_id, step.text(values))
 
         return submitted
-
-
-async def _perform_there(
-    deps: Deps, x: Interaction, vertical: Vertical, request: Any, channel_id: str, text: str
-) -> None:
-    """Carry out ``request`` (shown as ``text`` after the slash) as the user who clicked on
-    Home, as if typed in ``channel_id``: the policy decides for that channel, and may hold
-    it for a confirmation or an approval there."""
-    tell = home_tell(x.client, x.user, channel_id)
-    name, target = vertical.policy_name(request)
-    if not await policy.permitted(
-        deps,
-        user_id=x.user,
-        channel_id=channel_id,
-        name=name,
-        target=target,
-        tell=tell,
-        redo=policy.Redo(vertical.slash, text, request),
-    ):
-        return
-    there = replace(x, channel=channel_id, value=text, respond=tell, ack=_answered)
-    await commands.perform(deps, there, vertical, request)
 
 
 def _retry_after(exc: SlackApiError) -> float | None:

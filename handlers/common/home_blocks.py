@@ -110,15 +110,26 @@ def _job(line: JobLine) -> dict[str, Any]:
     state = _OUTCOMES.get(job.outcome or "", "")
     if not job.final:
         state = ":arrows_counterclockwise: running"
-        if job.vendor_status:
-            state += f" ({escape(job.vendor_status)})"
-    parts = [f"*{escape(line.vendor)}* {code(job.target)}", state, _when(job.created_at)]
+        status = (job.vendor_status or "").strip()
+        if status and status.lower() != "running":
+            state += f" ({escape(status)})"
+    parts = [f"*{escape(line.vendor)}* {_target(job)}", state, _when(job.created_at)]
     if line.permalink:
         parts.append(link(line.permalink, "the card"))
     block = section(clip(" · ".join(parts), 3000))
     if line.rerun is not None:
         block["accessory"] = line.rerun
     return block
+
+
+def _target(job: TrackedJob) -> str:
+    """What the job ran: the title it recorded when it started (Mint's flow title: its id
+    tells a reader nothing), else its target. Recorded, never looked up here, so the page
+    never waits on a vendor."""
+    title = (job.params or {}).get("title")
+    if isinstance(title, str) and title.strip() and title.strip() != job.target:
+        return clip(escape(title.strip()), 200)
+    return code(job.target)
 
 
 def _digest(line: DigestLine) -> dict[str, Any]:

@@ -13,6 +13,11 @@
   retries is acknowledged again but carried out once, whichever process gets it.
 * **One error boundary.** ``Stale`` → its message, ``VendorError`` → ``vendor_error()``,
   anything else → logged with a reference, and the user gets the reference, never the trace.
+* **Typeahead answers in time.** An options request (``block_suggestion``) is answered in
+  its own HTTP response within ``OPTIONS_WITHIN`` seconds, whatever happens: what could
+  not be loaded by then (or failed) is an empty list, logged, never a trace; the query
+  is cut to ``MAX_QUERY`` characters; a user the access policy does not let run the
+  command, or who has as many requests in flight as allowed, gets no options.
 """
 
 from __future__ import annotations
@@ -33,13 +38,16 @@ from starlette.routing import BaseRoute
 
 from adapters.errors import VendorError
 from bot.wiring.outbound import redact_message
-from handlers.common import approve, commands, confirm, home, policy, steps
+from handlers.common import approve, commands, confirm, forms, home, policy, steps
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import ephemeral, not_configured, vendor_error
-from handlers.common.vertical import Click, Stale, Vertical
+from handlers.common.vertical import Click, Options, Stale, Vertical
 from handlers.deps import Deps
 
 log = logging.getLogger("handlers.errors")
+
+MAX_QUERY = 100  # characters of an options request's query passed on
+OPTIONS_WITHIN = 2.5  # seconds: Slack waits 3 for options, then shows none
 
 APOLOGY = (
     ":warning: Something went wrong on our side and has been logged (reference `{}`). "
@@ -113,6 +121,10 @@ def wire(app: AsyncApp, deps: Deps, verticals: Iterable[Vertical]) -> list[BaseR
             app.shortcut(shortcut.callback_id)(listener(_click(vertical, shortcut.run)))
         for form in vertical.forms:
             app.view(form.callback_id)(listener(form.run))
+        for blank in vertical.blank_forms:
+            app.view(blank.callback_id)(listener(forms.submitter(vertical, blank)))
+        for options in vertical.options:
+            app.options(options.action_id)(_options(vertical, options))
         if vertical.routes is not None:
             routes.extend(vertical.routes(deps))
     home.wire(app, deps, verticals, listener)  # each user's App Home
@@ -138,6 +150,45 @@ def _click(vertical: Vertical, run: Click) -> Click:
         await run(deps, x)
 
     return clicked
+
+
+def _options(vertical: Vertical, options: Options) -> Callable[..., Awaitable[None]]:
+    """The Bolt listener serving an ``external_select``'s options as its user types."""
+    name = f"{vertical.command} {options.subcommand}"
+
+    async def on_options(
+        ack: Answer, body: dict[str, Any], client: AsyncWebClient, deps: Deps
+    ) -> None:
+        x = Interaction.of(body, ack=None, respond=None, client=client)
+        typed = str(body.get("value") or "")[:MAX_QUERY]
+        query = "".join(ch for ch in typed if ch.isprintable()).strip()
+
+        async def load() -> list[dict[str, Any]]:
+            # Counted with the user's other requests: past their in-flight limit (or while
+            # shutting down) a keystroke reaches no vendor and gets no options.
+            if not x.user or deps.work.why_not(x.user) is not None:
+                return []
+            if vertical.client(deps) is None or not await deps.policy.may_run_with(
+                name, x.user, forms.place_of(deps, x), deps.members.members
+            ):
+                return []
+            return await options.load(deps, x, query)
+
+        found: list[dict[str, Any]] = []
+        task = asyncio.create_task(load(), name=f"options-{options.action_id}")
+        deps.work.adopt(task, x.user or None)
+        try:
+            async with asyncio.timeout(OPTIONS_WITHIN):
+                found = await task
+        except TimeoutError:
+            log.info("options for %s not loaded within %g s", options.action_id, OPTIONS_WITHIN)
+        except VendorError as exc:
+            log.info("options for %s not loaded: %s", options.action_id, exc.message)
+        except Exception as exc:
+            _logged_apology(exc)
+        await ack(options=forms.offered(found))
+
+    return on_options
 
 
 def listener(work: Click) -> Callable[..., Awaitable[None]]:

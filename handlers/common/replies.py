@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 from typing import Any
 
+from adapters.base import shorten
 from adapters.errors import (
     VendorAuthError,
     VendorError,
@@ -16,7 +19,7 @@ from adapters.errors import (
 )
 from bot.background import CLOSING, USER_FULL, BackgroundWork
 from bot.config import VendorStatus
-from handlers.common.text import escape
+from handlers.common.text import UsageError, escape, split_trailing_json
 
 RESTARTING = ":arrows_counterclockwise: The app is restarting. Try again in a few seconds."
 BUSY = (
@@ -87,6 +90,42 @@ def usage(text: str, error: str | None = None) -> dict[str, Any]:
         "text": body,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}}],
     }
+
+
+def trailing_json(text: str, *, alone: str | None = None) -> tuple[str, dict[str, Any] | None]:
+    """``split_trailing_json``, but a valid object followed by more arguments is named for
+    what it is: misplaced, not malformed (``… {"a": 1} a=2``). ``alone``: the command that
+    takes the object and no other input (``/mint execute``)."""
+    try:
+        return split_trailing_json(text)
+    except UsageError as exc:
+        cause = exc.__cause__
+        # json's own word for a complete value followed by more text.
+        if not (isinstance(cause, json.JSONDecodeError) and cause.msg == "Extra data"):
+            raise
+        after = shorten(cause.doc[cause.pos :].strip())
+        if after[:1] in ("}", "]"):
+            message = f"The JSON object has `{after}` too many at its end."
+        elif after.startswith("{"):
+            message = f"Give one JSON object, at the end: `{after}` follows another; merge them."
+        elif alone:
+            message = (
+                f"`{after}` follows the JSON object, but {alone} takes the object alone: "
+                "put every input in it."
+            )
+        else:
+            message = (
+                f"The JSON object must come last, but `{after}` follows it: "
+                "put it before the object."
+            )
+        raise UsageError(message) from exc
+
+
+def closest(word: str, names: list[str]) -> str | None:
+    """The one of ``names`` ``word`` was most likely meant to be (``instanecs`` →
+    ``instances``), or None when none is close."""
+    matches = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return matches[0] if matches else None
 
 
 def ephemeral(text: str) -> dict[str, Any]:

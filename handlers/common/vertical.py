@@ -46,6 +46,9 @@ class Subcommand:
     # Changes something at the vendor: its call is written to the audit log first; only
     # these may be audited (``audited`` refuses a command not declared so).
     changes: bool = False
+    # Whole command lines shown under its bullet ("/flint run demo:hello.rb name=Ada"); each
+    # runs as written against the built-in sandboxes (tests/inproc/test_examples.py).
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,43 @@ class Step:
         return self.show(self.request(inputs))
 
 
+# A submitted form's fields → (the typed request, the command text it is shown as after
+# the slash), each field checked by the vertical parser's own validator; raises
+# ``handlers.common.forms.FieldErrors`` (the messages, by block id) when any is wrong.
+Read = Callable[["Interaction"], tuple[Any, str]]
+
+
+@dataclass(frozen=True)
+class BlankForm:
+    """``/<command> <subcommand>`` typed with nothing after it opens this modal instead of
+    answering with the usage (contract). ``open`` is called after the ack, with the
+    command's ``trigger``; the access policy has already been asked whether the user may
+    run the subcommand here at all. The view's ``callback_id`` submission is ``read``
+    into the request, which runs as its user in the channel the form was opened from
+    (``handlers/common/forms.py``), through the access policy like the typed command."""
+
+    subcommand: str
+    open: Click
+    callback_id: str
+    read: Read
+
+
+# An ``external_select``'s options for what the user typed so far: (deps, who/where, the
+# query, already cut to a bounded length) → Slack option objects, at most 100.
+Load = Callable[["Deps", "Interaction", str], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options of every ``external_select`` with this ``action_id`` (typeahead),
+    served by Bolt's options listener. Only a user the access policy lets run
+    ``subcommand`` somewhere gets any: a picker must not list what its user may not use."""
+
+    action_id: str
+    load: Load
+    subcommand: str
+
+
 @dataclass(frozen=True)
 class Vertical:
     key: str  # the jobs' and digests' vendor key in the state store
@@ -180,6 +220,13 @@ class Vertical:
     # Fills in what a typed request leaves to the settings (e.g. STOMT_TARGET), or raises
     # UsageError; runs before the policy sees the request, so rules see the real target.
     complete: Callable[[Any, Settings], Any] | None = None
+    blank_forms: tuple[BlankForm, ...] = ()  # a subcommand typed bare opens a form
+    options: tuple[Options, ...] = ()  # typeahead pickers' options
+
+    def blank_form(self, text: str | None) -> BlankForm | None:
+        """The form ``text`` (a command's text) opens: exactly a subcommand with a form."""
+        typed = (text or "").strip().lower()
+        return next((form for form in self.blank_forms if form.subcommand == typed), None)
 
     @property
     def command(self) -> str:
@@ -203,15 +250,23 @@ class Vertical:
         """The help text; with ``allowed`` (subcommand names), only their bullets, or None
         when none is left."""
         keep = None if allowed is None else set(allowed)
-        bullets: list[tuple[list[str], str]] = []
+        bullets: list[tuple[list[Subcommand], str]] = []
         for sub in self.subcommands:
             if sub.usage or not bullets:
-                bullets.append(([sub.name], sub.usage))
+                bullets.append(([sub], sub.usage))
             else:
-                bullets[-1][0].append(sub.name)
-        shown = [text for names, text in bullets if keep is None or keep.intersection(names)]
-        if not shown:
+                bullets[-1][0].append(sub)
+        lines = [f"*{self.name}* — {self.summary}"]
+        for subs, text in bullets:
+            # A shared bullet shows whole, but only the examples the caller may run.
+            mine = [sub for sub in subs if keep is None or sub.name in keep]
+            if not mine:
+                continue
+            lines.append(f"• {text}")
+            examples = [example for sub in mine for example in sub.examples]
+            if examples:
+                lines.append("   e.g. " + " · ".join(f"`{example}`" for example in examples))
+        if len(lines) == 1:
             return None
-        lines = [f"*{self.name}* — {self.summary}", *(f"• {text}" for text in shown)]
         lines.append(f"• `{self.slash} help` — this message")
         return "\n".join(lines)

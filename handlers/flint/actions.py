@@ -1,14 +1,15 @@
-"""Buttons on Flint cards: Re-run and Refresh."""
+"""Buttons on Flint cards: Re-run, Refresh and Full output."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from adapters.flint import parse_flintbit, validate_job_id
-from handlers.common.interaction import Answer, Interaction
+from bot.tracking import TrackedJob
+from handlers.common.interaction import Interaction
+from handlers.common.job_cards import Again, open_modal, rerun
 from handlers.common.policy import Redo, button_permitted
-from handlers.common.replies import RESTARTING, ephemeral
+from handlers.common.replies import ephemeral
 from handlers.common.step_text import words
 from handlers.common.tracked import refresh, tracked_job
 from handlers.common.vertical import Stale
@@ -22,14 +23,10 @@ STALE = ":grey_question: This button belongs to a job I no longer know about."
 
 
 async def on_rerun(deps: Deps, x: Interaction) -> None:
-    if not deps.work.accepting:
-        await x.respond(**ephemeral(RESTARTING))
-        return
-    job = await tracked_job(deps, x.value, KEY, STALE)
-    if not x.channel:
-        # Clicked on App Home: it runs in the job's channel, so the policy (and any
-        # confirmation or approval) is asked for there, as a click on the card would be.
-        x = replace(x, channel=job.channel_id)
+    await rerun(deps, x, vendor=KEY, stale=STALE, again=_again, start=start_run)
+
+
+def _again(job: TrackedJob) -> Again:
     params = job.params or {}
     request = RunRequest(
         flintbit=parse_flintbit(job.target),
@@ -37,10 +34,7 @@ async def on_rerun(deps: Deps, x: Interaction) -> None:
         sync=bool(params.get("sync")),
         timeout_ms=params.get("timeout_ms"),
     )
-    redo = Redo("/flint", as_command_text(request), request)
-    if not await button_permitted(deps, x, "flint run", job.target, redo=redo):
-        return
-    await start_run(deps, request, channel_id=x.channel, user_id=x.user, respond=x.respond)
+    return Again("flint run", job.target, Redo("/flint", as_command_text(request), request))
 
 
 def as_command_text(request: RunRequest) -> str:
@@ -61,13 +55,12 @@ def as_command_text(request: RunRequest) -> str:
 
 
 async def on_refresh(deps: Deps, x: Interaction) -> None:
-    respond = x.respond
     if x.value.startswith("job:"):
         job_id = x.value[4:]
         redo = Redo("/flint", f"result {job_id}", ResultRequest(job_id))
         if not await button_permitted(deps, x, "flint result", job_id, redo=redo):
             return
-        await _refresh_fetched(deps, job_id, respond)
+        await _refresh_fetched(deps, job_id, x)
         return
     job = await tracked_job(deps, x.value, KEY, STALE)
     if not await button_permitted(deps, x, "flint result", job.vendor_job_id):
@@ -82,12 +75,60 @@ async def on_refresh(deps: Deps, x: Interaction) -> None:
     )
 
 
-async def _refresh_fetched(deps: Deps, job_id: str, respond: Answer) -> None:
-    """The Refresh button of an ephemeral ``/flint result`` card."""
+async def _refresh_fetched(deps: Deps, job_id: str, x: Interaction) -> None:
+    """Refresh by Flint job id: on an ephemeral ``/flint result`` card, the card again; on
+    a tracked card no longer followed (timed out), the job as Flint has it now, beside it."""
     assert deps.flint is not None
     try:
         result = await deps.flint.result(validate_job_id(job_id))
     except ValueError:
         raise Stale(STALE) from None
     message = blocks.card(blocks.view_from_result(result.as_dict()))
-    await respond(text=message.text, blocks=message.blocks, replace_original=True)
+    if _on_ephemeral(x):
+        await x.respond(text=message.text, blocks=message.blocks, replace_original=True)
+    else:
+        await x.beside(response_type="ephemeral", text=message.text, blocks=message.blocks)
+
+
+def _on_ephemeral(x: Interaction) -> bool:
+    container = x.body.get("container")
+    return isinstance(container, dict) and bool(container.get("is_ephemeral"))
+
+
+async def on_full_output(deps: Deps, x: Interaction) -> None:
+    """Full output: the job's output in a modal, as much as one holds. A tracked job's is
+    the output the store kept; a fetched one's (``job:ID``) is read from Flint again."""
+    assert deps.flint is not None
+    if x.value.startswith("job:"):
+        job_id = x.value[4:]
+        redo = Redo("/flint", f"result {job_id}", ResultRequest(job_id))
+        if not await button_permitted(deps, x, "flint result", job_id, redo=redo):
+            return
+        try:
+            result = await deps.flint.result(validate_job_id(job_id))
+        except ValueError:
+            raise Stale(STALE) from None
+        answer = result.as_dict()
+        flintbit = str((answer.get("meta") or {}).get("context") or "?")
+        text = blocks.readable_output(answer.get("output"))
+        view = blocks.output_view(flintbit, job_id, text, None, tracked=False)
+        await open_modal(x, view)
+        return
+    job = await tracked_job(deps, x.value, KEY, STALE)
+    record = job.result or {}
+    text = blocks.readable_output(record.get("output"))
+    if not job.vendor_job_id or not text:
+        await x.beside(**ephemeral("This job has no output to show."))
+        return
+    redo = Redo("/flint", f"result {job.vendor_job_id}", ResultRequest(job.vendor_job_id))
+    if not await button_permitted(deps, x, "flint result", job.vendor_job_id, redo=redo):
+        return
+    length = record.get("output_length")
+    view = blocks.output_view(
+        job.target,
+        job.vendor_job_id,
+        text,
+        length if isinstance(length, int) else None,
+        tracked=True,
+    )
+    await open_modal(x, view)

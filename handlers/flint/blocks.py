@@ -10,8 +10,10 @@ from typing import Any
 from adapters.flint import validate_job_id
 from adapters.http import byte_size
 from bot.messages import FileUpload, Message
+from bot.store.jobs import STARTING
 from bot.tracking import TrackedJob
 from handlers.common import blocks as kit
+from handlers.common.job_cards import code_sections, finished_line, output_modal
 from handlers.common.text import clip, code, code_block, duration, escape, fit
 
 OUTPUT_ON_CARD = 2500  # characters; Slack allows 3000 per section
@@ -22,7 +24,9 @@ SECTION = 3000
 FIELD = 2000
 MESSAGE_ON_CARD = 1000  # Flint's message and errors, escaped
 RERUN = "flint_rerun"
+RERUN_EDIT = "flint_rerun_edit"  # registered by the forms (handlers/flint/forms.py)
 REFRESH = "flint_refresh"
+FULL_OUTPUT = "flint_full_output"
 
 _STATUS_ICON = {
     "starting": ":hourglass_flowing_sand:",
@@ -47,7 +51,7 @@ class FlintView:
     status: str
     job_id: str | None
     user_id: str | None
-    elapsed: float | None
+    elapsed: float | None  # how long it has been running; None once it has ended
     exit_code: int | None
     output: Any
     message: str | None
@@ -57,6 +61,10 @@ class FlintView:
     final: bool
     # The whole output's length in characters when ``output`` is only its first part.
     output_length: int | None = None
+    took: str | None = None  # how long an ended tracked job took, in words
+    timed_out: bool = False  # no longer followed: Flint may still be running it
+    # Recorded, and Flint not yet answered (a --sync run waits up to a minute here).
+    starting: bool = False
 
 
 def view_from_job(job: TrackedJob) -> FlintView:
@@ -73,7 +81,7 @@ def view_from_job(job: TrackedJob) -> FlintView:
         status=status,
         job_id=job.vendor_job_id,
         user_id=job.user_id,
-        elapsed=job.elapsed(),
+        elapsed=None if job.final else job.elapsed(),
         exit_code=meta.get("exit-code"),
         output=(job.result or {}).get("output"),
         message=meta.get("message"),
@@ -82,6 +90,9 @@ def view_from_job(job: TrackedJob) -> FlintView:
         tracked_id=job.id,
         final=job.final,
         output_length=_output_length(job),
+        took=finished_line(job),
+        timed_out=job.ended_without_answer == "timed out",
+        starting=job.state == STARTING,
     )
 
 
@@ -176,19 +187,20 @@ def card(view: FlintView) -> Message:
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Flint says: {said}"}]}
         )
     text = readable_output(view.output)
+    cut = False
     if text:
         # Escaping lengthens the output (< is &lt;): cut it so that the block stays within
         # Slack's limit once escaped, not merely before.
         shown, cut = fit(text, OUTPUT_ON_CARD, code_block)
+        cut = cut or view.output_length is not None
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": shown}})
-        if cut or view.output_length is not None:
-            blocks.append(_cut_note(view.output_length or len(text), tracked=bool(view.tracked_id)))
-    buttons = []
-    if view.tracked_id:
-        buttons.append(kit.button("Re-run", RERUN, view.tracked_id))
-        buttons.append(kit.button("Refresh", REFRESH, view.tracked_id))
-    elif view.job_id and _can_ask_about(view.job_id):
-        buttons.append(kit.button("Refresh", REFRESH, f"job:{view.job_id}"))
+    buttons = _buttons(view, output_cut=cut)
+    if cut:
+        openable = any(b["action_id"] == FULL_OUTPUT for b in buttons)
+        length = view.output_length or len(text)
+        blocks.append(_cut_note(length, tracked=bool(view.tracked_id), openable=openable))
+    if view.took:
+        blocks.append(kit.context(view.took))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     # The fallback text is mrkdwn too (notifications, clients without blocks).
@@ -198,15 +210,58 @@ def card(view: FlintView) -> Message:
     return Message(text=clip(fallback, SECTION), blocks=blocks)
 
 
-def _cut_note(length: int, *, tracked: bool) -> dict[str, Any]:
+def _buttons(view: FlintView, *, output_cut: bool) -> list[dict[str, Any]]:
+    """Only the buttons that can help now. A running job: Refresh. An ended one: Re-run,
+    Re-run with changes, and Full output when the card cut it. One no longer followed
+    (timed out) is looked up again in Flint by its job id, as ``/flint result`` would."""
+    asks = bool(view.job_id) and _can_ask_about(view.job_id or "")
+    buttons = []
+    if view.tracked_id and not view.final:
+        if not view.starting:  # before Flint has answered there is nothing to ask it
+            buttons.append(kit.button("Refresh", REFRESH, view.tracked_id))
+    elif view.tracked_id:
+        buttons.append(kit.button("Re-run", RERUN, view.tracked_id))
+        buttons.append(kit.button("Re-run with changes", RERUN_EDIT, view.tracked_id))
+        if output_cut:
+            buttons.append(kit.button("Full output", FULL_OUTPUT, view.tracked_id))
+        if view.timed_out and asks:
+            buttons.append(kit.button("Refresh", REFRESH, f"job:{view.job_id}"))
+    elif asks:
+        if not view.final:
+            buttons.append(kit.button("Refresh", REFRESH, f"job:{view.job_id}"))
+        if output_cut:
+            buttons.append(kit.button("Full output", FULL_OUTPUT, f"job:{view.job_id}"))
+    return buttons
+
+
+def _cut_note(length: int, *, tracked: bool, openable: bool) -> dict[str, Any]:
     note = f"Output truncated ({length:,} characters)"
     if not tracked:
-        note += "."
+        note += ": *Full output* shows more of it." if openable else "."
     elif length > OUTPUT_FILE_BYTES:
         note += f"; its first {byte_size(OUTPUT_FILE_BYTES)} is attached in the thread."
     else:
         note += "; the full output is attached in the thread."
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
+
+
+def output_view(
+    flintbit: str, job_id: str | None, text: str, length: int | None, *, tracked: bool
+) -> dict[str, Any]:
+    """The Full output modal: as much of ``text`` as a modal holds; ``length`` is the whole
+    output's when ``text`` is only its start. The note says what is left out and, for a
+    tracked job, that the file in the card's thread has it."""
+    shown = code_sections(text)
+    whole = max(length or 0, len(text))
+    note = None
+    if shown.shown < whole:
+        note = f"Showing the first {shown.shown:,} of {whole:,} characters."
+        if tracked and whole > OUTPUT_FILE_BYTES:
+            note += f" Its first {byte_size(OUTPUT_FILE_BYTES)} is attached in the card's thread."
+        elif tracked:
+            note += " The whole output is attached in the card's thread as a file."
+    head = f"Flint {code(flintbit)}" + (f" · job {code(job_id)}" if job_id else "")
+    return output_modal("Flint output", head, shown, note)
 
 
 def _can_ask_about(job_id: str) -> bool:

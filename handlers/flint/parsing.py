@@ -10,7 +10,8 @@ from adapters.base import shorten
 from adapters.flint import FlintbitRef, parse_flintbit, validate_job_id
 from handlers.common.commands import Help
 from handlers.common.held import holdable
-from handlers.common.text import UsageError, normalize, split_args, split_trailing_json
+from handlers.common.replies import closest, trailing_json
+from handlers.common.text import UsageError, normalize, split_args
 
 MAX_TIMEOUT_MS = 3_600_000
 INPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
@@ -44,7 +45,7 @@ def policy_view(request: RunRequest | ResultRequest) -> tuple[str, str | None]:
 def parse(text: str | None) -> FlintRequest:
     """Raises UsageError with a sentence saying what is wrong."""
     text = normalize(text)
-    body, json_input = split_trailing_json(text)
+    body, json_input = trailing_json(text)
     args = split_args(body)
     if not args or args[0].lower() in ("help", "-h", "--help"):
         if json_input is not None:
@@ -57,7 +58,7 @@ def parse(text: str | None) -> FlintRequest:
         raise UsageError("A JSON object only goes after `run BOX:BIT`.")
     if sub == "result":
         if len(rest) != 1:
-            raise UsageError("`/flint result` takes exactly one job id.")
+            raise UsageError("`/flint result` takes exactly one job id (it is on the run's card).")
         try:
             return ResultRequest(validate_job_id(rest[0]))
         except ValueError as exc:
@@ -80,9 +81,11 @@ def _parse_run(args: list[str], json_input: dict[str, Any] | None) -> RunRequest
             raw = arg.partition("=")[2] if "=" in arg else next(rest, None)
             timeout_ms = _timeout(raw)
             sync = True
-        elif arg.startswith("--"):
+        elif arg.startswith("--") or (arg.startswith("-") and "=" not in arg):
+            meant = closest(arg.lstrip("-").lower(), ["sync", "timeout"])
+            hint = f" Did you mean `--{meant}`?" if meant else ""
             raise UsageError(
-                f"Unknown option `{shorten(arg)}`; the options are --sync and --timeout MS."
+                f"Unknown option `{shorten(arg)}`; the options are --sync and --timeout MS.{hint}"
             )
         else:
             key, value = input_pair(arg)
@@ -103,12 +106,19 @@ def flintbit_ref(text: str) -> FlintbitRef:
 def input_pair(arg: str) -> tuple[str, str]:
     """One ``key=value`` input, split at its first ``=``, as the command reads it (a step's
     Inputs line too)."""
+    if "=" not in arg and arg.startswith("["):
+        raise UsageError(
+            f"`{shorten(arg)}` is a JSON array: inputs are key=value pairs or one JSON "
+            'object at the end, like `{"items": [1, 2]}`.'
+        )
     if "=" not in arg:
         raise UsageError(
             f"Did not understand `{shorten(arg)}`: inputs are key=value pairs "
             "or one JSON object at the end."
         )
     key, _, value = arg.partition("=")
+    if not key:
+        raise UsageError(f"`{shorten(arg)}` has no name before `=`: write name=value.")
     if not INPUT_NAME.fullmatch(key):
         raise UsageError(f"`{shorten(key)}` is not a valid input name (letters, digits, `_ . -`).")
     return key, value

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
+from zoneinfo import ZoneInfo
 
 from adapters.mindstamp import Video, VideoCount
-from bot.messages import Message
+from bot.messages import Message, Picture
 from handlers.common import blocks as kit
+from handlers.common import charts
 from handlers.common.text import clip, code, duration, escape, link
 
 MORE = "mindstamp_more"
@@ -16,6 +20,30 @@ SHOW = "mindstamp_video"
 PAGE = 10
 # Slack allows 50 blocks a message: at most 20 sections of 10 figures, the rest counted.
 MAX_FIGURES = 200
+# Mindstamp's summaries are undocumented (CONTRACT.md), so a figure's unit is read from
+# the words of its name. Counted things, by the noun naming them (plural → singular):
+COUNTED = {
+    "views": "view",
+    "plays": "play",
+    "viewers": "viewer",
+    "interactions": "interaction",
+    "videos": "video",
+    "responses": "response",
+    "answers": "answer",
+    "clicks": "click",
+    "completions": "completion",
+    "sessions": "session",
+    "impressions": "impression",
+    "comments": "comment",
+    "shares": "share",
+    "users": "user",
+    "visitors": "visitor",
+}
+PERCENT = {"percent", "percentage", "pct"}
+FRACTION = {"rate", "ratio"}  # a value between 0 and 1 is a fraction: shown as % too
+MINUTES = {"minutes", "mins", "min"}
+HOURS = {"hours", "hrs"}
+SECONDS = {"seconds", "secs", "time", "duration"}  # watch time, as views' watch_time
 
 
 def _number(value: Any) -> str:
@@ -36,14 +64,46 @@ def _change(value: int | float, before: int | float) -> str:
     return f"({arrow} {_number(abs(delta))})"
 
 
+def _plural(count: int | float, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+def with_unit(name: str, value: Any) -> str:
+    """A figure verbatim, followed by its unit when its name says one: ``12 views``,
+    ``1 view``, ``30.0 s``, ``125 s (2 min 5 s)``, ``12 min``, ``45 %``, ``0.667 (66.7 %)``.
+    Nothing is added to a name that says no unit, nor to anything not a number."""
+    shown = _number(value)
+    if not _is_number(value):
+        return shown
+    words = re.findall(r"[a-z]+", str(name).lower())
+    if "per" in words:  # views per day, …: a ratio of two units, not one
+        return shown
+    if PERCENT & set(words):
+        return f"{shown} %"
+    if FRACTION & set(words):
+        return f"{shown} ({round(value * 100, 1):g} %)" if 0 <= value <= 1 else shown
+    if MINUTES & set(words):
+        return f"{shown} min"
+    if HOURS & set(words):
+        return f"{shown} h"
+    if SECONDS & set(words):
+        return f"{shown} s" + (f" ({duration(value)})" if value >= 60 else "")
+    counted = [word for word in words if word in COUNTED]
+    if counted:
+        noun = counted[-1]
+        return f"{shown} {_plural(value, COUNTED[noun], noun)}"
+    return shown
+
+
 def figures(title: str, numbers: list[tuple[str, Any]], previous: dict[str, Any] | None = None):
-    """Name/value pairs as fields (10 per section), with the change since ``previous``."""
+    """Name/value pairs as fields (10 per section), with units and the change since
+    ``previous``."""
     blocks: list[dict[str, Any]] = [kit.section(title)]
     if not numbers:
         blocks.append(kit.context("Mindstamp gave no figures for this period."))
     fields = []
     for name, value in numbers[:MAX_FIGURES]:
-        text = f"*{escape(name)}*\n{_number(value)}"
+        text = f"*{escape(name)}*\n{with_unit(name, value)}"
         before = (previous or {}).get(name)
         if _is_number(before) and _is_number(value):
             text += f"  {_change(value, before)}"
@@ -101,12 +161,12 @@ def videos(page: list[Video], *, offset: int, has_more: bool) -> Message:
 
 
 def video(item: Video, views: Any, interactions: Any) -> Message:
-    def count(c: Any) -> str:
-        return f"{c.total:,}" + ("" if c.complete else "+")
+    def count(c: Any, one: str, many: str) -> str:
+        return f"{c.total:,}" + ("" if c.complete else "+") + f" {_plural(c.total, one, many)}"
 
     fields = [
-        f"*Views*\n{count(views)}",
-        f"*Interactions*\n{count(interactions)}",
+        f"*Views*\n{count(views, 'view', 'views')}",
+        f"*Interactions*\n{count(interactions, 'interaction', 'interactions')}",
         f"*Duration*\n{duration(float(item.duration)) if item.duration is not None else '—'}",
         f"*Created*\n{item.created.astimezone(UTC):%Y-%m-%d}" if item.created else "*Created*\n—",
     ]
@@ -126,11 +186,23 @@ def digest(
     top: list[VideoCount],
     *,
     since: float,
+    history: Sequence[tuple[float, int]] = (),
+    timezone: str = "UTC",
+    subscribed: bool = True,
 ) -> Message:
+    """``subscribed``: the channel has a subscription, which keeps these figures for the
+    next digest to compare with (a `digest now` without one keeps nothing)."""
     when = datetime.fromtimestamp(since, UTC)
     title = ":newspaper: *Mindstamp digest* — views in the past 7 days"
     blocks = figures(title, numbers, previous)
-    if previous is None:
+    if not subscribed:
+        blocks.append(
+            kit.context(
+                "No digest is subscribed here, so there is nothing to compare with: "
+                "`/mindstamp digest weekly` subscribes this channel."
+            )
+        )
+    elif previous is None:
         blocks.append(kit.context("The first digest here: the next one shows the change."))
     else:
         blocks.append(kit.context(f"Change since the last digest ({when:%Y-%m-%d %H:%M} UTC)."))
@@ -140,4 +212,37 @@ def digest(
             for rank, entry in enumerate(top, 1)
         ]
         blocks.append(kit.section("*Top videos of the past 7 days*\n" + "\n".join(lines)))
-    return Message(text="Mindstamp digest", blocks=blocks)
+    if not history:
+        return Message(text="Mindstamp digest", blocks=blocks)
+    trend = views_trend(history)
+    blocks.append(kit.context(escape(trend)))
+    return Message(
+        text=f"Mindstamp digest: {trend}",
+        blocks=blocks,
+        files=(views_chart(history, ZoneInfo(timezone), trend),),
+    )
+
+
+def views_trend(history: Sequence[tuple[float, int]]) -> str:
+    """The sparkline of the last digests' total views, in words too: it is the message's
+    picture for clients showing no images, and the chart's alt text."""
+    totals = [views for _, views in history]
+    if len(totals) == 1:
+        return f"Views in the past 7 days at this digest: {totals[0]:,}"
+    return (
+        f"Views in the past 7 days, last {len(totals)} digests: {charts.sparkline(totals)} "
+        + " → ".join(f"{views:,}" for views in totals)
+    )
+
+
+def views_chart(history: Sequence[tuple[float, int]], tz: ZoneInfo, trend: str) -> Picture:
+    moments = [datetime.fromtimestamp(when, tz) for when, _ in history]
+    same_day = len({m.date() for m in moments}) < len(moments)
+    shape = "%d %b\n%H:%M" if same_day else "%d %b"
+    points = [(m.strftime(shape), views) for m, (_, views) in zip(moments, history, strict=True)]
+    return charts.line_chart(
+        "Views in the past 7 days, at each digest",
+        points,
+        filename="mindstamp-views.png",
+        alt_text=trend,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.base import shorten
 from adapters.mindstamp import SummaryPeriod, validate_id
 from handlers.common.commands import Help
 from handlers.common.digest import DigestCommand, parse_digest
@@ -12,7 +13,7 @@ from handlers.common.text import UsageError, normalize, one_of, split_args
 
 # What `/mindstamp summary` may be asked for; without one it is the overall summary.
 PERIODS: tuple[SummaryPeriod, ...] = ("week", "month")
-SUMMARY_TAKES = "`/mindstamp summary` takes `week` or `month`."
+SUMMARY_TAKES = "`/mindstamp summary` takes `week`, `month` or nothing (overall)."
 
 
 @holdable
@@ -81,5 +82,5 @@ def summary_period(word: str) -> SummaryPeriod:
     Builder step's Period too)."""
     period = one_of(word.lower(), PERIODS)
     if period is None:
-        raise UsageError(SUMMARY_TAKES)
+        raise UsageError(f"`{shorten(word)}` is no period: {SUMMARY_TAKES}")
     return period

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,8 +13,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import VendorError, VendorNotFound
 from adapters.mint import check_note, validate_definition_id, validate_instance_id
+from bot.tracking import TrackedJob
 from handlers.common.direct import tell
+from handlers.common.forms import answer_errors, open_form, opened_in
 from handlers.common.interaction import Interaction
+from handlers.common.job_cards import Again, open_modal, rerun
 from handlers.common.policy import (
     Redo,
     Tell,
@@ -28,7 +32,8 @@ from handlers.common.tracked import tracked_job
 from handlers.common.vertical import Stale
 from handlers.common.views import private_metadata
 from handlers.deps import Deps
-from handlers.mint import commands
+from handlers.mint import blocks, commands
+from handlers.mint import forms as mint_forms
 from handlers.mint.jobs import KEY
 from handlers.mint.parsing import (
     STATUSES,
@@ -39,10 +44,12 @@ from handlers.mint.parsing import (
     PublishRequest,
     policy_view,
 )
+from handlers.mint.titles import flow_title
 
-EXECUTE_MODAL = "mint_execute_modal"
+EXECUTE_MODAL = "mint_execute_modal"  # the Execute button's modal before the Mint form
 NOTE_MODAL = "mint_note_modal"
 STALE = ":grey_question: This button is out of date."
+TITLE_WITHIN = 1.0  # seconds a flow's title is waited for before its form opens
 
 
 def _valid(validate: Callable[[str], str], value: str) -> str:
@@ -96,20 +103,9 @@ class _TextForm:
         target = _valid(self.validate, x.value)
         if await clearly_denied(deps, x, self.policy_name, target):
             return
-        await x.client.views_open(trigger_id=x.trigger, view=self.view(target, x.channel))
+        await open_form(deps, x, self.view(target, x.channel))
 
 
-EXECUTE_FORM = _TextForm(
-    EXECUTE_MODAL,
-    "mint execute",
-    "d",
-    validate_definition_id,
-    title="Execute flow",
-    label="Input (a JSON object)",
-    hint='Leave empty for no input, or e.g. {"email": "ada@example.com"}',
-    optional=True,
-    submit="Execute",
-)
 NOTE_FORM = _TextForm(
     NOTE_MODAL,
     "mint note",
@@ -123,14 +119,10 @@ NOTE_FORM = _TextForm(
 )
 
 
-def _submitted_in(x: Interaction) -> str:
-    """Where the button that opened the modal was: the channel, else the user's DM."""
-    return str(private_metadata(x.view).get("c") or x.user)
-
-
 async def _form_permitted(deps: Deps, x: Interaction, redo: Redo) -> bool:
-    """``permitted`` for a submitted modal, about the request it stands for."""
-    user_id, channel_id = x.user, _submitted_in(x)
+    """``permitted`` for a submitted modal, about the request it stands for, where its
+    sealed metadata says it was opened (``opened_in``: else the user's own space)."""
+    user_id, channel_id = x.user, opened_in(deps, x)
     sub, target = policy_view(redo.request)
     return await permitted(
         deps,
@@ -153,26 +145,40 @@ def _direct(client: AsyncWebClient, user_id: str) -> Tell:
 
 
 async def on_execute(deps: Deps, x: Interaction) -> None:
-    """The Execute button: a modal for the flow's input (a JSON object), checked on submit."""
-    await EXECUTE_FORM.open(deps, x)
+    """The Execute button on a flow's card: the Mint form with that flow chosen."""
+    definition_id = _valid(validate_definition_id, x.value)
+    if await clearly_denied(deps, x, "mint execute", definition_id):
+        return
+    assert deps.mint is not None
+    # The trigger expires 3 s after the click: a slow title lookup shows the id instead.
+    try:
+        async with asyncio.timeout(TITLE_WITHIN):
+            title = await flow_title(deps.mint, definition_id)
+    except TimeoutError:
+        title = None
+    view = mint_forms.view(x.place, flow=(definition_id, title or definition_id))
+    await open_form(deps, x, view)
 
 
 async def on_execute_submit(deps: Deps, x: Interaction) -> None:
+    """The one-field modal the Execute button opened before the Mint form, for those still
+    open: it executes as it did, but its metadata carries no seal, so it runs where an
+    unsealed form does (the user's own space), never in the channel it names."""
     raw = x.entered("text").strip()
     data: dict[str, Any] = {}
     if raw:
         try:
             data = json_object(raw, what="The input")
         except UsageError as exc:
-            await x.ack(response_action="errors", errors={"text": str(exc)})
+            await answer_errors(x, {"text": str(exc)})
             return
     try:
         definition_id = validate_definition_id(str(private_metadata(x.view).get("d") or ""))
     except ValueError:
-        await x.ack(response_action="errors", errors={"text": "This form is out of date."})
+        await answer_errors(x, {"text": "This form is out of date."})
         return
     await x.ack()
-    user_id, channel_id = x.user, _submitted_in(x)
+    user_id, channel_id = x.user, opened_in(deps, x)
     if deps.mint is None or not deps.work.accepting:
         await tell(
             x.client, user_id, RESTARTING if deps.mint else "Signicat Mint is not configured."
@@ -180,7 +186,15 @@ async def on_execute_submit(deps: Deps, x: Interaction) -> None:
         return
     request = ExecuteRequest(definition_id, data)
     shown = f"execute {definition_id} {json.dumps(data, ensure_ascii=False)}"
-    if not await _form_permitted(deps, x, Redo("/mint", shown, request)):
+    if not await permitted(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        name="mint execute",
+        target=definition_id,
+        tell=modal_tell(x.client, user_id, channel_id),
+        redo=Redo("/mint", shown, request),
+    ):
         return
     await commands.start_execution(
         deps,
@@ -269,10 +283,12 @@ async def on_note_submit(deps: Deps, x: Interaction) -> None:
         text = check_note(x.entered("text").strip())
         instance_id = validate_instance_id(str(private_metadata(x.view).get("i") or ""))
     except ValueError as exc:
-        await x.ack(response_action="errors", errors={"text": str(exc)[:150]})
+        await answer_errors(x, {"text": str(exc)})
         return
     await x.ack()
-    user_id, channel_id = x.user, _submitted_in(x)
+    # Its policy decision and audit row are for the channel its seal vouches for; a note
+    # modal opened before forms were sealed has none, so it counts as in the user's space.
+    user_id, channel_id = x.user, opened_in(deps, x)
     if deps.mint is None:
         return
     redo = Redo("/mint", f"note {instance_id} {text}", NoteRequest(instance_id, text))
@@ -325,3 +341,42 @@ def _thread(x: Interaction) -> str | None:
     message = x.body.get("message")
     thread = message.get("thread_ts") if isinstance(message, dict) else None
     return thread if isinstance(thread, str) and thread else (x.message_ts or None)
+
+
+async def on_rerun(deps: Deps, x: Interaction) -> None:
+    """Re-run: execute the job's flow again with the same input, as whoever clicked."""
+    await rerun(deps, x, vendor=KEY, stale=STALE, again=_again, start=commands.start_execution)
+
+
+def _again(job: TrackedJob) -> Again:
+    try:
+        definition_id = validate_definition_id(job.target)
+    except ValueError:
+        raise Stale(STALE) from None
+    data = (job.params or {}).get("input")
+    request = ExecuteRequest(definition_id, dict(data) if isinstance(data, dict) else {})
+    shown = f"execute {definition_id}"
+    if request.input:
+        shown += f" {json.dumps(request.input, ensure_ascii=False)}"
+    return Again("mint execute", definition_id, Redo("/mint", shown, request))
+
+
+async def on_full_log(deps: Deps, x: Interaction) -> None:
+    """Full log: the instance's whole execution log in a modal (an instance's card shows
+    the last few entries, a tracked execution's none)."""
+    assert deps.mint is not None
+    instance_id = _valid(validate_instance_id, x.value)
+    redo = Redo("/mint", f"instance {instance_id}", InstanceRequest(instance_id))
+    if not await button_permitted(deps, x, "mint instance", instance_id, redo=redo):
+        return
+    try:
+        instance = await deps.mint.get_instance(instance_id)
+        entries = await deps.mint.execution_log(instance_id)
+    except VendorNotFound:
+        await x.beside(**ephemeral(":mag: Signicat Mint no longer knows this instance."))
+        return
+    title = instance.title
+    if not title and instance.definition_id:
+        title = await flow_title(deps.mint, instance.definition_id)
+    name = title or instance.definition_id or "Flow"
+    await open_modal(x, blocks.log_view(instance_id, name, entries))

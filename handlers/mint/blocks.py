@@ -8,9 +8,11 @@ from typing import Any
 
 from adapters.mint import ExecutionLogEntry, Flow, Instance
 from bot.audit import redact
-from bot.messages import Message
+from bot.messages import Message, Picture
 from bot.tracking import TrackedJob
 from handlers.common import blocks as kit
+from handlers.common import charts
+from handlers.common.job_cards import finished_line, line_sections, output_modal
 from handlers.common.text import clip, code, duration, escape, fit, link, truncate
 
 EXECUTE = "mint_execute"
@@ -21,7 +23,11 @@ MORE = "mint_more"
 REFRESH = "mint_refresh"
 NOTE = "mint_note"
 REPORT = "mint_report"
+RERUN = "mint_rerun"
+RERUN_EDIT = "mint_rerun_edit"  # registered by the forms (handlers/mint/forms.py)
+FULL_LOG = "mint_full_output"
 PAGE = 10
+LOG_ON_CARD = 8  # execution log entries an instance's card shows
 _ICON = {
     "finished": ":white_check_mark:",
     "faulted": ":x:",
@@ -121,18 +127,24 @@ def instance_fields(inst: Instance) -> list[str]:
     return fields
 
 
-def instance_buttons(instance_id: str, refresh_value: str) -> dict[str, Any]:
-    return {
-        "type": "actions",
-        "elements": [
-            kit.button("Refresh", REFRESH, refresh_value),
-            kit.button("Add note", NOTE, instance_id),
-            kit.button("Download report", REPORT, instance_id),
-        ],
-    }
+def instance_buttons(
+    instance_id: str, refresh_value: str | None, *, full_log: bool = False
+) -> list[dict[str, Any]]:
+    """An instance's buttons: Refresh (None: nothing left to refresh), Add note, Download
+    report, and Full log where the card does not show the whole log."""
+    buttons = [kit.button("Refresh", REFRESH, refresh_value)] if refresh_value else []
+    buttons.append(kit.button("Add note", NOTE, instance_id))
+    buttons.append(kit.button("Download report", REPORT, instance_id))
+    if full_log:
+        buttons.append(kit.button("Full log", FULL_LOG, instance_id))
+    return buttons
 
 
-def log_summary(log: list[ExecutionLogEntry], limit: int = 8) -> str:
+def _actions(buttons: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "actions", "elements": buttons}
+
+
+def log_summary(log: list[ExecutionLogEntry], limit: int = LOG_ON_CARD) -> str:
     lines = []
     for entry in log[-limit:]:
         status = entry.status or entry.event_name or ""
@@ -154,8 +166,38 @@ def instance_detail(inst: Instance, log: list[ExecutionLogEntry], failing) -> Me
     if log:
         blocks.append(kit.section("*Execution log*\n" + log_summary(log)))
     if inst.id:
-        blocks.append(instance_buttons(inst.id, f"inst:{inst.id}"))
+        # An instance that has ended for good would look the same refreshed.
+        ended = inst.status_text.lower() in ("finished", "faulted", "cancelled")
+        refresh = None if ended else f"inst:{inst.id}"
+        more = len(log) > LOG_ON_CARD
+        blocks.append(_actions(instance_buttons(inst.id, refresh, full_log=more)))
     return _message(f"Mint instance {escape(inst.id)}: {escape(inst.status_text)}", blocks)
+
+
+def log_view(instance_id: str, title: str, log: list[ExecutionLogEntry]) -> dict[str, Any]:
+    """The Full log modal: every entry of the execution log, each fault with its message;
+    the latest entries when not all fit, and a note saying how many are left out."""
+    lines = []
+    for entry in log:
+        status = entry.status or entry.event_name or ""
+        mark = ":x:" if entry.is_fault else "•"
+        line = f"{mark} *{escape(entry.step_name)}* — {escape(status)}"
+        if entry.when:
+            line += f" ({entry.when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC)"
+        if entry.is_fault:
+            line += f"\n      {fit(_fault_text(entry), 1000)[0]}"
+        lines.append(line)
+    shown = line_sections(lines, last=True)
+    note = None
+    if shown.shown < shown.whole:
+        note = (
+            f"Showing the last {shown.shown:,} of {shown.whole:,} entries; "
+            "*Download report* has the whole instance."
+        )
+    head = f"Signicat Mint *{escape(title)}* · instance {code(instance_id)}"
+    if not log:
+        head += " · the log is empty"
+    return output_modal("Execution log", head, shown, note)
 
 
 def _fault_text(entry: ExecutionLogEntry) -> str:
@@ -166,9 +208,16 @@ def _fault_text(entry: ExecutionLogEntry) -> str:
 
 
 def instances(
-    items: list[Instance], *, definition_id: str, status: str | None, offset: int
+    items: list[Instance],
+    *,
+    definition_id: str,
+    status: str | None,
+    offset: int,
+    title: str | None = None,
 ) -> Message:
-    head = f"*Instances of* {code(definition_id)}" + (f" — {escape(status)}" if status else "")
+    """A page of a flow's instances, headed by the flow's title (its id when unknown)."""
+    name = f"*{escape(title)}*" if title else code(definition_id)
+    head = f"*Instances of* {name}" + (f" — {escape(status)}" if status else "")
     if offset:
         head += f" (from #{offset + 1})"
     blocks = [kit.section(head)]
@@ -187,10 +236,16 @@ def instances(
     if len(items) >= PAGE:
         value = json.dumps({"d": definition_id, "s": status, "o": offset + PAGE})
         blocks.append({"type": "actions", "elements": [kit.button("More", MORE, value)]})
-    return _message(f"Instances of {escape(definition_id)}", blocks)
+    return _message(f"Instances of {escape(title or definition_id)}", blocks)
 
 
 # -- tracked executions ------------------------------------------------------------------
+
+
+def flow_title(job: TrackedJob) -> str:
+    """The executed flow's title as it was when the job started; its id when unknown."""
+    title = (job.params or {}).get("title")
+    return title if isinstance(title, str) and title.strip() else job.target
 
 
 def job_card(job: TrackedJob) -> Message:
@@ -199,15 +254,14 @@ def job_card(job: TrackedJob) -> Message:
     params = job.params or {}
     status = job.ended_without_answer or status_of(inst, "starting")
     icon = _ICON.get(status.lower(), ":hourglass_flowing_sand:")
-    title = (
-        f"{icon} Signicat Mint *{escape(params.get('title') or job.target)}* — *{escape(status)}*"
-    )
+    title = f"{icon} Signicat Mint *{escape(flow_title(job))}* — *{escape(status)}*"
     fields = [
         f"*Status*\n{escape(status)}",
         f"*Instance*\n{code(job.vendor_job_id or '—')}",
         f"*Started by*\n<@{job.user_id}>",
-        f"*Elapsed*\n{duration(job.elapsed())}",
     ]
+    if not job.final:
+        fields.append(f"*Elapsed*\n{duration(job.elapsed())}")
     if params.get("input"):
         # A public card: secret-looking inputs are shown redacted, as in the audit log.
         shown = truncate(json.dumps(redact(params["input"]), ensure_ascii=False), 200)[0]
@@ -228,9 +282,29 @@ def job_card(job: TrackedJob) -> Message:
     if inst.get("workflowUrl") or inst.get("workflow_url"):
         url = inst.get("workflowUrl") or inst.get("workflow_url")
         blocks.append(kit.context(link(url, "Open the workflow")))
+    took = finished_line(job)
+    if took:
+        blocks.append(kit.context(took))
+    buttons = _job_buttons(job)
+    if buttons:
+        blocks.append(_actions(buttons))
+    return _message(f"Signicat Mint {escape(flow_title(job))}: {escape(status)}", blocks)
+
+
+def _job_buttons(job: TrackedJob) -> list[dict[str, Any]]:
+    """Only what can help now. While the flow runs: Refresh and the instance's buttons;
+    once it has ended (or was never started): Re-run and Re-run with changes too, and no
+    Refresh, as nothing would change, unless it is no longer followed (timed out): then
+    Refresh shows the instance as Mint has it now."""
+    buttons = []
     if job.vendor_job_id:
-        blocks.append(instance_buttons(job.vendor_job_id, job.id))
-    return _message(f"Signicat Mint {escape(job.target)}: {escape(status)}", blocks)
+        followed = not job.final or job.ended_without_answer == "timed out"
+        refresh = job.id if followed else None
+        buttons += instance_buttons(job.vendor_job_id, refresh, full_log=True)
+    if job.final:
+        buttons.append(kit.button("Re-run", RERUN, job.id))
+        buttons.append(kit.button("Re-run with changes", RERUN_EDIT, job.id))
+    return buttons
 
 
 def thread_notice(job: TrackedJob) -> Message | None:
@@ -240,7 +314,7 @@ def thread_notice(job: TrackedJob) -> Message | None:
     if status.lower() == "finished":
         return None
     failing = (job.result or {}).get("failing_step") or {}
-    text = f":x: <@{job.user_id}> {code(job.target)} ended *{escape(status)}*"
+    text = f":x: <@{job.user_id}> *{escape(flow_title(job))}* ended *{escape(status)}*"
     if failing:
         fault = fit(str(failing.get("message") or ""), 1000)[0]
         text += f" at *{escape(failing.get('name'))}*: {fault}"
@@ -268,4 +342,44 @@ def digest(problems: list[Instance], *, since: float) -> Message:
             for i in items[:10]
         ]
         blocks.append(kit.section(f"*{escape(flow_name)}*\n" + "\n".join(lines)))
-    return Message(text=f"Signicat Mint digest: {len(problems)} problems", blocks=blocks)
+    text = f"Signicat Mint digest: {len(problems)} problems"
+    if not problems:
+        return Message(text=text, blocks=blocks)
+    bars, chart = faults_per_flow(by_flow)
+    blocks.append(kit.context(bars))  # just above the chart, posted next
+    return Message(text=text, blocks=blocks, files=(chart,))
+
+
+def faults_per_flow(by_flow: dict[str, list[Instance]]) -> tuple[str, Picture]:
+    """Faulted and cancelled instances per flow, the most first: as text bars (for clients
+    showing no images, and the chart's alt text) and as a chart of horizontal bars."""
+    counts = [
+        (
+            name,
+            sum(1 for i in items if i.status_text.lower() == "faulted"),
+            sum(1 for i in items if i.status_text.lower() != "faulted"),
+        )
+        for name, items in by_flow.items()
+    ]
+    counts.sort(key=lambda row: (-(row[1] + row[2]), row[0]))
+    shown = counts[: charts.MAX_BARS]
+    largest = max(faulted + cancelled for _, faulted, cancelled in shown)
+    lines = [
+        (
+            charts.text_bar(faulted + cancelled, largest, 10),
+            name[:60],
+            f"{faulted} faulted, {cancelled} cancelled",
+        )
+        for name, faulted, cancelled in shown
+    ]
+    more = f"\n…and {len(counts) - len(shown)} more flows" if len(counts) > len(shown) else ""
+    text = "*Per flow*\n" + "\n".join(f"{b} {escape(n)}: {c}" for b, n, c in lines) + more
+    alt = "Per flow: " + "; ".join(f"{n}: {c}" for _, n, c in lines) + more.replace("\n", "; ")
+    chart = charts.bar_chart(
+        "Faulted and cancelled instances per flow",
+        [(name, (faulted, cancelled)) for name, faulted, cancelled in shown],
+        ("faulted", "cancelled"),
+        filename="mint-faults-per-flow.png",
+        alt_text=alt,
+    )
+    return clip(text, 3000), chart

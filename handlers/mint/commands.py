@@ -26,6 +26,7 @@ from handlers.mint.parsing import (
     NoteRequest,
     PublishRequest,
 )
+from handlers.mint.titles import flow_title
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +94,8 @@ async def start_execution(
     """Record the execution and post its card, then start the flow, then track it.
     ``step_execution_id``: a Workflow Builder step that completes when the flow ends."""
     assert deps.mint is not None
-    try:
-        flow = await deps.mint.get_flow(request.definition_id)
-        title = flow.name
-    except VendorError:
-        title = request.definition_id  # the execute call below says what is wrong
+    # Unknown, the card shows the id; the execute call below says what is wrong.
+    title = await flow_title(deps.mint, request.definition_id) or request.definition_id
     try:
         job = await deps.tracker.begin(
             NewJob(
@@ -137,8 +135,13 @@ async def show_instances(
     items = await deps.mint.flow_instances(
         request.definition_id, request.status, offset=request.offset, limit=blocks.PAGE
     )
+    title = await flow_title(deps.mint, request.definition_id)
     message = blocks.instances(
-        items, definition_id=request.definition_id, status=request.status, offset=request.offset
+        items,
+        definition_id=request.definition_id,
+        status=request.status,
+        offset=request.offset,
+        title=title or next((i.title for i in items if i.title), None),
     )
     await _show(respond, message, replace=replace)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.base import shorten
 from adapters.mint import (
     FlowStatus,
     check_note,
@@ -15,13 +17,8 @@ from adapters.mint import (
 from handlers.common.commands import Help
 from handlers.common.digest import DigestCommand, parse_digest
 from handlers.common.held import holdable
-from handlers.common.text import (
-    UsageError,
-    first_word,
-    normalize,
-    split_args,
-    split_trailing_json,
-)
+from handlers.common.replies import trailing_json
+from handlers.common.text import UsageError, first_word, normalize, split_args
 
 STATUSES = tuple(status.value for status in FlowStatus)
 
@@ -117,12 +114,15 @@ def parse(text: str | None) -> MintRequest | Help:
             _checked(validate_instance_id, instance), _checked(check_note, note.strip())
         )
     if sub == "execute":
-        body, data = split_trailing_json(rest)
+        body, data = trailing_json(rest, alone="`/mint execute`")
         args = split_args(body)
-        if len(args) != 1:
+        if not args:
             raise UsageError(
-                "`/mint execute` takes a definition id and, optionally, a JSON object."
+                "Say which flow: `/mint execute DEFINITION_ID [JSON object]` (the id is on "
+                "its `/mint flows` card)."
             )
+        if len(args) > 1:
+            raise UsageError(_not_execute_input(first_word(body)[1], data))
         return execute_request(args[0], data)
     args = split_args(rest)
     if sub == "flows":
@@ -134,7 +134,9 @@ def parse(text: str | None) -> MintRequest | Help:
         if len(args) == 2:
             matches = [s for s in STATUSES if s.lower() == args[1].lower()]
             if not matches:
-                raise UsageError(f"The status is one of {', '.join(STATUSES)}.")
+                raise UsageError(
+                    f"`{shorten(args[1])}` is not a status: use one of {', '.join(STATUSES)}."
+                )
             status = matches[0]
         return InstancesRequest(_checked(validate_definition_id, args[0]), status)
     if sub == "instance":
@@ -148,6 +150,27 @@ def parse(text: str | None) -> MintRequest | Help:
     if sub == "digest":
         return DigestRequest(parse_digest(args))
     raise UsageError(f"Unknown subcommand `{sub[:40]}`.")
+
+
+def _not_execute_input(extra: str, data: dict[str, Any] | None) -> str:
+    """What is wrong with ``extra``, typed after the definition id where only one JSON
+    object may be: Mint's input is a JSON object, and nothing else."""
+    words = split_args(extra)
+    if extra.startswith("["):
+        return (
+            f"`{shorten(extra)}` is a JSON array; a flow's input is one JSON object, "
+            'like `{"items": [1, 2]}`.'
+        )
+    if all("=" in word and not word.startswith("=") for word in words):
+        wanted = {**(data or {}), **dict(word.split("=", 1) for word in words)}
+        return (
+            f"`/mint execute` takes no key=value pairs: write the input as one JSON object, "
+            f"`{shorten(json.dumps(wanted, ensure_ascii=False), 200)}`."
+        )
+    return (
+        f"Did not understand `{shorten(extra)}`: after the definition id, `/mint execute` "
+        'takes only one JSON object, like `{"email": "ada@example.com"}`.'
+    )
 
 
 def execute_request(definition_id: str, data: dict[str, Any] | None) -> ExecuteRequest:

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Message
+from bot.store.jobs import STARTING
 from bot.tracking import TrackedJob
 from handlers.common import blocks as kit
+from handlers.common.job_cards import finished_line, line_sections, output_modal
 from handlers.common.text import clip, code, duration, escape, fit
 
 FETCH = "stint_fetch"
+RERUN = "stint_rerun"
+RERUN_EDIT = "stint_rerun_edit"  # registered by the forms (handlers/stintmint/forms.py)
+ALL_RESPONSES = "stint_full_output"
 RESPONSES_ON_CARD = 2500
 
 
@@ -21,14 +26,17 @@ class StintView:
     identifier: str
     status: str
     user_id: str | None
-    elapsed: float | None
+    elapsed: float | None  # how long it has waited; None once it has ended
     cost: Any
-    took: float | None
+    took: float | None  # Stintmint's own time from creation to completion
     responses: list[dict[str, Any]]
     error: str | None
     delivery: str | None
     tracked_id: str | None
     state_id: str | None = None
+    final: bool = False  # a tracked request that has ended, however it ended
+    finished: str | None = None  # how long a tracked request took, in words
+    starting: bool = False  # recorded, and not yet sent to Stintmint
 
 
 def view_from_job(job: TrackedJob) -> StintView:
@@ -49,13 +57,16 @@ def view_from_job(job: TrackedJob) -> StintView:
         identifier=params.get("identifier", job.vendor_job_id or "?"),
         status=status.lower(),
         user_id=job.user_id,
-        elapsed=job.elapsed(),
+        elapsed=None if job.final else job.elapsed(),
         cost=flow.get("cost"),
         took=_took(flow),
         responses=list(flow.get("responses") or []),
         error=error,
         delivery="callback" if params.get("callback") else "polling",
         tracked_id=job.id,
+        final=job.final,
+        finished=finished_line(job),
+        starting=job.state == STARTING,
     )
 
 
@@ -118,9 +129,10 @@ def card(view: StintView) -> Message:
         fields.append(f"*Module*\n{code(view.state_id)}")
     if view.user_id:
         fields.append(f"*Sent by*\n<@{view.user_id}>")
-    if view.elapsed is not None and view.status != "completed":
+    if view.elapsed is not None:
         fields.append(f"*Waiting*\n{duration(view.elapsed)}")
-    if view.took is not None:
+    if view.took is not None and not view.tracked_id:
+        # A tracked card says how long it took in its own words, below.
         fields.append(f"*Took*\n{duration(view.took)}")
     if view.cost is not None:
         fields.append(f"*Cost*\n{escape(view.cost)} credits")
@@ -132,27 +144,76 @@ def card(view: StintView) -> Message:
     ]
     if view.error:
         blocks.append(kit.section(f":warning: {fit(view.error, 1000)[0]}"))
+    cut = False
     if view.responses:
         # Cut to fit once escaped (escaping lengthens: < is &lt;), not merely before.
         shown, cut = fit(readable_responses(view.responses), RESPONSES_ON_CARD)
         blocks.append(kit.section(f"*Responses ({len(view.responses)})*\n{shown}"))
         if cut:
-            blocks.append(kit.context("More responses than fit here: `/stint fetch` shows them."))
-    elif view.status != "completed" and not view.error:
+            blocks.append(kit.context("More responses than fit here: *All responses* shows them."))
+    elif _waiting(view):
         blocks.append(kit.context("Not ready yet: the humans are on it."))
-    value = view.tracked_id or ":".join(
-        ["fetch", view.sf_id, view.identifier, *([view.state_id] if view.state_id else [])]
-    )
-    button = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": "Fetch now"},
-        "action_id": FETCH,
-        "value": value[:2000],
-    }
-    blocks.append({"type": "actions", "elements": [button]})
+    if view.finished:
+        blocks.append(kit.context(view.finished))
+    buttons = _buttons(view, responses_cut=cut)
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
     # The fallback text is mrkdwn too (notifications, clients without blocks).
     fallback = f"Stintmint {escape(view.sf_id)}/{escape(view.identifier)}: {escape(view.status)}"
     return Message(text=clip(fallback, 3000), blocks=blocks)
+
+
+def _waiting(view: StintView) -> bool:
+    """Still with the humans: a tracked request not ended, a fetched one not completed."""
+    if view.tracked_id:
+        return not view.final
+    return view.status != "completed"
+
+
+def _buttons(view: StintView, *, responses_cut: bool) -> list[dict[str, Any]]:
+    """Only the buttons that can help now. Fetch now while the humans are on it (and, by
+    its ids, for a request no longer followed or not known to have arrived); Send again
+    for a request Stintmint never accepted (an identifier it has is refused a second
+    time); Send again with changes on every ended card; All responses when the card cut
+    them."""
+    by_ids = ":".join(
+        ["fetch", view.sf_id, view.identifier, *([view.state_id] if view.state_id else [])]
+    )
+    buttons = []
+    if not view.tracked_id:
+        if view.status != "completed":
+            buttons.append(kit.button("Fetch now", FETCH, by_ids))
+        if responses_cut:
+            buttons.append(kit.button("All responses", ALL_RESPONSES, by_ids))
+        return buttons
+    if view.starting:
+        return []  # nothing to fetch before Stintmint has it
+    if not view.final:
+        return [kit.button("Fetch now", FETCH, view.tracked_id)]
+    if view.status in ("timed out", "unknown"):
+        buttons.append(kit.button("Fetch now", FETCH, by_ids))
+    if view.status in ("not sent", "unknown"):
+        buttons.append(kit.button("Send again", RERUN, view.tracked_id))
+    buttons.append(kit.button("Send again with changes", RERUN_EDIT, view.tracked_id))
+    if responses_cut:
+        buttons.append(kit.button("All responses", ALL_RESPONSES, view.tracked_id))
+    return buttons
+
+
+def responses_view(
+    sf_id: str, identifier: str, responses: list[dict[str, Any]], cost: Any = None
+) -> dict[str, Any]:
+    """The All responses modal: every response, as the card lists them, as many as a modal
+    holds, and a note saying how many are left out."""
+    lines = [escape(line) for line in readable_responses(responses).split("\n") if line]
+    shown = line_sections(lines)
+    note = None
+    if shown.shown < shown.whole:
+        note = f"Showing {shown.shown:,} of {shown.whole:,} lines."
+    head = f"Stintmint {code(sf_id)} / {code(identifier)} · {len(responses):,} responses"
+    if cost is not None:
+        head += f" · {escape(cost)} credits"
+    return output_modal("Responses", head, shown, note)
 
 
 def job_card(job: TrackedJob) -> Message:

@@ -105,18 +105,36 @@ async def show_fetch(deps: Deps, request: FetchRequest, respond: Answer) -> None
             )
         else:
             flow = await deps.stintmint.fetch(request.sf_id, request.identifier)
-    except VendorNotFound:
-        await respond(
-            **ephemeral(
-                f":mag: Stintmint knows no request `{escape(request.identifier)}` "
-                f"in StintFlow `{escape(request.sf_id)}`."
-            )
-        )
+    except VendorNotFound as exc:
+        await respond(**ephemeral(await _not_found(deps.stintmint, request, exc)))
         return
     message = blocks.card(
         blocks.view_from_flow(flow.as_dict(), request.sf_id, request.identifier, request.state_id)
     )
     await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+
+
+async def _not_found(
+    client: stintmint.StintmintClient, request: FetchRequest, exc: VendorNotFound
+) -> str:
+    """What a fetch Stintmint answered 404 is missing: the request, or only the module
+    when the request is there without the state id. Stintmint's own words follow (the
+    sandbox's name the state ids the StintFlow has)."""
+    where = f"`{escape(request.identifier)}` in StintFlow `{escape(request.sf_id)}`"
+    if request.state_id is not None:
+        try:
+            await client.fetch(request.sf_id, request.identifier)
+        except VendorNotFound as missing:
+            exc = missing
+        else:
+            return (
+                f":mag: Request {where} exists, but Stintmint knows no state id "
+                f"`{escape(request.state_id)}` for it:\n>{escape(exc.message)}\n"
+                f"`/stint fetch {escape(request.sf_id)} {escape(request.identifier)}` shows "
+                "the whole request; each module's state id is also on the StintFlow's "
+                "upload data page in the Stintmint Console."
+            )
+    return f":mag: Stintmint knows no request {where}:\n>{escape(exc.message)}"
 
 
 __all__ = ["CALLBACK_PATH", "fetch_command", "post", "post_command", "show_fetch"]

@@ -86,6 +86,17 @@ def _post(args: list[str]) -> PostRequest:
             pairs.append(arg)
         else:
             positional.append(arg)
+    if len(positional) > 2:
+        raise UsageError(
+            f"`{shorten(positional[2])}` is not name=value: after SF_ID and IDENTIFIER, each "
+            "descriptor is name=value (e.g. `note=hello`)."
+        )
+    early = next((arg for arg in positional if "=" in arg), None)
+    if early is not None:
+        raise UsageError(
+            f"`{shorten(early)}` is a descriptor, but SF_ID and IDENTIFIER come first: "
+            "`/stint post SF_ID IDENTIFIER name=value …`."
+        )
     if len(positional) != 2:
         raise UsageError("`/stint post` needs SF_ID and IDENTIFIER, then name=value pairs.")
     return post_request(positional[0], positional[1], pairs, batch, urgency)
@@ -124,6 +135,9 @@ def urgency_code(value: str) -> str:
 def _descriptor(pair: str) -> Descriptor:
     key, _, value = pair.partition("=")
     name, _, explicit = key.partition(":")
+    if not name:
+        sign, form = (":", "name:TYPE=value") if explicit else ("=", "name=value")
+        raise UsageError(f"`{shorten(pair)}` has no name before `{sign}`: write {form}.")
     if not _NAME.fullmatch(name):
         raise UsageError(f"`{shorten(name)}` is not a valid descriptor name.")
     if not value:

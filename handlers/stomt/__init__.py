@@ -24,31 +24,41 @@ VERTICAL = Vertical(
             '`/stomt like TEXT [--target SLUG] [--label NAME …]` — post "I like …"',
             commands.post,
             changes=True,
+            examples=("/stomt like that help shows examples --label docs",),
         ),
         Subcommand(
             "wish",
-            '`/stomt wish TEXT [--target SLUG] [--label NAME …]` — post "I wish …"\n'
-            "   e.g. `/stomt wish the export had a CSV option --label export`\n"
-            "   or use the message shortcut *Send to STOMT as a wish* on any message",
+            '`/stomt wish TEXT [--target SLUG] [--label NAME …]` — post "I wish …", or use '
+            "the message shortcut *Send to STOMT as a wish* on any message",
             commands.post,
             changes=True,
+            examples=("/stomt wish the export had a CSV option --label export",),
         ),
         Subcommand(
             "list",
             "`/stomt list [TARGET] [received|created|top] [positive|negative]` — browse stomts",
             commands.list_stomts,
+            examples=("/stomt list", "/stomt list stomt top"),
         ),
-        Subcommand("show", "`/stomt show STOMT_ID` — a stomt with its comments", commands.show),
+        Subcommand(
+            "show",
+            "`/stomt show STOMT_ID` — a stomt with its comments (ids are on `/stomt list`)",
+            commands.show,
+            examples=("/stomt show i-like-that-the-bot-answers-within-a-second",),
+        ),
         Subcommand(
             "delete",
             "`/stomt delete STOMT_ID` — delete one (asks first)",
             commands.delete,
             changes=True,
+            examples=("/stomt delete i-wish-i-could-delete-stomts-from-a-thread",),
         ),
         Subcommand(
             "digest",
-            f"`/stomt digest …` — new stomts posted here on a schedule: {USAGE_LINE}",
+            "`/stomt digest … [--target SLUG]` — new stomts of a target posted here on a "
+            f"schedule: {USAGE_LINE}",
             commands.digest,
+            examples=("/stomt digest daily 09:00",),
         ),
     ),
     client=lambda deps: deps.stomt,

@@ -29,7 +29,7 @@ async def on_show(deps: Deps, x: Interaction) -> None:
         stomt = await deps.stomt.get_stomt(stomt_id)
         comments = await deps.stomt.comments(stomt_id) if stomt.amount_comments else []
     except VendorNotFound:
-        await x.respond(**ephemeral(":mag: That stomt no longer exists."))
+        await _gone(x, stomt_id, ":mag: That stomt no longer exists.")
         return
     message = blocks.stomt_card(stomt, details=True, comments=comments)
     await x.respond(
@@ -50,7 +50,7 @@ async def on_delete(deps: Deps, x: Interaction) -> None:
     try:
         stomt = await delete_stomt(deps, stomt_id, user_id=x.user, channel_id=x.place)
     except VendorNotFound:
-        await x.respond(**ephemeral(":mag: That stomt was already deleted."))
+        await _gone(x, stomt_id, ":mag: That stomt was already deleted.")
         return
     message = blocks.stomt_card(stomt, deleted_by=x.user)
     # The card the button was on now says who deleted the stomt.
@@ -65,6 +65,23 @@ async def on_more(deps: Deps, x: Interaction) -> None:
         await show_list(deps, request, x.respond, replace=True)
     except VendorError as exc:
         await x.respond(**ephemeral(f"{vendor_error(exc)} ({escape(request.target or '')})"))
+
+
+async def _gone(x: Interaction, stomt_id: str, said: str) -> None:
+    """The stomt a button names no longer exists: its card (if the click was on one) says
+    so in place of its buttons; a list's Show is answered beside the list."""
+    if _clicked_block(x) == blocks.CARD_ACTIONS:
+        message = blocks.gone_card(stomt_id)
+        await x.respond(replace_original=True, text=message.text, blocks=message.blocks)
+    else:
+        await x.respond(**ephemeral(said))
+
+
+def _clicked_block(x: Interaction) -> str:
+    actions = x.body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    block_id = first.get("block_id") if isinstance(first, dict) else None
+    return block_id if isinstance(block_id, str) else ""
 
 
 def _stomt_id(x: Interaction) -> str:

@@ -15,6 +15,9 @@ SHOW = "stomt_show"
 DELETE = "stomt_delete"
 MORE = "stomt_more"
 PAGE = 10
+# The block id of a stomt card's buttons: a click there may replace the whole card (a
+# Show in a list sits beside other stomts, which stay).
+CARD_ACTIONS = "stomt_card"
 
 
 def target_name(target: Target | None, fallback: str | None = None) -> str:
@@ -84,9 +87,16 @@ def stomt_card(
     if stomt.id:
         buttons = [] if details else [kit.button("Show", SHOW, stomt.id)]
         buttons.append(delete_button(stomt.id))
-        blocks.append({"type": "actions", "elements": buttons})
+        blocks.append({"type": "actions", "block_id": CARD_ACTIONS, "elements": buttons})
     # The fallback ``text`` is mrkdwn too (notifications): escaped like the blocks.
     return Message(text=clip(said, 3000), blocks=blocks)
+
+
+def gone_card(stomt_id: str) -> Message:
+    """In place of a card whose stomt STOMT no longer has (deleted elsewhere, or from
+    another card): no buttons, which could only fail."""
+    text = f":wastebasket: This stomt ({code(stomt_id)}) no longer exists in STOMT."
+    return Message(text="This stomt no longer exists in STOMT.", blocks=[kit.section(text)])
 
 
 def delete_button(stomt_id: str) -> dict[str, Any]:

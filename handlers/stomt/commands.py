@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from adapters.stomt import Stomt
 from handlers.common.audited import audited
-from handlers.common.digest import run_digest
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import ephemeral
 from handlers.deps import Deps
 from handlers.stomt import blocks
-from handlers.stomt.digest import KEY
+from handlers.stomt import digest as stomt_digest
 from handlers.stomt.parsing import (
     DeleteRequest,
     DigestRequest,
@@ -61,11 +60,7 @@ async def delete(deps: Deps, x: Interaction, request: DeleteRequest) -> None:
 
 
 async def digest(deps: Deps, x: Interaction, request: DigestRequest) -> None:
-    if not deps.settings.stomt_target:
-        await x.respond(**ephemeral(NO_TARGET))
-        return
-    target = request.target or deps.settings.stomt_target
-    await run_digest(deps, x, request.command, vendor=KEY, options={"target": target})
+    await stomt_digest.run(deps, x, request.command, request.target)
 
 
 async def create_stomt(deps: Deps, request: PostRequest, *, user_id: str, channel_id: str) -> Stomt:

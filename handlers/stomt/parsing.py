@@ -17,7 +17,7 @@ from adapters.stomt import (
 )
 from bot.config import Settings
 from handlers.common.commands import Help
-from handlers.common.digest import DigestCommand, parse_digest
+from handlers.common.digest import DigestCommand, parse_digest_with
 from handlers.common.held import holdable
 from handlers.common.text import UsageError, first_word, normalize, one_of, split_args
 
@@ -62,7 +62,7 @@ class DeleteRequest:
 @dataclass(frozen=True)
 class DigestRequest:
     command: DigestCommand
-    target: str | None = None  # STOMT_TARGET, filled in by ``complete``
+    target: str | None = None  # --target, else STOMT_TARGET (filled in by ``complete``)
 
 
 StomtRequest = PostRequest | ListRequest | ShowRequest | DeleteRequest | DigestRequest
@@ -89,10 +89,11 @@ NO_TARGET = (
 
 
 def complete(request: StomtRequest, settings: Settings) -> StomtRequest:
-    """A request that names no target is about STOMT_TARGET; lists and digests need one."""
+    """A request that names no target is about STOMT_TARGET; lists need one (a digest
+    without one is about the channel's subscription: the command looks it up)."""
     if isinstance(request, PostRequest | ListRequest | DigestRequest) and request.target is None:
         request = replace(request, target=settings.stomt_target)
-        if request.target is None and not isinstance(request, PostRequest):
+        if request.target is None and isinstance(request, ListRequest):
             raise UsageError(NO_TARGET)
     return request
 
@@ -115,7 +116,8 @@ def parse(text: str | None) -> StomtRequest | Help:
         stomt_id = _checked(validate_stomt_id, args[0])
         return ShowRequest(stomt_id) if sub == "show" else DeleteRequest(stomt_id)
     if sub == "digest":
-        return DigestRequest(parse_digest(args))
+        command, target = parse_digest_with(args, "--target")
+        return DigestRequest(command, target and _checked(validate_target_id, target))
     raise UsageError(f"Unknown subcommand `{shorten(sub)}`.")
 
 
@@ -176,8 +178,23 @@ def _list(args: list[str]) -> ListRequest:
         elif target is None and kind is None and polarity is None:
             target = _checked(validate_target_id, arg)
         else:
-            raise UsageError(f"Did not understand `{shorten(arg)}` in `/stomt list`.")
+            raise UsageError(_list_mistake(arg, target, kind, polarity))
     return ListRequest(target, kind or "received", polarity)
+
+
+def _list_mistake(
+    arg: str, target: str | None, kind: StomtKind | None, polarity: Polarity | None
+) -> str:
+    """Why ``arg`` cannot come where it was typed in ``/stomt list``."""
+    shown, word = shorten(arg), arg.lower()
+    if one_of(word, KINDS) is not None:
+        return f"`{shown}`: give only one of {', '.join(KINDS)}."
+    if one_of(word, POLARITIES) is not None:
+        return f"`{shown}`: give only one of {', '.join(POLARITIES)}."
+    if target is not None:
+        return f"`{shown}`: `/stomt list` takes one target (here `{target}`)."
+    given = " ".join(str(part) for part in (kind, polarity) if part is not None)
+    return f"The target comes first: `/stomt list {shown} {given}`."
 
 
 def _checked(validate, value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -10,15 +11,15 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from adapters.errors import VendorError
-from adapters.stomt import MAX_LABEL, MAX_TEXT, validate_target_id
+from adapters.errors import VendorError, VendorNotFound
+from adapters.stomt import MAX_LABEL, MAX_TEXT, Stomt, validate_target_id
 from handlers.common.audited import audited
 from handlers.common.direct import tell
+from handlers.common.forms import answer_errors, metadata_of, open_form
 from handlers.common.interaction import Interaction
 from handlers.common.policy import Redo, clearly_denied, modal_tell, permitted
 from handlers.common.replies import not_configured, vendor_error
-from handlers.common.text import link
-from handlers.common.views import private_metadata
+from handlers.common.text import code_block, link
 from handlers.deps import Deps
 from handlers.stomt.parsing import PostRequest
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SHORTCUT = "stomt_wish_from_message"
 MODAL = "stomt_wish_modal"
+SEND_WITHIN = 2.0  # seconds STOMT's answer is waited for before the form closes
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
 _ANGLE = re.compile(r"<([^<>]+)>")
 
@@ -111,7 +113,7 @@ async def on_shortcut(deps: Deps, x: Interaction) -> None:
         "thread_ts": str(message.get("thread_ts") or x.message_ts),
     }
     view = modal(plain(str(message.get("text") or "")), deps.settings.stomt_target, metadata)
-    await x.client.views_open(trigger_id=x.trigger, view=view)
+    await open_form(deps, x, view)
 
 
 def _message(x: Interaction) -> dict[str, Any]:
@@ -132,57 +134,45 @@ async def on_submit(deps: Deps, x: Interaction) -> None:
     try:
         target = validate_target_id(target) if target else ""
     except ValueError as exc:
-        errors["target"] = str(exc)[:150]
+        errors["target"] = str(exc)
     if any(len(label.strip()) > MAX_LABEL for label in labels_raw.split(",")):
         errors["labels"] = f"A label is at most {MAX_LABEL} characters."
     if errors:
-        await x.ack(response_action="errors", errors=errors)
+        await answer_errors(x, errors)
         return
-    await x.ack()
     user_id, client = x.user, x.client
-    metadata = private_metadata(x.view)
+    # Where to reply, only as this user's own form said (else to the user directly).
+    metadata = metadata_of(deps, x)
     if deps.stomt is None:
+        await x.ack()
         await tell(client, user_id, not_configured(deps.settings.stomt_status()))
         return
     labels = [label.strip() for label in labels_raw.split(",") if label.strip()][:10]
-    target = target or deps.settings.stomt_target or ""
-    channel_id = str(metadata.get("channel") or user_id)
     kind = "like" if x.entered("kind") == "like" else "wish"
-    redo_words = [kind, text, *(f'--label "{label}"' for label in labels)]
-    if target:
-        redo_words.append(f"--target {target}")
-    if not await permitted(
-        deps,
-        user_id=user_id,
-        channel_id=channel_id,
-        name=f"stomt {kind}",
-        target=target,
-        tell=modal_tell(client, user_id, channel_id),
-        redo=Redo(
-            "/stomt",
-            " ".join(redo_words),
-            PostRequest(text, kind == "like", target or None, tuple(labels)),
-        ),
-    ):
+    request = PostRequest(
+        text, kind == "like", target or deps.settings.stomt_target or None, tuple(labels)
+    )
+    # STOMT usually answers well within Slack's 3 s: its refusal is then shown on the field
+    # with everything typed still there. A slower answer closes the form first, and a
+    # refusal after that gives the user their text back in the message.
+    sending = asyncio.ensure_future(_send(deps, x, request, str(metadata.get("channel") or "")))
+    done, _pending = await asyncio.wait({sending}, timeout=SEND_WITHIN)
+    refused = sending.exception() if done else None
+    if isinstance(refused, VendorError):
+        field = "target" if isinstance(refused, VendorNotFound) and request.target else "text"
+        await answer_errors(x, {field: f"STOMT did not take it: {refused.message}"})
         return
+    await x.ack()
     try:
-        async with audited(
-            deps,
-            user_id=user_id,
-            channel_id=channel_id,
-            command=f"stomt {kind}",
-            target=target,
-            params={"text": text, "labels": labels},
-        ) as outcome:
-            stomt = await deps.stomt.create_stomt(
-                text,
-                positive=kind == "like",
-                target_id=target or None,
-                labels=labels or None,
-            )
-            outcome.vendor_ids["stomt"] = stomt.id
+        stomt = await sending
     except VendorError as exc:
-        await tell(client, user_id, f"Your stomt was not sent. {vendor_error(exc)}")
+        await tell(
+            client,
+            user_id,
+            f"Your stomt was not sent. {vendor_error(exc)}\nWhat you wrote:\n{code_block(text)}",
+        )
+        return
+    if stomt is None:
         return
     said = "a like" if stomt.positive else "a wish"
     # link() escapes its label itself: escaping the id here too would show "&amp;amp;".
@@ -199,3 +189,41 @@ async def on_submit(deps: Deps, x: Interaction) -> None:
     except SlackApiError as exc:
         log.info("stomt thread reply not posted (%s); telling the user directly", exc)
         await tell(client, user_id, reply)
+
+
+async def _send(deps: Deps, x: Interaction, request: PostRequest, channel: str) -> Stomt | None:
+    """Post the stomt as the submitter, through the access policy for the channel the
+    message was in; None when the policy refused or held it (the user has been told)."""
+    assert deps.stomt is not None
+    user_id, kind = x.user, "like" if request.positive else "wish"
+    channel_id = channel or user_id
+    target = request.target or ""
+    words = [kind, request.text, *(f'--label "{label}"' for label in request.labels)]
+    if target:
+        words.append(f"--target {target}")
+    if not await permitted(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        name=f"stomt {kind}",
+        target=target,
+        tell=modal_tell(x.client, user_id, channel_id),
+        redo=Redo("/stomt", " ".join(words), request),
+    ):
+        return None
+    async with audited(
+        deps,
+        user_id=user_id,
+        channel_id=channel_id,
+        command=f"stomt {kind}",
+        target=target,
+        params={"text": request.text, "labels": list(request.labels)},
+    ) as outcome:
+        stomt = await deps.stomt.create_stomt(
+            request.text,
+            positive=request.positive,
+            target_id=request.target,
+            labels=list(request.labels) or None,
+        )
+        outcome.vendor_ids["stomt"] = stomt.id
+    return stomt

@@ -124,9 +124,9 @@ def test_parse_since():
         parse_since("last tuesday", now)
 
 
-def chatops(*args: str, database_url: str) -> subprocess.CompletedProcess:
+def chatops(*args: str, database_url: str, columns: int = 250) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE"))}
-    env.update({"DATABASE_URL": database_url, "COLUMNS": "250"})
+    env.update({"DATABASE_URL": database_url, "COLUMNS": str(columns)})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env=env,
@@ -172,6 +172,91 @@ def test_chatops_audit_prints_the_log(tmp_path):
     assert "no entries matching" in future.stdout
     bad = chatops("audit", "--since", "soon", database_url=url)
     assert bad.returncode == 2 and "--since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+FLOW = "0b1e1a5e-0000-4000-8000-000000000002"
+INSTANCE = "1c6fbd87-f5d2-4523-99dc-cdc7f48c5394"
+
+
+def test_chatops_audit_fits_80_columns(tmp_path):
+    """At 80 columns (a terminal that size, or output that is not a terminal) no line is
+    wider, every id stays whole and readable, and only long parameters are cut short,
+    with a pointer to --json; a wide terminal gets one table row per entry."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+
+    async def fill():
+        store = Store(url)
+        await store.start()
+        audit = Audit(store)
+        await audit.record(
+            user_id="U0123456789",
+            channel_id="C0123456789",
+            command="mint execute",
+            target=FLOW,
+            outcome="ok",
+            params={"input": {"customer": "Ada Lovelace", "notes": "word " * 60}},
+            vendor_ids={"mint_instance": INSTANCE, "job": "job-42"},
+        )
+        await audit.record(
+            user_id="U0123456789",
+            channel_id="C0123456789",
+            command="stint post",
+            target="demo",
+            outcome="error",
+            params={"identifier": "order-77"},
+            detail="Stintmint answered 503 Service Unavailable; the request was not sent",
+        )
+        await store.close()
+
+    asyncio.run(fill())
+    narrow = chatops("audit", database_url=url, columns=80)
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, narrow.stdout
+    words = narrow.stdout.split()
+    for whole in (FLOW, INSTANCE, "mint_instance=" + INSTANCE, "job=job-42", "U0123456789"):
+        assert whole in words or any(whole in w for w in words), whole
+    assert "C0123456789" in narrow.stdout and "mint execute" in narrow.stdout
+    assert "Ada Lovelace" in narrow.stdout and "…" in narrow.stdout
+    assert "--json shows every entry whole" in narrow.stdout
+    assert "Stintmint answered 503 Service Unavailable" in " ".join(words)
+    first = next(line for line in lines if FLOW in line)
+    assert first.split()[2:] == ["ok", "mint", "execute", FLOW]  # date, time, outcome…
+    wide = chatops("audit", database_url=url, columns=200)
+    table = wide.stdout.splitlines()
+    assert table[1].split() == ["Time", "User", "Channel", "Command", "Target", "Outcome"]
+    assert any(FLOW in line and "U0123456789" in line and line.endswith("ok") for line in table)
+    assert max(len(line) for line in table) <= 200
+
+
+def test_chatops_audit_keeps_the_reason_of_a_failure_with_long_parameters(tmp_path):
+    """A failed call's reason is what its reader looks for: long parameters (a Stintmint
+    post's descriptors) are cut short, the reason is not pushed out by them."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+
+    async def fill():
+        store = Store(url)
+        await store.start()
+        await Audit(store).record(
+            user_id="U0CONSOLE",
+            channel_id="C0CONSOLE",
+            command="stint post",
+            target="moderation",
+            outcome="failed",
+            params={
+                "sf_id": "moderation",
+                "identifier": "post-1",
+                "descriptors": [{"name": f"d{n}", "type": "TEXT", "info": "x"} for n in range(9)],
+            },
+            detail="Stintmint refused the request: StintFlow moderation needs the descriptors",
+        )
+        await store.close()
+
+    asyncio.run(fill())
+    narrow = chatops("audit", database_url=url, columns=80)
+    assert narrow.returncode == 0, narrow.stderr
+    assert "StintFlow moderation needs the descriptors" in " ".join(narrow.stdout.split())
+    assert "…" in narrow.stdout and max(len(line) for line in narrow.stdout.splitlines()) <= 80
 
 
 def test_redaction_of_named_items_urls_and_pairs():

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.digests import DigestKind, Digests, next_occurrence, parse_at
+from bot.digests import DigestKind, Digests, next_occurrence, parse_at, since_of
 from bot.messages import Message
 from bot.store import Store
 from bot.store.digests import DigestStore
@@ -91,9 +91,46 @@ async def test_subscribe_list_and_off(store, slack):
     assert sub.at_time == "07:30" and sub.next_run_at > time.time()
     await digests.subscribe("demo", "C1", frequency="weekly", at_time="08:00", user_id="U1")
     [listed] = await digests.subscriptions("C1")
-    assert listed.frequency == "weekly" and "every Monday at 08:00" in digests.describe(listed)
+    assert listed.frequency == "weekly" and "Mondays at 08:00 (UTC)" in digests.describe(listed)
     assert await digests.unsubscribe("demo", "C1")
     assert await digests.subscriptions("C1") == []
+
+
+@pytest.mark.parametrize(
+    ("frequency", "said", "weekdays"),
+    [("weekdays", "weekdays at 08:30", {0, 1, 2, 3, 4}), ("fri", "Fridays at 08:30", {4})],
+)
+async def test_every_schedule_is_stored_and_runs_on_its_days(
+    store, slack, frequency, said, weekdays
+):
+    """The longest stored form ("weekdays") and a day's fit the frequency column (on
+    PostgreSQL too); a posted occurrence moves the schedule to a later one of its days."""
+    source = Source()
+    digests = make(store, slack, source)
+    sub = await digests.subscribe("demo", "C1", frequency=frequency, at_time="8:30", user_id="U")
+    assert sub.frequency == frequency
+    assert digests.describe(sub).startswith(f"{said} (UTC); next ")
+    first = datetime.fromtimestamp(sub.next_run_at, ZoneInfo("UTC"))
+    assert first.weekday() in weekdays and first.strftime("%H:%M") == "08:30"
+    source.items.append((time.time(), "news"))
+    await make_due(store, "demo", "C1", time.time() - 1)
+    assert await digests.tick() == 1 and posts(slack) == ["digest: news"]
+    moved = await DigestStore(store.engine).get("demo", "C1")
+    following = datetime.fromtimestamp(moved.next_run_at, ZoneInfo("UTC"))
+    assert following.weekday() in weekdays and following.strftime("%H:%M") == "08:30"
+    assert moved.next_run_at > time.time()
+
+
+async def test_a_first_digest_covers_one_period_of_its_schedule(store, slack):
+    """Nothing posted yet: the first digest shows what is new since the schedule's last
+    moment before the subscription (a weekly one: the Monday before), not more."""
+    source = Source()
+    digests = make(store, slack, source)
+    sub = await digests.subscribe("demo", "C1", frequency="weekly", at_time="09:00", user_id="U")
+    since = since_of(sub)
+    monday = datetime.fromtimestamp(since, ZoneInfo("UTC"))
+    assert monday.weekday() == 0 and monday.strftime("%H:%M") == "09:00"
+    assert 0 < sub.created_at - since <= 7 * 86400
 
 
 async def test_missed_occurrences_post_once_and_nothing_new_is_skipped(store, slack):

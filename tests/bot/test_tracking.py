@@ -61,6 +61,7 @@ async def run_until(tracker, predicate, timeout=10.0):
 async def started_job(tracker, store):
     job = await tracker.begin(NewJob("scripted", "thing", "C1", "U1"))
     await tracker.started(job.id, PollResult(status="submitted", vendor_job_id="v-1"))
+    await tracker.settled()  # the card shows the job started before a test goes on
     return job
 
 
@@ -294,6 +295,8 @@ async def test_a_job_not_started_runs_its_finishers_before_it_is_done(store, sla
     assert ran == ["not_started", "not_started"]
     assert (await store.jobs.get(job.id)).error == "the vendor said no"
     assert [t for t in texts(slack, "chat.update") if "not_started" in t]
+    # Whoever asked is told already: no reply in the card's thread, though `failure` has one.
+    assert [c for c in slack.fake.calls_to("chat.postMessage") if c.args.get("thread_ts")] == []
 
 
 async def test_a_finisher_that_fails_runs_again(store, slack):

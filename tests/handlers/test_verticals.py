@@ -105,3 +105,34 @@ def test_the_subcommands_that_change_something_are_declared_so():
         "mint note",
         "stint post",
     }
+
+
+@pytest.mark.parametrize("vertical", VERTICALS, ids=lambda v: v.slash)
+def test_every_example_is_its_own_subcommand_typed_in_full(vertical):
+    """What the usage shows as an example parses as the subcommand it is shown under
+    (tests/inproc/test_examples.py runs each against the sandboxes)."""
+    for sub in vertical.subcommands:
+        for example in sub.examples:
+            command, _, text = example.partition(" ")
+            assert command == vertical.slash, example
+            request = vertical.parse(text)
+            assert vertical.policy_view(request)[0] == sub.name, example
+
+
+def _examples_shown(usage: str | None) -> list[str]:
+    """The examples a usage shows: its "e.g." lines, each under the bullet it belongs to."""
+    lines = (usage or "").splitlines()
+    shown = []
+    for index, line in enumerate(lines):
+        if line.startswith("   e.g. "):
+            assert lines[index - 1].startswith(("• ", "   ")), line
+            shown.extend(part.strip("`") for part in line.removeprefix("   e.g. ").split(" · "))
+    return shown
+
+
+@pytest.mark.parametrize("vertical", VERTICALS, ids=lambda v: v.slash)
+def test_usage_shows_each_example_under_its_bullet_only_when_allowed(vertical):
+    every = [example for sub in vertical.subcommands for example in sub.examples]
+    assert _examples_shown(vertical.usage()) == every
+    for sub in vertical.subcommands:
+        assert _examples_shown(vertical.usage([sub.name])) == list(sub.examples)

@@ -25,6 +25,7 @@ import httpx
 import sqlalchemy as sa
 
 from bot.config import Settings
+from bot.pacing import KV_ROW
 from bot.store.jobs import ACTIVE, NOTIFYING, STARTING
 from bot.wiring.app import Runtime
 from bot.wiring.server import create_server
@@ -120,7 +121,7 @@ class InProcessApp:
         )
 
     def forget_state(self) -> None:
-        """The per-test tables emptied, and Mindstamp's rate budget full again."""
+        """The per-test tables emptied, and Mindstamp's and the card pacer's budgets full again."""
         mindstamp = self.runtime.deps.mindstamp
         if mindstamp is not None:
             mindstamp.limiter.reset()
@@ -129,6 +130,8 @@ class InProcessApp:
             async with self.runtime.store.engine.begin() as conn:
                 for table in PER_TEST_TABLES:
                     await conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608
+                # The card pacer's shared budget and any 429 pause a test left behind.
+                await conn.execute(sa.text("DELETE FROM kv WHERE key = :key"), {"key": KV_ROW})
 
         self.run(clear())
 

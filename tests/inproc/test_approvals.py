@@ -473,7 +473,9 @@ def test_a_button_is_held_for_approval_and_runs_as_the_requester(app, slack, san
 
 def test_a_click_that_cannot_be_held_does_not_bypass_the_approval(app, slack, sandbox):
     """A card's Refresh (``flint result`` on its job) stands for no request to hold: under
-    an approval rule it is refused with what to do instead, and nothing is asked of Flint."""
+    an approval rule it is refused with what to do instead, and nothing is asked of Flint.
+    (An ended job's card has no Refresh any more: this is the click on one shown while it
+    ran, its value the tracked id, as Re-run's.)"""
     app.client.command("run demo:fail.rb", user_id="U1", channel_id=CHANNEL)
     app.wait_quiet()
     [card] = posted_cards(slack)
@@ -481,7 +483,7 @@ def test_a_click_that_cannot_be_held_does_not_bypass_the_approval(app, slack, sa
         element["value"]
         for block in card["blocks"]
         for element in block.get("elements", [])
-        if element.get("action_id") == "flint_refresh"
+        if element.get("action_id") == "flint_rerun"
     )
     calls = len(flint_sandbox_app(sandbox).state.calls)
     app.client.click(
@@ -503,8 +505,12 @@ def test_a_form_is_held_for_approval_and_runs_exactly_as_submitted(app, slack, s
     executes = lambda: [c for c in mint.state.calls if "/execute" in c.path]  # noqa: E731
     app.client.click("mint_execute", ONBOARD_FLOW_ID, channel_id=CHANNEL, user_id="U4")
     [view] = wait_for(lambda: list(slack.fake.views.values()))
-    state = {"text": {"value": '{"email": "ada@example.com"}'}}
-    body = view_submission_body("mint_execute_modal", state, view["private_metadata"], "U4")
+    body = view_submission_body(
+        "mint_execute_form",
+        {**_flow_chosen(view), "input": {"value": '{"email": "ada@example.com"}'}},
+        user_id="U4",
+        view=view,
+    )
     assert app.client.post(body, "application/x-www-form-urlencoded").status_code == 200
     card = approval_card(slack)
     assert f"/mint execute {ONBOARD_FLOW_ID}" in blocks_text(card["blocks"])
@@ -519,6 +525,12 @@ def test_a_form_is_held_for_approval_and_runs_exactly_as_submitted(app, slack, s
     assert ok.params == {"input": {"email": "ada@example.com"}}
     app.wait_quiet()
     assert len(executes()) == 1
+
+
+def _flow_chosen(view: dict) -> dict:
+    """The Mint form's flow picker as submitted with the flow it was opened with."""
+    chosen = next(b for b in view["blocks"] if b["block_id"] == "flow")["element"]
+    return {"flow": {"mint_form_flow": {"selected_option": chosen["initial_option"]}}}
 
 
 # -- approved, and run at most once -------------------------------------------------------

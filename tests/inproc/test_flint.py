@@ -315,7 +315,6 @@ def test_result_of_unknown_job_says_so(app, slack):
 HOSTILE = [
     "",
     "help",
-    "run",
     "run ../../etc/passwd",
     "run demo:../../x",
     "run demo:hello.rb/../../v1/bit/result/x",

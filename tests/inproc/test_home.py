@@ -5,6 +5,7 @@ counting what reached them, and an access policy that lets each user do differen
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -146,8 +147,10 @@ def test_each_user_sees_their_own_jobs_and_the_quick_actions_the_policy_allows(f
     open_home(app, "U2")
     mine, theirs = page(slack, "U1"), page(slack, "U2")
 
-    assert "demo:hello.rb" in blocks_text(mine) and CONTRACT_FLOW_ID not in blocks_text(mine)
-    assert CONTRACT_FLOW_ID in blocks_text(theirs) and "demo:hello.rb" not in blocks_text(theirs)
+    assert "demo:hello.rb" in blocks_text(mine) and "Contract signing" not in blocks_text(mine)
+    # The Mint job by its flow's title (as its card shows it), not the flow's UUID.
+    assert "Contract signing" in blocks_text(theirs) and "demo:hello.rb" not in blocks_text(theirs)
+    assert CONTRACT_FLOW_ID not in blocks_text(theirs)
     assert "demo:old.rb" in blocks_text(theirs) and "demo:old.rb" not in blocks_text(mine)
     assert "/archives/C0ONE/p" in blocks_text(mine)  # the card's permalink
     assert "flint_rerun" in action_ids(mine) and "flint_rerun" not in action_ids(theirs)
@@ -234,7 +237,11 @@ def test_a_job_ending_refreshes_its_owners_page_once_and_nobody_elses(fresh: Wor
     page(slack, "U0ALL")
     page(slack, "U0OTHER")
     for n in range(3):
-        app.client.command(f"run demo:slow.rb seconds=1 n={n}", user_id="U0ALL")
+        # Each in its own channel: final cards in one channel take turns a second apart
+        # (bot/pacing.py), and these three are to end together.
+        app.client.command(
+            f"run demo:slow.rb seconds=1 n={n}", user_id="U0ALL", channel_id=f"C0JOBS{n}"
+        )
     refreshed = page(slack, "U0ALL", after=1)
     app.wait_quiet()
     assert blocks_text(refreshed).count("demo:slow.rb") == 3
@@ -273,7 +280,7 @@ def test_off_is_offered_only_where_the_policy_allows_it(fresh: World):
     )
     open_home(app, "U1")
     view = page(slack, "U1")
-    assert "<#C0MINE>" in blocks_text(view) and "every Monday at 08:00" in blocks_text(view)
+    assert "<#C0MINE>" in blocks_text(view) and "Mondays at 08:00" in blocks_text(view)
     assert "chatops_home_digest_off" not in action_ids(view)
 
 
@@ -367,6 +374,39 @@ def test_the_page_keeps_within_slacks_limits_and_shows_vendor_text_inert():
     text = blocks_text(view)
     assert "<!channel>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text
+
+
+def _line(**fields: Any) -> JobLine:
+    job = TrackedJob(
+        id="j1", vendor="mint", target=CONTRACT_FLOW_ID, params={}, channel_id="C1",
+        user_id="U1", state="active", created_at=1.7e9, updated_at=1.7e9, deadline_at=2e9,
+    )  # fmt: skip
+    return JobLine(replace(job, **fields), "Signicat Mint", None, None)
+
+
+def _job_text(line: JobLine) -> str:
+    page = Page(jobs=[line], digests=[], more_digests=0, vendors=[], actions=[])
+    return blocks_text(home_view(page)["blocks"][3])
+
+
+@pytest.mark.parametrize(
+    ("fields", "shown", "not_shown"),
+    [
+        # The vendor's status is said once, not "running (running)" ...
+        ({"vendor_status": "Running"}, ":arrows_counterclockwise: running ·", "(Running)"),
+        # ... and kept where it says more than the state word.
+        ({"vendor_status": "queued"}, "running (queued)", None),
+        # A recorded title stands for the id; hostile, it stays text.
+        ({"params": {"title": "<!here> KYC"}}, "*Signicat Mint* &lt;!here&gt; KYC ·", "0b1e"),
+        # No title (or the id itself, as a job records when the lookup failed): the id.
+        ({"params": {"title": CONTRACT_FLOW_ID}}, f"`{CONTRACT_FLOW_ID}`", None),
+        ({"outcome": SUCCEEDED}, f"`{CONTRACT_FLOW_ID}` · :white_check_mark: succeeded", None),
+    ],
+)
+def test_a_job_line_shows_the_title_and_the_status_once(fields, shown, not_shown):
+    text = _job_text(_line(**fields))
+    assert shown in text, text
+    assert not_shown is None or not_shown not in text, text
 
 
 def test_a_form_under_an_approval_rule_is_posted_for_approval_where_they_chose(fresh: World):
@@ -481,7 +521,7 @@ def test_a_form_field_is_its_own_field_never_an_option(fresh: World):
     values = {"flintbit": "demo:hello.rb", "inputs": "name=Ada\n--sync", "chatops_post_in": "C0F"}
     answer = submit(app, slack, "U1", values).json()
     assert answer["response_action"] == "errors" and list(answer["errors"]) == ["inputs"]
-    assert "Did not understand `--sync`" in answer["errors"]["inputs"]
+    assert "Did not understand \u201c--sync\u201d" in answer["errors"]["inputs"]  # plain text
     click(app, slack, "U1", "chatops_home_form_stomt_post")
     wait_for(
         lambda: [v for v in slack.fake.views.values() if v["callback_id"].endswith("stomt_post")]

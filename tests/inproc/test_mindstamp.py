@@ -60,6 +60,11 @@ def _fields(blocks) -> dict[str, str]:
     return found
 
 
+def _count(number: int, noun: str) -> str:
+    """How a video card shows a count: with its unit (``1 view``, ``1,234 views``)."""
+    return f"{number:,} {noun}{'s' if number != 1 else ''}"
+
+
 def _posts(slack, channel):
     """Digests posted in ``channel`` (not the text-only subscription announcement)."""
     return [
@@ -86,7 +91,8 @@ def test_summary_without_a_period_is_the_overall_one(app, sandbox, last):
     state = _sandbox_state(sandbox)
     assert state.count("/views/summary") == 1 and state.count("/views/summary/week") == 0
     overall = state._summary("all", None)
-    assert _fields(card["blocks"])["Total views"] == str(overall["total_views"])
+    views = overall["total_views"]  # verbatim: no thousands separator
+    assert _fields(card["blocks"])["Total views"] == f"{views} view{'s' if views != 1 else ''}"
     assert "all time" in card["text"]
     app.client.command("summary week", command=COMMAND)
     week = last(2)
@@ -129,7 +135,8 @@ def test_details_button_shows_the_video_with_its_counts(app, slack, sandbox, las
     fields = _fields(card["blocks"])
     views = sum(1 for v in state.views.values() if v.video == EXAMPLE_VIDEO)
     interactions = sum(1 for i in state.interactions.values() if i.video == EXAMPLE_VIDEO)
-    assert fields["Views"] == f"{views:,}" and fields["Interactions"] == f"{interactions:,}"
+    assert fields["Views"] == _count(views, "view")
+    assert fields["Interactions"] == _count(interactions, "interaction")
     assert "Interactive Video #12" in blocks_text(card["blocks"])
 
 
@@ -142,7 +149,8 @@ def test_video_shows_views_and_interactions(app, sandbox, last):
     fields = _fields(card["blocks"])
     views = sum(1 for v in state.views.values() if v.video == EXAMPLE_VIDEO)
     interactions = sum(1 for i in state.interactions.values() if i.video == EXAMPLE_VIDEO)
-    assert fields["Views"] == f"{views:,}" and fields["Interactions"] == f"{interactions:,}"
+    assert fields["Views"] == _count(views, "view")
+    assert fields["Interactions"] == _count(interactions, "interaction")
     assert fields["Duration"] == "45 s"
     assert "Interactive Video #12" in blocks_text(card["blocks"])
 
@@ -210,7 +218,6 @@ def test_unconfigured_says_which_variable_to_set(tmp_path):
         "summary year",
         "summary week month",
         "videos 2",
-        "video",
         "video ../etc",
         "video a b",
         'video "unclosed',

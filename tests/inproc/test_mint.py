@@ -101,7 +101,8 @@ def test_publish_shows_the_link_and_unpublish(app, slack, last):
 
 
 def test_instances_and_instance_detail_with_log(app, slack, last):
-    """`/mint instances` lists a flow's instances; `/mint instance` shows the log and buttons."""
+    """`/mint instances` lists a flow's instances; `/mint instance` shows the log and buttons
+    (no Refresh for a faulted instance: it would not change)."""
     app.client.command(f"instances {KYC_FLOW_ID} Faulted", command="/mint")
     listing = last()
     assert "Faulted" in blocks_text(listing["blocks"])
@@ -110,7 +111,8 @@ def test_instances_and_instance_detail_with_log(app, slack, last):
     app.client.command(f"instance {instance_id}", command="/mint")
     wait_for(lambda: "Execution log" in blocks_text(slack.fake.responses[-1].get("blocks")))
     detail = slack.fake.responses[-1]
-    assert {"mint_refresh", "mint_note", "mint_report"} <= set(_buttons(detail))
+    assert {"mint_note", "mint_report"} <= set(_buttons(detail))
+    assert "mint_refresh" not in _buttons(detail)
 
 
 def test_note_command_and_report_button(app, slack, sandbox, last):
@@ -125,24 +127,73 @@ def test_note_command_and_report_button(app, slack, sandbox, last):
     assert slack.fake.files[0]["filename"].endswith(".csv")
 
 
-def test_execute_button_opens_a_modal_that_checks_the_json(app, slack, sandbox):
-    """The Execute button opens a modal; bad JSON keeps it open with the error; good JSON
-    starts the flow in the channel."""
-    app.client.click("mint_execute", ONBOARD_FLOW_ID, channel_id="CMOD")
+def test_a_note_modal_is_saved_for_the_channel_its_seal_names(app, slack, sandbox, last):
+    """The Add note modal counts as opened where its sealed metadata says: the note is
+    audited (and the policy asked) for that channel; metadata changed to name another
+    channel, and a note modal opened before forms were sealed, count as the user's own
+    space instead."""
+    app.client.command(f"instances {ONBOARD_FLOW_ID}", command="/mint", user_id="U9")
+    instance_id = _buttons(last())["mint_refresh"]["value"].removeprefix("inst:")
+    app.client.click("mint_note", instance_id, channel_id="CNOTE", user_id="U9")
+    view = wait_for(
+        lambda: [v for v in slack.fake.views.values() if v["callback_id"] == "mint_note_modal"],
+        timeout=10,
+    )[0]
+    forged = view["private_metadata"].replace("CNOTE", "CSECRET")
+    old = json.dumps({"i": instance_id, "c": "COLD"})
+    for n, metadata in enumerate((view["private_metadata"], forged, old), start=1):
+        body = view_submission_body(
+            "mint_note_modal", {"text": {"value": f"note {n}"}}, metadata, "U9", view=view
+        )
+        assert app.client.post(body, "application/x-www-form-urlencoded").content == b""
+        wait_for(lambda n=n: len(_calls(sandbox, f"/instances/{instance_id}/notes")) == n)
+    app.wait_quiet()
+    entries = app.run(app.runtime.store.audit.entries(user_id="U9"))
+    notes = [(e.params["note"], e.channel_id) for e in entries if e.command == "mint note"]
+    assert sorted(notes) == [("note 1", "CNOTE"), ("note 2", "U9"), ("note 3", "U9")]
+
+
+def test_execute_button_opens_the_mint_form_with_its_flow(app, slack, sandbox):
+    """The Execute button opens the Mint form with that flow chosen (its title shown);
+    bad JSON keeps it open with the error; good JSON starts the flow in the channel."""
+    app.client.click("mint_execute", ONBOARD_FLOW_ID, channel_id="CMOD", user_id="U9")
     wait_for(lambda: slack.fake.views, timeout=10)
     [view] = slack.fake.views.values()
+    assert view["callback_id"] == "mint_execute_form"
+    chosen = next(b for b in view["blocks"] if b["block_id"] == "flow")["element"]
+    assert chosen["initial_option"] == {
+        "text": {"type": "plain_text", "text": "Onboard customer"},
+        "value": ONBOARD_FLOW_ID,
+    }
+    flow = {"flow": {"mint_form_flow": {"selected_option": chosen["initial_option"]}}}
     bad = view_submission_body(
-        "mint_execute_modal", {"text": {"value": "{nope"}}, view["private_metadata"], "U9"
+        "mint_execute_form", {**flow, "input": {"value": "{nope"}}, user_id="U9", view=view
     )
     answer = app.client.post(bad, "application/x-www-form-urlencoded").json()
-    assert answer["response_action"] == "errors" and "not valid JSON" in answer["errors"]["text"]
+    assert answer["response_action"] == "errors" and "not valid JSON" in answer["errors"]["input"]
     assert not _calls(sandbox, "/execute")
     good = view_submission_body(
-        "mint_execute_modal", {"text": {"value": '{"a": 1}'}}, view["private_metadata"], "U9"
+        "mint_execute_form", {**flow, "input": {"value": '{"a": 1}'}}, user_id="U9", view=view
     )
-    assert app.client.post(good, "application/x-www-form-urlencoded").status_code == 200
+    assert app.client.post(good, "application/x-www-form-urlencoded").content == b""
     wait_for(lambda: _calls(sandbox, "/execute"), timeout=10)
     wait_for(lambda: [m for m in posted_cards(slack) if m["channel"] == "CMOD"], timeout=10)
+
+
+def test_the_old_execute_modal_still_executes_in_the_users_own_space(app, slack, sandbox):
+    """A one-field Execute modal opened before the Mint form still executes when sent,
+    with its JSON checked; its metadata has no seal, so it runs in the user's own space,
+    never in the channel the metadata names."""
+    old = json.dumps({"d": ONBOARD_FLOW_ID, "c": "CMOD"})
+    bad = view_submission_body("mint_execute_modal", {"text": {"value": "[1]"}}, old, "U9")
+    answer = app.client.post(bad, "application/x-www-form-urlencoded").json()
+    assert answer["errors"] == {"text": 'The input must be an object, like {"key": "value"}.'}
+    good = view_submission_body("mint_execute_modal", {"text": {"value": '{"a": 1}'}}, old, "U9")
+    assert app.client.post(good, "application/x-www-form-urlencoded").status_code == 200
+    wait_for(lambda: _calls(sandbox, "/execute"), timeout=10)
+    job = wait_for(lambda: app.run(app.runtime.store.jobs.recent_for_user("U9", 1)), timeout=10)
+    assert (job[0].target, job[0].channel_id) == (ONBOARD_FLOW_ID, "U9")
+    assert not [m for m in posted_cards(slack) if m["channel"] == "CMOD"]
 
 
 def test_digest_posts_faulted_and_cancelled_per_flow(tmp_path):
@@ -185,7 +236,6 @@ def test_digest_posts_faulted_and_cancelled_per_flow(tmp_path):
     [
         "",
         "flows " + "x" * 300,
-        "execute",
         "execute a b",
         "execute ../x",
         f"execute {ONBOARD_FLOW_ID} [1]",

@@ -344,8 +344,12 @@ def test_modal_submission_under_a_confirm_rule_is_held_until_confirmed(strict, s
 
     strict.client.click("mint_execute", ONBOARD_FLOW_ID, channel_id="CMOD", user_id="U4")
     [view] = wait_for(lambda: list(slack.fake.views.values()))
-    state = {"text": {"value": '{"a": "<b> & c"}'}}
-    body = view_submission_body("mint_execute_modal", state, view["private_metadata"], "U4")
+    chosen = next(b for b in view["blocks"] if b["block_id"] == "flow")["element"]
+    state = {
+        "flow": {"mint_form_flow": {"selected_option": chosen["initial_option"]}},
+        "input": {"value": '{"a": "<b> & c"}'},
+    }
+    body = view_submission_body("mint_execute_form", state, user_id="U4", view=view)
     assert strict.client.post(body, "application/x-www-form-urlencoded").status_code == 200
     [prompt] = wait_for(lambda: slack.fake.ephemeral)
     assert prompt["channel"] == "CMOD" and prompt["user"] == "U4"
@@ -361,12 +365,14 @@ def test_modal_submission_under_a_confirm_rule_is_held_until_confirmed(strict, s
 
 def test_buttons_on_a_tracked_card_follow_the_policy(strict, slack, sandbox):
     strict.client.command("run demo:hello.rb", user_id="U1")
+    strict.wait_quiet()
     [card] = wait_for(lambda: list(slack.fake.messages.values()))
+    # The ended card's Re-run carries the tracked id, as Refresh did while it ran.
     job_id = next(
         element["value"]
         for block in card["blocks"]
         for element in block.get("elements", [])
-        if element.get("action_id") == "flint_refresh"
+        if element.get("action_id") == "flint_rerun"
     )
     strict.client.click("flint_refresh", job_id, user_id="U2", message_ts=card["ts"])
     wait_for(lambda: slack.fake.responses)
@@ -444,7 +450,7 @@ def test_a_confirmed_form_runs_exactly_as_held(strict, slack, sandbox):
     """A STOMT form whose text says `hello --target other-page` was held as command text and
     parsed again on Confirm, so it posted to other-page: now the parsed request is held, and
     the wish goes to the form's target with that text, word for word."""
-    from tests.fakes.slack_api import view_submission_body
+    from tests.fakes.slack_api import message_shortcut_body, view_submission_body
 
     stomts = _stomt_app(sandbox).state.sandbox.stomts
     before = set(stomts)
@@ -455,8 +461,12 @@ def test_a_confirmed_form_runs_exactly_as_held(strict, slack, sandbox):
         "target": {"value": {"type": "plain_text_input", "value": ""}},
         "labels": {"value": {"type": "plain_text_input", "value": "ok"}},
     }
-    metadata = json.dumps({"channel": "CFORM"})
-    body = view_submission_body("stomt_wish_modal", state, metadata, "U4")
+    # The form as the shortcut opens it in CFORM (its metadata sealed for U4).
+    message = {"type": "message", "user": "U1", "ts": "1700000000.000900", "text": "x"}
+    shortcut = message_shortcut_body("stomt_wish_from_message", message, "CFORM", "U4")
+    assert strict.client.post(shortcut, "application/x-www-form-urlencoded").status_code == 200
+    [view] = wait_for(lambda: list(slack.fake.views.values()))
+    body = view_submission_body("stomt_wish_modal", state, user_id="U4", view=view)
     assert strict.client.post(body, "application/x-www-form-urlencoded").status_code == 200
     [prompt] = wait_for(lambda: slack.fake.ephemeral)
     strict.wait_quiet()

@@ -606,7 +606,8 @@ def test_a_short_steps_outputs_are_kept_until_slack_takes_them(app, slack):
     execution_id = start(app, slack, "stomt_post", text="hello")
     app.wait_quiet()
     stored = stored_run(app, execution_id)
-    assert stored.state == "completing" and len(completion_calls(slack)) == 9
+    # At least the tries at once; the app's own sweep may have begun more meanwhile.
+    assert stored.state == "completing" and len(completion_calls(slack)) >= 9
     stomt_id = stored.outputs["stomt_id"]
     assert "text" not in stored.inputs  # the inputs are not kept past the work
     backdate(app, step_runs, 3600, "created_at")
@@ -622,7 +623,9 @@ def test_a_short_steps_outputs_are_kept_until_slack_takes_them(app, slack):
     wait_for(swept_until_taken, timeout=20)
     run = slack.fake.executions[execution_id]
     assert run.state == "completed" and run.outputs["stomt_id"] == stomt_id
-    assert completion_calls(slack)[-1] is True and completion_calls(slack).count(True) == 1
+    # Taken once; a sweep of the app's own racing the test's may have asked once more and
+    # been told it was completed already.
+    assert completion_calls(slack).count(True) == 1
     entries = app.run(app.runtime.store.audit.entries())
     assert [(e.command, e.outcome) for e in entries] == [("stomt wish", "ok")]
     stored = stored_run(app, execution_id)

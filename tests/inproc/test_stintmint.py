@@ -118,7 +118,6 @@ def test_fetch_of_unknown_request_is_a_polite_answer(app, slack):
     "text",
     [
         "",
-        "post",
         "post demo",
         "post demo id",
         "post demo id novalue=",

@@ -56,8 +56,11 @@ def test_summary_shows_every_numeric_field_with_a_readable_name(app, sandbox, la
     }
     start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     expected = _sandbox_state(sandbox)._summary("month", start.timestamp())
-    assert fields["Total views"] == str(expected["total_views"])
-    assert fields["Completion rate"] == repr(expected["completion_rate"])  # not rounded
-    assert fields["Avg watch time"] == repr(expected["avgWatchTime"])
+    views = expected["total_views"]
+    assert fields["Total views"] == f"{views} view{'s' if views != 1 else ''}"
+    # Not rounded, then what the value means: a fraction as %, seconds.
+    assert fields["Completion rate"].startswith(repr(expected["completion_rate"]) + " (")
+    assert fields["Completion rate"].endswith(" %)")
+    assert fields["Avg watch time"].startswith(repr(expected["avgWatchTime"]) + " s")
     assert "this month" in blocks_text(card["blocks"])
     assert _sandbox_state(sandbox).count("/views/summary/month") == 1

@@ -72,7 +72,7 @@ def test_socket_mode_runs_commands_and_survives_a_disconnect(socket_mode, slack,
             "interactive",
             block_actions_payload(
                 "flint_rerun",
-                _rerun_value(first),
+                _rerun_value(posted_cards(slack)[0]),  # the finished card's Re-run
                 user_id="U77",
                 channel_id="C123",
                 message_ts=first["ts"],
@@ -118,7 +118,7 @@ def test_redelivered_envelopes_never_repeat_a_vendor_side_effect(
         wait_for(lambda: "complete" in blocks_text(posted_cards(slack)[0]["blocks"]), timeout=10)
         click = block_actions_payload(
             "flint_rerun",
-            _rerun_value(card),
+            _rerun_value(posted_cards(slack)[0]),  # the finished card's Re-run
             message_ts=card["ts"],
             response_url=slack.response_url(channel_id=card["channel"], message_ts=card["ts"]),
             trigger_id="8.8.y",

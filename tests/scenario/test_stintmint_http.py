@@ -72,10 +72,10 @@ def test_repeated_callback_is_answered_200_and_notifies_nobody(public_app, slack
         "created": 1,
         "completed": 2,
         "cost": 9,
-        "responses": [{"answer": "again"}],
+        "responses": [{"answer": "repeated-answer"}],
     }
     for _ in range(3):
         again = httpx.post(url, json=body)
         assert again.status_code == 200 and again.json()["result"] == "duplicate"
     assert len(replies_in_thread(slack, card["ts"])) == 1
-    assert "again" not in blocks_text(posted_cards(slack)[0]["blocks"])
+    assert "repeated-answer" not in blocks_text(posted_cards(slack)[0]["blocks"])

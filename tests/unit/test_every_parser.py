@@ -47,9 +47,6 @@ def test_any_text_is_a_request_its_table_runs_help_or_a_usage_error(vertical, da
         assert vertical.subcommand(name).name == name
 
 
-@pytest.mark.xfail(
-    strict=True, reason="CONTRACT.md's digest schedules weekdays and DAY are not parsed yet"
-)
 @pytest.mark.parametrize(
     ("slash", "text"),
     [

@@ -4,6 +4,7 @@ with the right words and icons, buttons that lead back to the job."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from hypothesis import given
@@ -41,6 +42,10 @@ def fields(message) -> dict[str, str]:
 
 def all_text(message) -> str:
     return "\n".join(node["text"] for node in texts(message.blocks))
+
+
+def contexts(message) -> list[str]:
+    return [b["elements"][0]["text"] for b in message.blocks if b["type"] == "context"]
 
 
 @pytest.mark.parametrize(
@@ -102,7 +107,8 @@ def test_not_started_says_flints_own_reason():
 
 
 def test_a_tracked_jobs_fields():
-    """Job id, who ran it, how long, the exit code and how it ran."""
+    """Job id, who ran it, the exit code and how it ran; how long it took is said under
+    them once it has ended."""
     job = tracked_job(
         outcome=SUCCEEDED,
         vendor_status="complete",
@@ -114,29 +120,108 @@ def test_a_tracked_jobs_fields():
         "Status": "complete",
         "Job ID": "`j-1`",
         "Run by": "<@U0ADA>",
-        "Elapsed": "12 s",
         "Exit code": "0",
         "Mode": "synchronous, timeout 60,000 ms",
     }
+    assert contexts(job_card(job))[-1] == "Finished in 12 s"
     assert fields(job_card(tracked_job()))["Mode"] == "background"
     assert fields(job_card(tracked_job()))["Job ID"] == "—"
 
 
-def test_a_tracked_card_offers_rerun_and_refresh():
-    """A tracked job's buttons carry the tracked id to the re-run and refresh handlers."""
-    message = job_card(tracked_job(id="t-42", vendor_job_id="j-1"))
-    assert [(b["text"]["text"], b["action_id"], b["value"]) for b in buttons(message.blocks)] == [
+def test_a_running_job_shows_how_long_it_has_run_and_flints_status(monkeypatch):
+    """While it runs: Flint's latest status and the time since it was started, in words;
+    nothing yet about how long it took."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_072.4)
+    job = tracked_job(outcome=None, finished_at=None, vendor_status="running", state="active")
+    message = job_card(job)
+    assert fields(message)["Elapsed"] == "1 min 12 s"
+    assert fields(message)["Status"] == "running"
+    assert not [c for c in contexts(message) if "Finished" in c]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        (SUCCEEDED, "Finished in 3 min 4 s"),
+        ("failed", "Finished in 3 min 4 s"),
+        (TIMED_OUT, "Stopped following it after 3 min 4 s"),
+        (NOT_STARTED, None),
+        (UNKNOWN, None),
+    ],
+)
+def test_an_ended_job_says_how_long_it_took(outcome, said):
+    """From its start to its end, not to now; a job that never ran says no time."""
+    job = tracked_job(outcome=outcome, finished_at=1_700_000_184.0, vendor_job_id="j-1")
+    message = job_card(job)
+    assert "Elapsed" not in fields(message)
+    took = [c for c in contexts(message) if "after" in c or "Finished" in c]
+    assert took == ([said] if said else [])
+
+
+def action_list(message) -> list[tuple[str, str, str]]:
+    return [(b["text"]["text"], b["action_id"], b["value"]) for b in buttons(message.blocks)]
+
+
+def test_a_running_job_can_only_be_refreshed():
+    """Re-running a job still running, or asking for its output, cannot help yet; nor can
+    Refresh before Flint has answered (a --sync run waits for it up to a minute)."""
+    job = tracked_job(id="t-42", vendor_job_id="j-1", outcome=None, finished_at=None)
+    assert action_list(job_card(job)) == [("Refresh", "flint_refresh", "t-42")]
+    starting = tracked_job(id="t-42", outcome=None, finished_at=None, state="starting")
+    assert action_list(job_card(starting)) == []
+
+
+def test_an_ended_job_offers_rerun_and_rerun_with_changes():
+    """An ended job's buttons carry the tracked id to Re-run and Re-run with changes;
+    Refresh could change nothing any more."""
+    message = job_card(tracked_job(id="t-42", vendor_job_id="j-1", outcome=SUCCEEDED))
+    assert action_list(message) == [
         ("Re-run", "flint_rerun", "t-42"),
-        ("Refresh", "flint_refresh", "t-42"),
+        ("Re-run with changes", "flint_rerun_edit", "t-42"),
     ]
 
 
+@pytest.mark.parametrize("outcome", [NOT_STARTED, UNKNOWN])
+def test_a_job_that_never_ran_can_only_be_run_again(outcome):
+    """Nothing to refresh and no output: Re-run and Re-run with changes."""
+    message = job_card(tracked_job(id="t-42", outcome=outcome, error="refused"))
+    assert [a for _, a, _ in action_list(message)] == ["flint_rerun", "flint_rerun_edit"]
+
+
+def test_a_timed_out_job_is_looked_up_by_its_flint_job_id():
+    """The tracker no longer follows it, so Refresh asks Flint by job id (as `/flint
+    result` does), beside Re-run and Re-run with changes."""
+    message = job_card(tracked_job(id="t-42", vendor_job_id="j-1", outcome=TIMED_OUT))
+    assert action_list(message) == [
+        ("Re-run", "flint_rerun", "t-42"),
+        ("Re-run with changes", "flint_rerun_edit", "t-42"),
+        ("Refresh", "flint_refresh", "job:j-1"),
+    ]
+
+
+def test_full_output_only_when_the_card_cut_the_output():
+    """An output the card shows whole needs no Full output button; a cut one has it, for a
+    tracked job by its tracked id, for a fetched one by its Flint job id."""
+    short = job_card(tracked_job(id="t-1", outcome=SUCCEEDED, result={"output": "hi"}))
+    assert "flint_full_output" not in [a for _, a, _ in action_list(short)]
+    long = job_card(tracked_job(id="t-1", outcome=SUCCEEDED, result={"output": "x" * 5000}))
+    assert ("Full output", "flint_full_output", "t-1") in action_list(long)
+    stored_in_part = tracked_job(
+        id="t-1", outcome=SUCCEEDED, result={"output": "x", "output_length": 9_000_000}
+    )
+    assert ("Full output", "flint_full_output", "t-1") in action_list(job_card(stored_in_part))
+    fetched_long = fetched(output="x" * 5000, **{"job-id": "j-7"})
+    assert action_list(fetched_long) == [("Full output", "flint_full_output", "job:j-7")]
+
+
 def test_a_fetched_card_refreshes_by_job_id():
-    """A job only fetched (not tracked) is refreshed by its Flint job id."""
+    """A job only fetched (not tracked) is refreshed by its Flint job id while it runs;
+    an ended one would not change."""
     message = fetched("running", **{"job-id": "j-7"})
     assert [(b["action_id"], b["value"]) for b in buttons(message.blocks)] == [
         ("flint_refresh", "job:j-7")
     ]
+    assert not buttons(fetched("complete", **{"job-id": "j-7"}).blocks)
 
 
 def test_a_card_without_a_job_id_has_no_buttons():
@@ -189,6 +274,9 @@ def test_long_output_is_cut_to_fit_and_the_note_says_where_the_rest_is():
         "Output truncated (5,000 characters); the full output is attached in the thread."
     ]
     assert "Output truncated (5,000 characters)." in all_text(fetched(output=output))
+    assert "Output truncated (5,000 characters): *Full output* shows more of it." in all_text(
+        fetched(output=output, **{"job-id": "j-7"})
+    )
     assert_message(tracked)
 
 

@@ -54,7 +54,7 @@ def all_text(message) -> str:
 )
 def test_figures_are_shown_verbatim(value, shown):
     """Numbers as Mindstamp sent them (CONTRACT.md: values verbatim), anything else escaped."""
-    assert field_texts(figures("t", [("Views", value)])) == [f"*Views*\n{shown}"]
+    assert field_texts(figures("t", [("Score", value)])) == [f"*Score*\n{shown}"]
 
 
 @pytest.mark.parametrize(
@@ -71,14 +71,14 @@ def test_figures_are_shown_verbatim(value, shown):
 def test_the_change_since_the_last_digest(now, before, change):
     """Up, down or none, with float noise from the subtraction rounded away."""
     assert field_texts(figures("t", [("Views", now)], {"Views": before})) == [
-        f"*Views*\n{now!r}  {change}"
+        f"*Views*\n{now!r} views  {change}"
     ]
 
 
 @pytest.mark.parametrize("before", ["10", True, None])
 def test_no_change_is_shown_against_something_that_is_not_a_number(before):
     """A previous value that is not a number gives no change at all."""
-    assert field_texts(figures("t", [("Views", 12)], {"Views": before})) == ["*Views*\n12"]
+    assert field_texts(figures("t", [("Views", 12)], {"Views": before})) == ["*Views*\n12 views"]
 
 
 def test_figures_ten_to_a_section_and_at_most_200():
@@ -155,8 +155,8 @@ def test_one_video():
     and the id."""
     message = video(INTRO, Count(1234), Count(5, complete=False))
     assert field_texts(message.blocks) == [
-        "*Views*\n1,234",
-        "*Interactions*\n5+",
+        "*Views*\n1,234 views",
+        "*Interactions*\n5+ interactions",
         "*Duration*\n1 min 15 s",
         "*Created*\n2024-05-01",
     ]
@@ -171,7 +171,7 @@ def test_the_digest():
     """Figures with their change since the last digest, then the top videos."""
     top = [VideoCount("KMx", 1, INTRO), VideoCount("zz", 2000)]
     message = digest([("Views", 12)], {"Views": 10}, top, since=1714555800)
-    assert field_texts(message.blocks) == ["*Views*\n12  (:arrow_up: 2)"]
+    assert field_texts(message.blocks) == ["*Views*\n12 views  (:arrow_up: 2)"]
     text = all_text(message)
     assert "Change since the last digest (2024-05-01 09:30 UTC)." in text
     assert (
@@ -185,6 +185,14 @@ def test_the_first_digest_says_the_next_shows_the_change():
     message = digest([("Views", 12)], None, [], since=0)
     assert "The first digest here: the next one shows the change." in all_text(message)
     assert "Top videos" not in all_text(message)
+
+
+def test_a_digest_without_a_subscription_promises_no_next_one():
+    """`digest now` where nothing is subscribed: nothing is kept for a next digest."""
+    for previous in (None, {"Views": 10}):
+        text = all_text(digest([("Views", 12)], previous, [], since=0, subscribed=False))
+        assert "the next one" not in text and "Change since the last digest" not in text
+        assert "No digest is subscribed here" in text and "`/mindstamp digest weekly`" in text
 
 
 def test_huge_hostile_text_everywhere():

@@ -50,8 +50,8 @@ def test_parses(text, expected):
 @pytest.mark.parametrize(
     ("text", "phrase"),
     [
-        ("summary year", "`/mindstamp summary` takes `week` or `month`"),
-        ("summary week month", "`/mindstamp summary` takes `week` or `month`"),
+        ("summary year", "`year` is no period: `/mindstamp summary` takes `week`, `month` or"),
+        ("summary week month", "`/mindstamp summary` takes `week`, `month` or nothing"),
         ("videos 2", "`/mindstamp videos` takes nothing more"),
         ("video", "`/mindstamp video` takes exactly one video id"),
         ("video a b", "`/mindstamp video` takes exactly one video id"),
@@ -59,7 +59,7 @@ def test_parses(text, expected):
         ("video -x", "`-x` is not a Mindstamp video id"),
         ("video " + "v" * 129, "is not a Mindstamp video id"),
         ('video "unbalanced', "Check your quotes"),
-        ("digest hourly", "`digest hourly`? Use daily, weekly, off or now"),
+        ("digest hourly", "`digest hourly`? Use"),
         ("digest daily noon", "`noon` is not a time of day"),
         ("digest now extra", "`digest now` takes nothing more"),
         ("foo", "Unknown subcommand `foo`"),

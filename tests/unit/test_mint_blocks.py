@@ -4,6 +4,7 @@ says, statuses with the right icons, buttons for the next step."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from hypothesis import given
@@ -20,6 +21,7 @@ from handlers.mint.blocks import (
     instances,
     job_card,
     log_summary,
+    log_view,
     published,
     thread_notice,
 )
@@ -178,7 +180,8 @@ def test_the_log_summary():
 
 
 def test_instance_detail():
-    """Where it failed and why, the log, and Refresh, Add note and Download report."""
+    """Where it failed and why, the log, Add note and Download report (no Refresh: a
+    faulted instance stays faulted); Full log only when the card shows part of the log."""
     failing = ExecutionLogEntry(
         activityName="Send", status="Faulted", exception={"message": "smtp <down>"}
     )
@@ -188,11 +191,38 @@ def test_instance_detail():
     assert ":x: *Failed at* Send: smtp &lt;down&gt;" in all_text(message)
     assert "*Execution log*\n:x: Send — Faulted" in all_text(message)
     assert button_summary(message.blocks) == [
-        ("Refresh", "mint_refresh", "inst:i-1"),
         ("Add note", "mint_note", "i-1"),
         ("Download report", "mint_report", "i-1"),
     ]
     assert_message(message)
+    running = instance_detail(an_instance(status="Running", finished=None), [], None)
+    assert button_summary(running.blocks)[0] == ("Refresh", "mint_refresh", "inst:i-1")
+    long = instance_detail(an_instance(), [failing] * 9, failing)
+    assert button_summary(long.blocks)[-1] == ("Full log", "mint_full_output", "i-1")
+
+
+def test_the_full_log_modal():
+    """Every entry with its time and each fault's message; when they do not all fit, the
+    latest, and a note saying how many are left out."""
+    fault = ExecutionLogEntry(
+        activityName="Send <mail>",
+        status="Faulted",
+        timestamp="2024-05-01T09:31:00Z",
+        exception={"message": "smtp <down>"},
+    )
+    view = log_view("i-1", "Onboard", [ExecutionLogEntry(activityName="Start"), fault])
+    assert view["type"] == "modal" and view["title"]["text"] == "Execution log"
+    shown = "\n".join(t["text"] for t in texts(view["blocks"]))
+    assert "Signicat Mint *Onboard* · instance `i-1`" in shown
+    assert "• *Start* — " in shown
+    fault = ":x: *Send &lt;mail&gt;* — Faulted (2024-05-01 09:31:00 UTC)"
+    assert f"{fault}\n      smtp &lt;down&gt;" in shown
+    many = [ExecutionLogEntry(activityName=f"step {n:04} " + "x" * 200) for n in range(400)]
+    big = log_view("i-1", "Onboard", many)
+    big_text = "\n".join(t["text"] for t in texts(big["blocks"]))
+    assert "step 0399" in big_text and "step 0000" not in big_text
+    assert big["blocks"][-1]["elements"][0]["text"].startswith("Showing the last ")
+    assert all(len(t["text"]) <= 3000 for t in texts(big["blocks"]))
 
 
 def test_the_instance_list_and_its_more_button():
@@ -200,6 +230,9 @@ def test_the_instance_list_and_its_more_button():
     items = [an_instance(id=f"i-{n}") for n in range(11)]
     message = instances(items, definition_id="f-1", status="Faulted", offset=10)
     assert message.blocks[0]["text"]["text"] == "*Instances of* `f-1` — Faulted (from #11)"
+    titled = instances(items, definition_id="f-1", status=None, offset=0, title="Onboard <x>")
+    assert titled.blocks[0]["text"]["text"] == "*Instances of* *Onboard &lt;x&gt;*"
+    assert titled.text == "Instances of Onboard &lt;x&gt;"
     assert len(message.blocks) == 1 + 10 + 1
     assert button_summary(message.blocks)[0] == ("Details", "mint_refresh", "inst:i-0")
     label, action_id, value = button_summary(message.blocks)[-1]
@@ -245,8 +278,9 @@ def test_an_execution_that_ended_badly_is_not_shown_in_progress(outcome):
 
 
 def test_a_tracked_cards_fields_buttons_and_link():
-    """Inputs are shown redacted; the failing step; the workflow link; the instance's
-    buttons, Refresh carrying the tracked id."""
+    """Inputs are shown redacted; the failing step; the workflow link; how long it took;
+    the instance's buttons (no Refresh: it has ended), Full log, and Re-run and Re-run with
+    changes carrying the tracked id."""
     job = a_mint_job(
         outcome="failed",
         params={"title": "Onboard", "input": {"password": "hunter2", "email": "a@b"}},
@@ -262,12 +296,74 @@ def test_a_tracked_cards_fields_buttons_and_link():
     assert ":x: *Failed at* Send: smtp &lt;down&gt;" in shown
     assert "<https://mint.test/w|Open the workflow>" in shown
     assert button_summary(message.blocks) == [
+        ("Add note", "mint_note", "i-1"),
+        ("Download report", "mint_report", "i-1"),
+        ("Full log", "mint_full_output", "i-1"),
+        ("Re-run", "mint_rerun", "t-1"),
+        ("Re-run with changes", "mint_rerun_edit", "t-1"),
+    ]
+    assert "Finished in 12 s" in all_text(message)
+    assert message.text == "Signicat Mint Onboard: Faulted"
+    assert not buttons(job_card(a_mint_job(vendor_job_id=None)).blocks)
+
+
+def test_a_running_execution_shows_how_long_and_can_be_refreshed(monkeypatch):
+    """While the flow runs: Mint's latest status, the time since it started in words,
+    Refresh and the instance's buttons; nothing to run again yet."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_072.0)
+    job = a_mint_job(
+        outcome=None, finished_at=None, state="active", result={"instance": {"status": "Running"}}
+    )
+    message = job_card(job)
+    assert "*Elapsed*\n1 min 12 s" in all_text(message)
+    assert "*Status*\nRunning" in all_text(message)
+    assert "Finished in" not in all_text(message)
+    assert button_summary(message.blocks) == [
         ("Refresh", "mint_refresh", "t-1"),
         ("Add note", "mint_note", "i-1"),
         ("Download report", "mint_report", "i-1"),
+        ("Full log", "mint_full_output", "i-1"),
     ]
-    assert message.text == "Signicat Mint f-1: Faulted"
-    assert not buttons(job_card(a_mint_job(vendor_job_id=None)).blocks)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "instance_id", "actions"),
+    [
+        (NOT_STARTED, None, ["mint_rerun", "mint_rerun_edit"]),
+        (UNKNOWN, None, ["mint_rerun", "mint_rerun_edit"]),
+        (
+            TIMED_OUT,
+            "i-1",
+            [
+                "mint_refresh",
+                "mint_note",
+                "mint_report",
+                "mint_full_output",
+                "mint_rerun",
+                "mint_rerun_edit",
+            ],
+        ),
+    ],
+)
+def test_an_execution_that_ended_badly_keeps_only_buttons_that_help(outcome, instance_id, actions):
+    """No instance: nothing to refresh, note or read, only run again; one no longer
+    followed keeps Refresh, which shows the instance as Mint has it now."""
+    job = a_mint_job(outcome=outcome, vendor_job_id=instance_id, result={})
+    assert [action for _, action, _ in button_summary(job_card(job).blocks)] == actions
+    took = "Stopped following it after 12 s" if outcome == TIMED_OUT else "Finished in"
+    assert (took in all_text(job_card(job))) == (outcome == TIMED_OUT)
+
+
+def test_the_flow_title_is_shown_where_there_is_one():
+    """The card, its fallback text and the thread's notice name the flow by its title;
+    by its id when it has none."""
+    faulted = {"instance": {"status": "Faulted"}}
+    titled = a_mint_job(params={"title": "Onboard customer"}, result=faulted)
+    assert "*Onboard customer*" in job_card(titled).blocks[0]["text"]["text"]
+    assert thread_notice(titled).text.startswith(":x: <@U0ADA> *Onboard customer* ended")
+    untitled = a_mint_job(params={}, result=faulted)
+    assert job_card(untitled).text == "Signicat Mint f-1: Faulted"
+    assert thread_notice(untitled).text.startswith(":x: <@U0ADA> *f-1* ended")
 
 
 def test_the_thread_notice():
@@ -280,7 +376,7 @@ def test_the_thread_notice():
             "failing_step": {"name": "Send", "message": "down"},
         }
     )
-    assert thread_notice(faulted).text == ":x: <@U0ADA> `f-1` ended *Faulted* at *Send*: down"
+    assert thread_notice(faulted).text == ":x: <@U0ADA> *Onboard* ended *Faulted* at *Send*: down"
     refused = thread_notice(a_mint_job(outcome=NOT_STARTED, result={}, error="bad <input>"))
     assert refused.text.endswith(": bad &lt;input&gt;")
     assert_message(refused)
@@ -306,7 +402,7 @@ def test_the_digest():
         ":newspaper: *Signicat Mint digest* — 61 faulted or cancelled instances "
         "since 2024-05-01 09:30 UTC"
     )
-    assert len(message.blocks) == 1 + 20
+    assert len(message.blocks) == 1 + 20 + 1  # the head, 20 flows, the count per flow
     assert message.blocks[1]["text"]["text"].startswith(
         "*flow 0*\n:x: `i-0` Faulted 2024-05-01 09:31 UTC"
     )

@@ -84,22 +84,40 @@ def test_parses(text, expected):
         # refused it with an error nobody caught.
         ("flows a\x07b", "A search term is at most 200 printable characters"),
         ('flows "unbalanced', "Check your quotes"),
-        ("execute", "takes a definition id and, optionally, a JSON object"),
-        ("execute a b", "takes a definition id and, optionally, a JSON object"),
-        ("execute a [1]", "takes a definition id and, optionally, a JSON object"),
-        ('execute {"a": 1}', "takes a definition id and, optionally, a JSON object"),
+        ("execute", "Say which flow: `/mint execute DEFINITION_ID [JSON object]`"),
+        ('execute {"a": 1}', "Say which flow: `/mint execute DEFINITION_ID [JSON object]`"),
+        ("execute a b", "Did not understand `b`: after the definition id, `/mint execute` takes"),
+        ("execute a 42", "Did not understand `42`"),
+        (
+            "execute ID key=value",
+            "`/mint execute` takes no key=value pairs: write the input as one JSON object, "
+            '`{"key": "value"}`.',
+        ),
+        (
+            'execute a name="Ada L" {"n": 1}',
+            'takes no key=value pairs: write the input as one JSON object, `{"n": 1, "name": '
+            '"Ada L"}`',
+        ),
+        ("execute ID [1,2]", "`[1,2]` is a JSON array; a flow's input is one JSON object"),
+        ("execute a [1, 2]", "`[1, 2]` is a JSON array"),
         ("execute bad/id", "`bad/id` is not a Mint flow id"),
         ("execute -flow", "`-flow` is not a Mint flow id"),
         ("execute " + "f" * 129, "is not a Mint flow id"),
         ('execute a {"x": [}', "not valid JSON"),
-        ('execute a {"x": 1} tail', "not valid JSON: Extra data"),
+        (
+            'execute a {"x": 1} y=2',
+            "`y=2` follows the JSON object, but `/mint execute` takes the object alone: put "
+            "every input in it.",
+        ),
+        ('execute a {"x": 1} {"y": 2}', "Give one JSON object, at the end"),
         ('execute a {"x": NaN}', "`NaN` is not a number JSON allows"),
         ('execute a {"x": 1e999}', "beyond the range of a 64-bit number"),
         ("instances", "takes a definition id and, optionally, a status"),
         ("instances a b c", "takes a definition id and, optionally, a status"),
         (
             "instances flow-1 done",
-            "The status is one of Idle, Running, Finished, Suspended, Faulted, Cancelled",
+            "`done` is not a status: use one of Idle, Running, Finished, Suspended, Faulted, "
+            "Cancelled",
         ),
         ("instances a/b", "`a/b` is not a Mint flow id"),
         ("instance", "`/mint instance` takes exactly one instance id"),
@@ -113,7 +131,7 @@ def test_parses(text, expected):
         ("note i-1    ", "takes an instance id and the note's text"),
         ("note bad/id text", "`bad/id` is not a Mint instance id"),
         ("note i-1 " + "n" * 4001, "The note is 4001 characters long; at most 4000"),
-        ("digest bogus", "`digest bogus`? Use daily, weekly, off or now"),
+        ("digest bogus", "`digest bogus`? Use"),
         ("digest weekly 24:00", "`24:00` is not a time of day"),
         ("digest now please", "`digest now` takes nothing more"),
         ("wat", "Unknown subcommand `wat`"),

@@ -3,6 +3,8 @@ states with the right icons, a Fetch button that finds the request again."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from handlers.stintmint.blocks import (
     card,
     job_card,
     readable_responses,
+    responses_view,
     thread_notice,
     view_from_flow,
 )
@@ -52,8 +55,8 @@ def all_text(message) -> str:
 
 
 def test_a_completed_request():
-    """The card of a request whose responses are in: who sent it, how long it took, what
-    it cost, how the result came, and the responses."""
+    """The card of a request whose responses are in: who sent it, what it cost, how the
+    result came, the responses, and how long it took."""
     message = job_card(a_stint_job())
     assert message.blocks[0]["text"]["text"] == (
         ":white_check_mark: Stintmint `demo` / `o-1` — *completed*"
@@ -62,10 +65,11 @@ def test_a_completed_request():
         "Status": "completed",
         "Identifier": "`o-1`",
         "Sent by": "<@U0ADA>",
-        "Took": "5.5 s",
         "Cost": "2.5 credits",
         "Result by": "callback",
     }
+    assert "Finished in 12 s" in all_text(message)
+    assert fields(fetched({"created": 1000, "completed": 6500}))["Took"] == "5.5 s"
     assert '*Responses (2)*\n1. answer: yes · n: {"a": 1}\n2. x: [1]' in all_text(message)
     assert message.text == "Stintmint demo/o-1: completed"
     assert_message(message)
@@ -105,25 +109,33 @@ def test_unknown_is_not_shown_in_progress():
     assert not message.blocks[0]["text"]["text"].startswith(":hourglass_flowing_sand:")
 
 
-def test_waiting_shows_for_how_long_and_that_the_humans_are_on_it():
+def test_waiting_shows_for_how_long_and_that_the_humans_are_on_it(monkeypatch):
     """An unfinished request shows how long it has waited and that nothing is in yet."""
-    message = job_card(a_stint_job(outcome=None, vendor_status="pending", result={}))
-    assert fields(message)["Waiting"] == "12 s"
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_072.0)
+    job = a_stint_job(outcome=None, finished_at=None, vendor_status="pending", result={})
+    message = job_card(job)
+    assert fields(message)["Waiting"] == "1 min 12 s"
+    assert fields(message)["Status"] == "pending"
+    assert "Finished in" not in all_text(message)
     assert "Not ready yet: the humans are on it." in all_text(message)
     assert fields(job_card(a_stint_job(params={"sf_id": "demo"})))["Result by"] == "polling"
 
 
+def actions(message) -> list[tuple[str, str, str]]:
+    return [(b["text"]["text"], b["action_id"], b["value"]) for b in buttons(message.blocks)]
+
+
 def test_the_fetch_button():
-    """A tracked request is fetched by its tracked id; a fetched one by its ids."""
-    [tracked] = buttons(job_card(a_stint_job(id="t-9")).blocks)
-    assert (tracked["text"]["text"], tracked["action_id"], tracked["value"]) == (
-        "Fetch now",
-        "stint_fetch",
-        "t-9",
-    )
+    """A tracked request is fetched by its tracked id while the humans are on it; a
+    fetched one by its ids; a completed one has nothing left to fetch."""
+    waiting = a_stint_job(id="t-9", outcome=None, vendor_status="pending", result={})
+    assert actions(job_card(waiting)) == [("Fetch now", "stint_fetch", "t-9")]
     assert [b["value"] for b in buttons(fetched({"status": "pending"}).blocks)] == [
         "fetch:demo:o-1"
     ]
+    assert not buttons(fetched({"status": "COMPLETED", "responses": [{"a": 1}]}).blocks)
+    sending = a_stint_job(outcome=None, vendor_status=None, result={}, state="starting")
+    assert actions(job_card(sending)) == []  # nothing to fetch before Stintmint has it
     with_module = fetched({"status": "pending"}, "st-1")
     assert [b["value"] for b in buttons(with_module.blocks)] == ["fetch:demo:o-1:st-1"]
     assert fields(with_module)["Module"] == "`st-1`"
@@ -147,8 +159,63 @@ def test_many_responses_are_cut_and_the_card_says_so():
     section = next(t["text"] for t in texts(message.blocks) if t["text"].startswith("*Responses"))
     assert section.startswith("*Responses (50)*\n1. answer: &lt;")
     assert section.endswith("\n…")
-    assert "More responses than fit here: `/stint fetch` shows them." in all_text(message)
+    assert "More responses than fit here: *All responses* shows them." in all_text(message)
+    assert ("All responses", "stint_full_output", "t-1") in actions(message)
+    assert ("All responses", "stint_full_output", "fetch:demo:o-1") in actions(
+        fetched({"status": "COMPLETED", "responses": responses})
+    )
+    assert "stint_full_output" not in [a for _, a, _ in actions(job_card(a_stint_job()))]
     assert_message(message)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        (SUCCEEDED, [("Send again with changes", "stint_rerun_edit", "t-1")]),
+        (
+            NOT_STARTED,
+            [
+                ("Send again", "stint_rerun", "t-1"),
+                ("Send again with changes", "stint_rerun_edit", "t-1"),
+            ],
+        ),
+        (
+            UNKNOWN,
+            [
+                ("Fetch now", "stint_fetch", "fetch:demo:o-1"),
+                ("Send again", "stint_rerun", "t-1"),
+                ("Send again with changes", "stint_rerun_edit", "t-1"),
+            ],
+        ),
+        (
+            TIMED_OUT,
+            [
+                ("Fetch now", "stint_fetch", "fetch:demo:o-1"),
+                ("Send again with changes", "stint_rerun_edit", "t-1"),
+            ],
+        ),
+    ],
+)
+def test_an_ended_request_keeps_only_buttons_that_help(outcome, expected):
+    """Stintmint refuses an identifier it already has, so Send again is offered only where
+    it may never have arrived; Fetch now asks by the request's ids where the tracker no
+    longer does; a request never sent waited for nothing."""
+    message = job_card(a_stint_job(outcome=outcome, vendor_status=None, result={}))
+    assert actions(message) == expected
+    assert "Waiting" not in fields(message)
+    assert "the humans are on it" not in all_text(message)
+
+
+def test_the_all_responses_modal():
+    """Every response, escaped, under the request's ids, its count and its cost; a note
+    when not all fit."""
+    view = responses_view("demo", "o-1", [{"answer": "<yes>"}, {"n": 2}], 2.5)
+    assert view["title"]["text"] == "Responses"
+    shown = all_text(type("M", (), {"blocks": view["blocks"]}))
+    assert "Stintmint `demo` / `o-1` · 2 responses · 2.5 credits" in shown
+    assert "1. answer: &lt;yes&gt;\n2. n: 2" in shown
+    many = responses_view("demo", "o-1", [{"answer": "x" * 2000}] * 40)
+    assert many["blocks"][-1]["elements"][0]["text"] == "Showing 10 of 40 lines."
 
 
 def test_readable_responses():

@@ -12,9 +12,9 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.text import Text
@@ -30,6 +30,8 @@ from bot.devkit.console.workspace import CHANNEL_NAME, USER_ID
 log = logging.getLogger(__name__)
 
 PROMPT = "> "
+
+T = TypeVar("T")
 
 
 # -- input ----------------------------------------------------------------------------------
@@ -168,12 +170,19 @@ class ConsoleRun:
                     break  # Ctrl-D
                 if not await self._step(session, line):
                     break
-                if line.strip().startswith(("/", "click", "home")):
+                if line.strip().startswith(("/", "click", "home", "shortcut", "submit")):
                     await session.settle(quiet=0.15, limit=2)
+                # A form the app opened (or sent back with errors) is asked for at once.
+                await self._run(session.prompt_forms())
 
     async def _step(self, session: Session, line: str) -> bool:
         """Run one command as its own task, so Ctrl-C interrupts the command only."""
-        self.current = asyncio.create_task(session.execute(line))
+        done = await self._run(session.execute(line))
+        return not self.quitting if done is None else done
+
+    async def _run(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """``work`` as its own task; None when Ctrl-C interrupted it."""
+        self.current = asyncio.create_task(work)
         try:
             return await self.current
         except asyncio.CancelledError:
@@ -181,7 +190,7 @@ class ConsoleRun:
             if task is not None and task.cancelling():
                 raise
             self.out.print(Text("(interrupted)", "yellow"))
-            return not self.quitting
+            return None
         finally:
             self.current = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -144,7 +145,9 @@ class Screen:
                 and element.get("value") == button.value
             ):
                 return shown, self._button(shown, block_id, element)
-        now = [n for n, b in self.buttons.items() if b.message == shown.number]
+        # Numbered from the message as it is now: buttons an update removed are not offered.
+        current = _button_elements(shown.blocks)
+        now = [self._button(shown, block_id, element).number for block_id, element in current]
         raise ConsoleError(
             f"Button [{number}] is no longer on message #{shown.number}."
             + (f" Its buttons now: {_numbers(now)}." if now else "")
@@ -184,12 +187,14 @@ class Screen:
             return mrkdwn(shown.text or "(empty message)", self.names, full=full)
         parts: list[RenderableType] = []
         for block in shown.blocks:
-            rendered = self._block(shown, block, full=full)
+            rendered = self.render_block(shown, block, full=full)
             if rendered is not None:
                 parts.append(rendered)
         return Group(*parts) if parts else Text(shown.text or "(empty message)")
 
-    def _block(self, shown: Shown, block: dict[str, Any], *, full: bool) -> RenderableType | None:
+    def render_block(
+        self, shown: Shown, block: dict[str, Any], *, full: bool = False
+    ) -> RenderableType | None:
         kind = block.get("type")
         block_id = str(block.get("block_id", ""))
         if kind == "section":
@@ -229,7 +234,7 @@ class Screen:
             return Text(rich_text(block), style="")
         if kind == "input":
             return Text(
-                f"[input: {plain(block.get('label'))} (forms are not supported here)]",
+                f"[input: {plain(block.get('label'))} (only a form's inputs are filled in here)]",
                 style="italic",
             )
         if kind == "video":
@@ -273,12 +278,31 @@ class Screen:
                 line.append(f"({kind}: {label}, not clickable here)", style="dim")
         return line
 
-    def file(self, title: str, filename: str, content: str | None, thread: Shown | None) -> None:
+    def file(
+        self,
+        title: str,
+        filename: str,
+        content: str | None,
+        thread: Shown | None,
+        *,
+        saved: Path | None = None,
+        size: int = 0,
+        alt: str = "",
+    ) -> None:
+        """A file the app uploaded: its first lines when it is text, and where the console
+        saved it (``saved``) so an image (a chart) can be opened."""
         head = Text()
         head.append(title or filename or "file", style="bold")
         if filename and filename != title:
             head.append(f"  ({filename})", style="dim")
         parts: list[RenderableType] = [head]
+        if alt:
+            parts.append(Text(f"[image: {alt}]", style="italic"))
+        if saved is not None:
+            line = Text("saved to ", style="dim")
+            line.append(str(saved), style="bold")
+            line.append(f" ({size:,} bytes)", style="dim")
+            parts.append(line)
         if content is not None:
             lines = content.splitlines()
             body = Text("\n".join(lines[:FILE_LINES]), style="cyan")

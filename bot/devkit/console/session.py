@@ -7,7 +7,9 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import shlex
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +20,18 @@ import httpx
 from rich.text import Text
 
 from bot.devkit.console.errors import ConsoleError
+from bot.devkit.console.forms import (
+    REQUIRED,
+    SYNTAX,
+    Field,
+    Form,
+    Forms,
+    numbered,
+    options_from,
+    submission_payload,
+    suggestion_payload,
+    view_click_payload,
+)
 from bot.devkit.console.home import HomeTab, opened_body
 from bot.devkit.console.render import plain
 from bot.devkit.console.screen import Button, Screen, Shown, with_block_ids
@@ -35,6 +49,7 @@ from bot.devkit.slack_requests import (
     block_actions_payload,
     event_callback_body,
     interaction_body,
+    message_shortcut_payload,
     sign,
     slash_command_body,
 )
@@ -42,6 +57,13 @@ from bot.store.jobs import ACTIVE, NOTIFYING, STARTING
 from handlers import COMMANDS, VERTICALS
 
 STEPS = {step.callback_id: step for vertical in VERTICALS for step in vertical.steps}
+# `shortcut stomt …`: a vertical's message shortcut by its command's name (or callback id).
+SHORTCUTS = {
+    name: shortcut.callback_id
+    for vertical in VERTICALS
+    for shortcut in vertical.shortcuts
+    for name in (vertical.slash.lstrip("/"), shortcut.callback_id)
+}
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +87,20 @@ Type slash commands as in Slack; the real app answers, through a Slack fake.
                     step flint_run flintbit=demo:hello.rb inputs="name=Ada"
                     (\\n in a value is a line break; channel_id= runs it with no card)
   home              open your Home tab (recent jobs, digests, vendors, quick actions)
-  click N           press button [N] (on the current version of its message)
+  shortcut stomt TEXT
+                    write TEXT in #console and use the message shortcut "Send to STOMT
+                    as a wish" on it (shortcut stomt #N: on message #N instead)
+  click N           press button [N] (on the current version of its message or form)
+
+  Forms (modals) the app opens are drawn with numbered, named fields:
+  field NAME=VALUE  fill in a field (NAME or its number): text as typed (\\n a line
+                    break); an option by its value, label or number; #channel; @user
+                    or me; several options comma-separated; nothing after = empties it.
+                    A searched field (external_select) asks the app's options with VALUE.
+  submit            send the form; errors the app finds are shown on their fields
+  cancel            close the form (a stacked one goes back to the one below)
+  form              show the open form again
+  In a terminal the console asks for each field in turn (Enter keeps a value).
   show N            show message #N again, in full
   wait SECONDS      let notices arrive (useful in scripts)
   log [LINES]       the last lines of the app's own log
@@ -86,7 +121,15 @@ class _Origin:
 class Session:
     """Turns what the person types into Slack requests, and what Slack shows into text."""
 
-    def __init__(self, stack: Stack, screen: Screen, *, user_name: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        screen: Screen,
+        *,
+        user_name: str,
+        log_path: Path,
+        files_dir: Path | None = None,
+    ) -> None:
         self.stack = stack
         self.screen = screen
         self.user_name = user_name
@@ -96,6 +139,11 @@ class Session:
         self.last_activity = time.monotonic()
         self.confirm: Callable[[str], Any] | None = None
         self.home = HomeTab(screen)
+        self.forms = Forms(screen)
+        # Uploaded files (charts) are kept after the console exits, to be opened.
+        self.files_dir = files_dir
+        self.files_saved = 0
+        self._told_syntax = False
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -150,24 +198,53 @@ class Session:
         elif kind == "response":
             self._on_response(data)
         elif kind == "file":
-            content = data.get("content")
-            if isinstance(content, bytes | bytearray):
-                content = bytes(content).decode("utf-8", "replace")
-            thread = screen.find(data.get("channel_id"), data.get("thread_ts"))
-            screen.file(
-                str(data.get("title") or ""), str(data.get("filename") or ""), content, thread
-            )
+            self._show_file(data)
         elif kind in ("function_completed", "function_failed"):
             self._show_step_end(str(data.get("execution_id")))
         elif kind == "home_published":
             self.home.published(data)
-        elif kind in ("view_opened", "view_pushed", "view_updated"):
-            title = plain(data.get("title")) or "untitled"
-            screen.note(
-                f"The app opened a dialog “{title}”; dialogs (modals) are not shown in "
-                "the console.",
-                "yellow",
-            )
+        elif kind in ("view_opened", "view_pushed"):
+            if self.forms.opened(data, push=kind == "view_pushed").fields:
+                self._tell_syntax()
+        elif kind == "view_updated":
+            self.forms.updated(data)
+
+    def _tell_syntax(self) -> None:
+        if not self._told_syntax:
+            self._told_syntax = True
+            self.screen.note(SYNTAX)
+
+    def _show_file(self, data: dict[str, Any]) -> None:
+        raw = data.get("content")
+        content = bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw or "").encode()
+        filename = str(data.get("filename") or "")
+        saved = self._save_file(filename or str(data.get("id") or "file"), content)
+        text: str | None = None
+        if b"\0" not in content:
+            try:
+                text = content.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        thread = self.screen.find(data.get("channel_id"), data.get("thread_ts"))
+        self.screen.file(
+            str(data.get("title") or ""),
+            filename,
+            text,
+            thread,
+            saved=saved,
+            size=len(content),
+            alt=str(data.get("alt_txt") or ""),
+        )
+
+    def _save_file(self, filename: str, content: bytes) -> Path:
+        if self.files_dir is None:
+            self.files_dir = Path(tempfile.mkdtemp(prefix="chatops-console-files-"))
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        self.files_saved += 1
+        safe = re.sub(r"[^\w.-]+", "_", Path(filename).name).lstrip(".") or "file"
+        path = self.files_dir / f"{self.files_saved:02d}-{safe}"
+        path.write_bytes(content)
+        return path
 
     def _show_step_end(self, execution_id: str) -> None:
         run = self.stack.fake.executions.get(execution_id)
@@ -245,6 +322,17 @@ class Session:
                 await self.open_home()
             elif word == "step":
                 await self.step(rest)
+            elif word == "shortcut":
+                await self.shortcut(rest)
+            elif word == "field":
+                await self.field(rest)
+            elif word == "submit":
+                await self.submit()
+            elif word == "cancel":
+                self.cancel()
+            elif word == "form":
+                form = self.forms.require()
+                self.forms.draw(form, "open")
             elif word == "wait":
                 await self.wait(rest)
             elif word == "show":
@@ -330,7 +418,13 @@ class Session:
         if self.home.owns(shown):
             await self._click_home(button)
             return
-        if shown.ephemeral:
+        if self.forms.owns(shown):
+            await self._click_form(shown, button)
+            return
+        if shown.ephemeral or (shown.channel, shown.ts) not in self.stack.fake.messages:
+            # Ephemeral, or posted in the channel through a response_url: the fake keeps
+            # no such message, so the console itself applies replace_original and
+            # delete_original to what it shows.
             response_url = self.stack.fake.response_url(self.stack.slack_url)
             self.origins[_token(response_url)] = _Origin(shown.number, bound=False)
         else:
@@ -364,6 +458,240 @@ class Session:
             self._failed(f"button “{button.label}”", response)
             return
         self._slow(f"button “{button.label}”", seconds)
+
+    # -- message shortcuts and forms ----------------------------------------------------
+
+    async def shortcut(self, rest: str) -> None:
+        """You write a message in #console (or pick message #N) and use one of the app's
+        message shortcuts on it: Slack sends ``message_action``; the app opens its form."""
+        name, _, text = rest.strip().partition(" ")
+        callback_id = SHORTCUTS.get(name.lower())
+        if callback_id is None:
+            known = ", ".join(sorted(n for n in SHORTCUTS if n != SHORTCUTS[n])) or "none"
+            raise ConsoleError(f"Say which shortcut: shortcut NAME TEXT (shortcuts: {known}).")
+        text = text.strip()
+        if not text:
+            raise ConsoleError(f"Say the message to use it on: shortcut {name} TEXT.")
+        picked = re.fullmatch(r"#(\d+)", text)
+        if picked and int(picked[1]) in self.screen.messages:
+            shown = self.screen.messages[int(picked[1])]
+        else:
+            shown = self.screen.add(
+                channel=CHANNEL_ID, ts=None, text=_slack_escape(text), blocks=None, user=USER_ID
+            )
+            self.screen.show(shown, f"#{shown.number}  @{self.user_name} (you)")
+        message: dict[str, Any] = {
+            "type": "message",
+            "ts": shown.ts,
+            "text": shown.text,
+            "user": shown.user or self.stack.fake.bot_user_id,
+        }
+        if shown.blocks:
+            message["blocks"] = shown.blocks
+        if shown.thread_ts:
+            message["thread_ts"] = shown.thread_ts
+        response_url = self.stack.fake.response_url(self.stack.slack_url)
+        self.origins[_token(response_url)] = _Origin(None, bound=False)
+        payload = message_shortcut_payload(
+            callback_id,
+            message,
+            channel_id=shown.channel,
+            user_id=USER_ID,
+            response_url=response_url,
+            team_id=TEAM_ID,
+        )
+        payload["user"] = _you(self.user_name)
+        payload["team"] = {"id": TEAM_ID, "domain": TEAM_DOMAIN}
+        payload["token"] = VERIFICATION_TOKEN
+        payload["channel"] = {
+            "id": shown.channel,
+            "name": self.screen.names.channels.get(shown.channel, shown.channel),
+        }
+        self.screen.note(f"(used the shortcut {callback_id} on message #{shown.number})")
+        response, seconds = await self._post(interaction_body(payload))
+        if response.status_code != 200:
+            self._failed(f"the shortcut {name}", response)
+            return
+        self._slow(f"the shortcut {name}", seconds)
+
+    async def field(self, rest: str) -> None:
+        """``field NAME=VALUE``: fill in a field of the open form."""
+        form = self.forms.require()
+        name, equals, value = rest.partition("=")
+        if not equals or not name.strip():
+            raise ConsoleError(f"Write field NAME=VALUE. {_fields(form)}")
+        entry = form.field(name.strip())
+        await self._choose(form, entry, value)
+        self.screen.note(f"{entry.name} = {entry.shown_value(self.screen.names) or '(empty)'}")
+
+    async def _choose(self, form: Form, entry: Field, value: str) -> list[dict[str, Any]] | None:
+        """Set ``entry``; a searched field asks the app's options listener first. Returns
+        the options the app offered (None for a field with options of its own)."""
+        offered = await self._offered(form, entry, value.strip()) if entry.external else None
+        if offered is not None and not value.strip():
+            offered = None  # emptying a searched field needs no options
+        entry.choose(value, self.screen.names, offered)
+        return offered
+
+    async def _offered(self, form: Form, entry: Field, query: str) -> list[dict[str, Any]]:
+        """What Slack shows as you type ``query``: the app's options listener's answer."""
+        least = entry.element.get("min_query_length", 3)
+        if isinstance(least, int) and len(query) < least:
+            raise ConsoleError(
+                f"{entry.label}: Slack asks the app for options once {least} characters are typed."
+            )
+        payload = suggestion_payload(form, entry, query, user_name=self.user_name)
+        response, seconds = await self._post(interaction_body(payload))
+        what = f"the options of “{entry.label}”"
+        if response.status_code != 200:
+            self._failed(what, response)
+            raise ConsoleError(f"Slack would show no options for {entry.label}.")
+        self._slow(what, seconds)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return options_from(body)
+
+    async def submit(self) -> None:
+        """Send the open form as Slack does, and show what the app answered."""
+        form = self.forms.require()
+        if not form.submittable:
+            raise ConsoleError(
+                f"Form #{form.shown.number} “{form.title}” has no submit button, only "
+                "Close: `cancel` closes it."
+            )
+        missing = form.missing()
+        if missing:
+            for entry in missing:
+                entry.error = REQUIRED
+            form.prompted = False
+            self.forms.draw(form, "not sent")
+            raise ConsoleError("Slack would not send the form: fill in the fields marked ✗.")
+        for entry in form.fields:
+            entry.error = ""
+        self.screen.note(f"(submitted form #{form.shown.number} “{form.title}”)")
+        payload = submission_payload(form, user_name=self.user_name)
+        response, seconds = await self._post(interaction_body(payload))
+        what = f"the form “{form.title}”"
+        if response.status_code != 200:
+            self._failed(what, response)
+            return
+        self._slow(what, seconds)
+        try:
+            answer = response.json() if response.content.strip() else {}
+        except ValueError:
+            answer = {}
+        self._answered(form, answer if isinstance(answer, dict) else {})
+
+    def _answered(self, form: Form, answer: dict[str, Any]) -> None:
+        """The app's acknowledgement of a submission: ``response_action`` decides."""
+        action = answer.get("response_action")
+        if action == "errors":
+            named = answer.get("errors")
+            errors: dict[str, Any] = named if isinstance(named, dict) else {}
+            for entry in form.fields:
+                entry.error = str(errors.get(entry.name) or "")
+            form.prompted = False
+            self.forms.draw(form, "sent back with errors")
+            strays = sorted(set(errors) - {f.name for f in form.fields})
+            if strays:
+                self.screen.note(
+                    "Slack would refuse this answer: errors for blocks the form has no input "
+                    f"named {', '.join(strays)}.",
+                    "red",
+                )
+            self.screen.note("Fix the fields marked ✗ and `submit` again (or `cancel`).")
+        elif action in ("update", "push") and isinstance(answer.get("view"), dict):
+            if action == "update":
+                self.forms.updated({**answer["view"], "id": form.id})
+            else:
+                # Slack gives a pushed view its own id; the fake never saw this one.
+                view_id = f"V{secrets.token_hex(5).upper()}"
+                self.forms.opened({**answer["view"], "id": view_id}, push=True)
+        elif action == "clear":
+            self.forms.closed(everything=True)
+            self.screen.note("(the app closed every open form)")
+        else:
+            self.forms.closed()
+            self.screen.note(f"(form #{form.shown.number} “{form.title}” closed)")
+            if self.forms.current is not None:
+                self.forms.draw(self.forms.current, "back on top")
+
+    def cancel(self) -> None:
+        form = self.forms.require()
+        self.forms.closed()
+        self.screen.note(f"(form #{form.shown.number} “{form.title}” cancelled)")
+        if self.forms.current is not None:
+            self.forms.draw(self.forms.current, "back on top")
+
+    async def _click_form(self, shown: Shown, button: Button) -> None:
+        form = next((f for f in self.forms.stack if f.shown is shown), None)
+        if form is None:
+            raise ConsoleError(f"Form #{shown.number} is closed.")
+        payload = view_click_payload(
+            form, button.element, button.block_id, user_name=self.user_name
+        )
+        self.screen.note(f"(clicked [{button.number}] {button.label} on form #{shown.number})")
+        response, seconds = await self._post(interaction_body(payload))
+        if response.status_code != 200:
+            self._failed(f"button “{button.label}”", response)
+            return
+        self._slow(f"button “{button.label}”", seconds)
+
+    async def prompt_forms(self) -> None:
+        """Interactive mode: ask for the fields of a form the app just opened (or sent
+        back with errors: those fields only), then submit it unless the person says no."""
+        ask = self.confirm
+        while ask is not None and (form := self.forms.current) is not None and not form.prompted:
+            form.prompted = True
+            if not form.submittable:
+                # Only shown, as a job's full output is: nothing to fill in or send.
+                self.screen.note("`cancel` closes it.")
+                return
+            wanted = [f for f in form.fields if f.error] or form.fields
+            self.screen.note("Fill in the form: Enter keeps a value, - empties it.")
+            try:
+                for entry in wanted:
+                    await self._prompt_field(form, entry, ask)
+                reply = await ask(f"Submit “{form.submit_label}”? [Y/n] ")
+            except (KeyboardInterrupt, EOFError):
+                reply = "n"
+            if str(reply).strip().lower() in ("n", "no"):
+                self.screen.note("The form stays open: `field NAME=VALUE`, `submit`, `cancel`.")
+                return
+            try:
+                await self.submit()
+            except ConsoleError as exc:
+                self.screen.note(str(exc), "yellow")
+
+    async def _prompt_field(self, form: Form, entry: Field, ask: Callable[[str], Any]) -> None:
+        names = self.screen.names
+        if entry.error:
+            self.screen.note(f"✗ {entry.error}", "bold red")
+        while True:
+            current = entry.shown_value(names).replace("\n", "\\n")
+            optional = ", optional" if entry.optional else ""
+            typed = str(await ask(f"{entry.label} ({entry.name}{optional}) [{current}]: "))
+            if not typed.strip():
+                return
+            value = "" if typed.strip() == "-" else typed
+            try:
+                if not entry.external or not value.strip():
+                    entry.choose(value, names)
+                    return
+                offered = await self._offered(form, entry, value.strip())
+                try:
+                    entry.choose(value, names, offered)
+                    return
+                except ConsoleError:
+                    if not offered:
+                        raise
+                self.screen.note(numbered(offered))
+                entry.choose(str(await ask("Which one? ")), names, offered)
+                return
+            except ConsoleError as exc:
+                self.screen.note(str(exc), "yellow")
 
     async def _confirmed(self, button: Button, answer: list[str]) -> bool:
         dialog = button.element.get("confirm")
@@ -541,6 +869,14 @@ def click_payload(
         token=VERIFICATION_TOKEN,
         response_url=response_url,
     )
+
+
+def _you(user_name: str) -> dict[str, str]:
+    return {"id": USER_ID, "username": user_name, "name": user_name, "team_id": TEAM_ID}
+
+
+def _fields(form: Form) -> str:
+    return "Fields: " + ", ".join(f.name for f in form.fields) + "." if form.fields else ""
 
 
 def _token(response_url: str) -> str:
