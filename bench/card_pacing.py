@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bench.notices import slack_calls
+from bench.notices import last_seq, slack_calls
 from bench.processes import Service
 from bench.stats import most_in_window
 from bot.messages import Message
@@ -122,7 +122,7 @@ async def measure(
     async with stores[0].engine.begin() as conn:
         await conn.execute(jobs_table.insert(), rows)
 
-    after = slack_calls(slack_url)[-1]["seq"]
+    after = last_seq(slack_url)
     begin = time.monotonic()
     end_at = begin + duration
     vendor = _Vendor(begin, end_at, step=15.0)
@@ -176,7 +176,7 @@ async def measure(
     for store in stores:
         await store.close()
 
-    calls = [c for c in slack_calls(slack_url, after) if c["method"] == "chat.update"]
+    calls = slack_calls(slack_url, after, "chat.update")
     running = [c["at"] for c in calls if c["at"] < end_at]
     by_channel: dict[str, list[float]] = defaultdict(list)
     for c in calls:

@@ -221,18 +221,22 @@ def audit(args: argparse.Namespace) -> int:
     )
 
 
+def _without_console_extra(exc: ModuleNotFoundError, command: str, hint: str = "") -> int:
+    """``chatops COMMAND`` cannot start: say so if the console extra is what is missing."""
+    if (exc.name or "").split(".")[0] not in ("rich", "prompt_toolkit"):
+        raise exc
+    print(
+        f"chatops {command} needs the console extra: pip install 'chatops-hub[console]'{hint}.",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def console(args: argparse.Namespace) -> int:
     try:
         from bot.devkit.console import main as console_main
     except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] not in ("rich", "prompt_toolkit"):
-            raise
-        print(
-            "chatops console needs the console extra: pip install 'chatops-hub[console]' "
-            "(make console installs it).",
-            file=sys.stderr,
-        )
-        return 2
+        return _without_console_extra(exc, "console", " (make console installs it)")
 
     return console_main(script=args.script, policy=args.policy)
 
@@ -241,13 +245,7 @@ def preview(args: argparse.Namespace) -> int:
     try:
         from bot.devkit.preview import main as preview_main
     except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] not in ("rich", "prompt_toolkit"):
-            raise
-        print(
-            "chatops preview needs the console extra: pip install 'chatops-hub[console]'.",
-            file=sys.stderr,
-        )
-        return 2
+        return _without_console_extra(exc, "preview")
 
     return preview_main(out=args.out, script=args.script, screenshots=args.screenshots)
 

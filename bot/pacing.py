@@ -229,10 +229,7 @@ class Pacer:
                 free_at = state.channel_free_at(job.channel_id, pace)
                 if free_at is not None and now < free_at:
                     return "skipped", False
-                progress = [c[0] for c in state.calls if c[2] == "p"]
-                if progress and now - max(progress) < pace.spread:
-                    return "skipped", False
-                if len(state.calls) >= pace.budget(stale):
+                if now < state.progress_free_at(pace, pace.budget(stale)):
                     return "skipped", False
             state.calls.append([now, job.channel_id, "f" if forced else "p"])
             state.cards[job.id] = [now, job.vendor_status]

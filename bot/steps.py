@@ -27,6 +27,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.pacing import retry_after
 from bot.store.jobs import NOT_STARTED, TIMED_OUT, UNKNOWN, TrackedJob
 from bot.store.steps import COMPLETING, ERROR, SUCCESS, UNFINISHED, StepRun, StepRunStore
 from bot.tracking import Finisher, RetryLater, Tracker
@@ -229,7 +230,9 @@ class StepCompleter:
                 log.info("step %s was already completed (%s)", run.execution_id, code)
                 return None
             if exc.response.status_code == 429 or code == "ratelimited":
-                raise _Transient("ratelimited", _retry_after(exc)) from None
+                raise _Transient(
+                    "ratelimited", retry_after(exc.response.headers, default=RETRY_AFTER)
+                ) from None
             if exc.response.status_code >= 500:
                 raise _Transient(f"{code} (HTTP {exc.response.status_code})", None) from None
             return code
@@ -251,11 +254,3 @@ def ended_without_answer(job: TrackedJob) -> str:
             "Check before running it again."
         )
     return f"The {what} ended without a result."
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = exc.response.headers or {}
-    try:
-        return float(headers.get("Retry-After") or RETRY_AFTER)
-    except ValueError:
-        return RETRY_AFTER

@@ -204,9 +204,7 @@ class ApprovalStore:
             .values(**values)
             .returning(*approvals.columns)
         )
-        async with self.engine.begin() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-        return _approval(row) if row is not None else None
+        return await self._write(stmt)
 
     async def close(self, approval_id: str, state: str) -> Approval | None:
         """Close an open request as ``state`` with no one's decision (expiry, a card that
@@ -218,9 +216,7 @@ class ApprovalStore:
             .values(state=state, closed_at=now, request={}, version=approvals.c.version + 1)
             .returning(*approvals.columns)
         )
-        async with self.engine.begin() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-        return _approval(row) if row is not None else None
+        return await self._write(stmt)
 
     async def settle(self, approval_id: str, state: str) -> Approval | None:
         """Move an ``approved`` request on to ``state`` (one of ``SETTLED``): the row as
@@ -233,9 +229,7 @@ class ApprovalStore:
             .values(state=state, version=approvals.c.version + 1)
             .returning(*approvals.columns)
         )
-        async with self.engine.begin() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-        return _approval(row) if row is not None else None
+        return await self._write(stmt)
 
     async def waiting(self, requester: str, now: float | None = None) -> int:
         """How many of ``requester``'s requests are open and not yet expired."""
@@ -282,6 +276,13 @@ class ApprovalStore:
             .limit(limit)
         )
         return await self._select(query)
+
+    async def _write(self, stmt: sa.Update) -> Approval | None:
+        """Run a compare-and-set ``stmt`` (returning the row): the row as written, None
+        when it matched nothing."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return _approval(row) if row is not None else None
 
     async def _select(self, query: sa.Select) -> list[Approval]:
         async with self.engine.connect() as conn:

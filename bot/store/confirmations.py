@@ -13,6 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store.schema import confirmations
 
 
+def step_of(origin: Any) -> str | None:
+    """The Workflow Builder step run an ``origin`` ({"step": execution_id}) names, if any."""
+    step = origin.get("step") if isinstance(origin, dict) else None
+    return step if isinstance(step, str) and step else None
+
+
 @dataclass(frozen=True)
 class Confirmation:
     id: str
@@ -30,8 +36,7 @@ class Confirmation:
     @property
     def step(self) -> str | None:
         """The Workflow Builder step run this holds, if it holds one."""
-        step = (self.origin or {}).get("step")
-        return step if isinstance(step, str) and step else None
+        return step_of(self.origin)
 
 
 class ConfirmationStore:

@@ -101,34 +101,21 @@ class DigestStore:
         return result.rowcount > 0
 
     async def for_channel(self, channel_id: str) -> list[Subscription]:
-        async with self.engine.connect() as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        sa.select(subs)
-                        .where(subs.c.channel_id == channel_id)
-                        .order_by(subs.c.vendor)
-                    )
-                )
-                .mappings()
-                .all()
-            )
-        return [_row(r) for r in rows]
+        query = sa.select(subs).where(subs.c.channel_id == channel_id).order_by(subs.c.vendor)
+        return await self._select(query)
 
     async def created_by(self, user_id: str) -> list[Subscription]:
         """The subscriptions ``user_id`` made (still theirs when another changed the schedule)."""
+        query = (
+            sa.select(subs)
+            .where(subs.c.created_by == user_id)
+            .order_by(subs.c.vendor, subs.c.channel_id)
+        )
+        return await self._select(query)
+
+    async def _select(self, query: sa.Select) -> list[Subscription]:
         async with self.engine.connect() as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        sa.select(subs)
-                        .where(subs.c.created_by == user_id)
-                        .order_by(subs.c.vendor, subs.c.channel_id)
-                    )
-                )
-                .mappings()
-                .all()
-            )
+            rows = (await conn.execute(query)).mappings().all()
         return [_row(r) for r in rows]
 
     async def claim_due(

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.approvals import OPEN
+from bot.store.confirmations import step_of
 from bot.store.dialect import insert_ignore
 from bot.store.jobs import DONE, NOTIFYING
 from bot.store.schema import approvals, confirmations, jobs, step_runs
@@ -92,11 +93,6 @@ class Holder:
 
 def _row_to_run(row: sa.RowMapping) -> StepRun:
     return StepRun(**{column.name: row[column.name] for column in step_runs.columns})
-
-
-def _step_of(origin: Any) -> str | None:
-    step = origin.get("step") if isinstance(origin, dict) else None
-    return step if isinstance(step, str) and step else None
 
 
 class StepRunStore:
@@ -295,13 +291,13 @@ class StepRunStore:
                 row["user_id"],
                 row["channel_id"],
             )
-            rows.append((row["created_at"], _step_of(row["origin"]) or "", holder))
+            rows.append((row["created_at"], step_of(row["origin"]) or "", holder))
         for row in held_rows:
             ended = None if row["state"] == OPEN else row["closed_at"] or row["created_at"]
             holder = Holder(
                 APPROVAL, row["id"], row["state"], ended, row["requester"], row["channel_id"]
             )
-            rows.append((row["created_at"], _step_of(row["origin"]) or "", holder))
+            rows.append((row["created_at"], step_of(row["origin"]) or "", holder))
         for _created, step, holder in sorted(rows, key=lambda row: row[0]):
             if step in found:
                 found[step].append(holder)

@@ -136,8 +136,14 @@ def layout(entries: Sequence[AuditEntry], width: int) -> tuple[list[str], bool]:
 
 
 def _short(entry: AuditEntry) -> tuple[str, str, str, str, str, str]:
-    when = datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return (when, entry.user_id, entry.channel_id, entry.command, entry.target, entry.outcome)
+    return (
+        _when(entry),
+        entry.user_id,
+        entry.channel_id,
+        entry.command,
+        entry.target,
+        entry.outcome,
+    )
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
@@ -152,9 +158,13 @@ def _wrap(text: str, width: int, indent: str = INDENT) -> list[str]:
     )
 
 
+def _when(entry: AuditEntry) -> str:
+    return datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _as_dict(entry: AuditEntry) -> dict:
     return {
-        "time": datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "time": _when(entry),
         "user": entry.user_id,
         "channel": entry.channel_id,
         "command": entry.command,

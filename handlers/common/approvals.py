@@ -33,6 +33,7 @@ from bot.store.approvals import (
     Approval,
 )
 from handlers.common.audited import audit_request
+from handlers.common.blocks import button
 from handlers.common.held import dump
 from handlers.common.interaction import Answer
 from handlers.common.replies import cannot_post
@@ -291,8 +292,8 @@ def card(approval: Approval) -> dict[str, Any]:
             {
                 "type": "actions",
                 "elements": [
-                    _button(APPROVE_ACTION, "Approve", approval.id, "primary"),
-                    _button(REJECT_ACTION, "Reject", approval.id, "danger"),
+                    button("Approve", APPROVE_ACTION, approval.id, "primary"),
+                    button("Reject", REJECT_ACTION, approval.id, "danger"),
                 ],
             }
         )
@@ -302,16 +303,6 @@ def card(approval: Approval) -> dict[str, Any]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ended}})
     text = f"Approval needed: {requester} asks to run {code(what[:300])}"
     return {"text": text, "blocks": blocks}
-
-
-def _button(action_id: str, label: str, value: str, style: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "action_id": action_id,
-        "style": style,
-        "text": {"type": "plain_text", "text": label},
-        "value": value,
-    }
 
 
 async def show(deps: Deps, approval_id: str) -> None:

@@ -38,7 +38,7 @@ from bot.tracking import TrackedJob
 from handlers.common import commands, policy
 from handlers.common.interaction import Interaction
 from handlers.common.replies import ephemeral, not_configured
-from handlers.common.text import UsageError
+from handlers.common.text import UsageError, slack_unescaped
 from handlers.common.tracked import tracked_job
 from handlers.common.vertical import BlankForm, Click, Vertical
 from handlers.common.views import private_metadata
@@ -306,7 +306,7 @@ def plain_error(message: str) -> str:
     text = _EMPHASIS.sub(r"\2", text)
     text = _EMOJI.sub("", text)
     text = _LINK.sub(r"\2", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+    text = slack_unescaped(text).strip()
     return text[:ERROR_LENGTH] or "Check this field."
 
 

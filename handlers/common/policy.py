@@ -18,7 +18,7 @@ from handlers.common.audited import audit_request
 from handlers.common.held import dump
 from handlers.common.interaction import Interaction
 from handlers.common.replies import no_room
-from handlers.common.text import code_block, escape, fit, normalize
+from handlers.common.text import code_block, escape, fit, normalize, slack_escaped
 from handlers.deps import Deps
 
 CONFIRM = "chatops_policy_confirm"
@@ -167,7 +167,7 @@ async def permitted(
     if redo is None or (decision.approval is None and not decision.confirm):
         return True
     # Shown as Slack would send it (&, < and > escaped), like a typed command.
-    text = redo.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = slack_escaped(redo.text)
     if decision.approval is not None:
         await ask_for_approval(
             deps, request, decision, slash=redo.slash, text=text, held=redo.request, tell=tell

@@ -55,7 +55,7 @@ from handlers.common.audited import audit_held
 from handlers.common.interaction import Answer, Interaction
 from handlers.common.replies import no_room, not_configured, vendor_error
 from handlers.common.step_text import field
-from handlers.common.text import UsageError
+from handlers.common.text import UsageError, slack_escaped, slack_unescaped
 from handlers.common.vertical import Click, Parameter, Step, StepCall, Vertical
 from handlers.deps import Deps, Periodic
 
@@ -268,7 +268,8 @@ async def _admit(deps: Deps, vertical: Vertical, step: Step, run: StepRun) -> No
         await tell(text=wrong)
         return
     request = step.request(run.inputs)
-    text = _as_typed(step.show(request))
+    # As Slack sends a typed command (the confirmation and the approval card unescape it).
+    text = slack_escaped(step.show(request))
     if vertical.complete is not None:
         request = vertical.complete(request, deps.settings)
     if vertical.client(deps) is None:
@@ -329,12 +330,6 @@ async def _ask_approvers(
         tell=policy.modal_tell(deps.tracker.slack, run.user_id, run.channel_id),
         origin={"step": run.execution_id},
     )
-
-
-def _as_typed(text: str) -> str:
-    """The command text as Slack sends a typed command's: &, < and > escaped (the
-    confirmation and the approval card take them back when they show it)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _wrong_inputs(step: Step, run: StepRun) -> str | None:
@@ -425,7 +420,7 @@ async def _resume(deps: Deps, vertical: Vertical, step: Step, run: StepRun, requ
             reason = decision.reason
             await _no_channel_for_approvers(deps, wanted, reason, ender(deps, run.execution_id))
             return
-        text = _as_typed(step.show(request))
+        text = slack_escaped(step.show(request))
         await _ask_approvers(deps, vertical, run, wanted, decision, text, request)
         return
     await _carry_out(deps, step, run, request, held=True)
@@ -542,7 +537,7 @@ def plain(text: str) -> str:
     text = _EMOJI.sub("", text.strip())
     for mark in ("*", "`"):
         text = text.replace(mark, "")
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return slack_unescaped(text)
 
 
 async def post_card(deps: Deps, call: StepCall, message: Message) -> None:

@@ -105,10 +105,20 @@ def json_object(text: str, *, what: str = "The JSON") -> dict[str, Any]:
     return value
 
 
+def slack_escaped(text: str) -> str:
+    """``text`` with &, < and > escaped, as Slack sends what users type."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_unescaped(text: str) -> str:
+    """Slack's three escapes (``&lt;``, ``&gt;``, ``&amp;``) back to what they stand for."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def escape(text: Any) -> str:
     """Make vendor text inert in Slack mrkdwn: no mentions, broadcasts or links, and no
     code fence that would open (or close) a code block around the text after it."""
-    value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = slack_escaped(str(text))
     # A zero-width space between backticks: ``` shows as typed but is no fence.
     value = _BACKTICK_RUN.sub("`\u200b", value)
     # A zero-width joiner keeps "@channel" readable but stops it from notifying anyone.

@@ -57,8 +57,7 @@ def as_command_text(request: RunRequest) -> str:
 async def on_refresh(deps: Deps, x: Interaction) -> None:
     if x.value.startswith("job:"):
         job_id = x.value[4:]
-        redo = Redo("/flint", f"result {job_id}", ResultRequest(job_id))
-        if not await button_permitted(deps, x, "flint result", job_id, redo=redo):
+        if not await _may_see_result(deps, x, job_id):
             return
         await _refresh_fetched(deps, job_id, x)
         return
@@ -73,6 +72,12 @@ async def on_refresh(deps: Deps, x: Interaction) -> None:
         never_sent="This run never started. Press *Re-run* to try again.",
         done=":white_check_mark: This job has finished; its card is up to date.",
     )
+
+
+async def _may_see_result(deps: Deps, x: Interaction, job_id: str) -> bool:
+    """The access policy's word on ``/flint result JOB_ID`` for whoever clicked."""
+    redo = Redo("/flint", f"result {job_id}", ResultRequest(job_id))
+    return await button_permitted(deps, x, "flint result", job_id, redo=redo)
 
 
 async def _refresh_fetched(deps: Deps, job_id: str, x: Interaction) -> None:
@@ -101,8 +106,7 @@ async def on_full_output(deps: Deps, x: Interaction) -> None:
     assert deps.flint is not None
     if x.value.startswith("job:"):
         job_id = x.value[4:]
-        redo = Redo("/flint", f"result {job_id}", ResultRequest(job_id))
-        if not await button_permitted(deps, x, "flint result", job_id, redo=redo):
+        if not await _may_see_result(deps, x, job_id):
             return
         try:
             result = await deps.flint.result(validate_job_id(job_id))
@@ -120,8 +124,7 @@ async def on_full_output(deps: Deps, x: Interaction) -> None:
     if not job.vendor_job_id or not text:
         await x.beside(**ephemeral("This job has no output to show."))
         return
-    redo = Redo("/flint", f"result {job.vendor_job_id}", ResultRequest(job.vendor_job_id))
-    if not await button_permitted(deps, x, "flint result", job.vendor_job_id, redo=redo):
+    if not await _may_see_result(deps, x, job.vendor_job_id):
         return
     length = record.get("output_length")
     view = blocks.output_view(

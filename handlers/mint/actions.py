@@ -44,6 +44,7 @@ from handlers.mint.parsing import (
     PublishRequest,
     policy_view,
 )
+from handlers.mint.steps import show
 from handlers.mint.titles import flow_title
 
 EXECUTE_MODAL = "mint_execute_modal"  # the Execute button's modal before the Mint form
@@ -186,15 +187,7 @@ async def on_execute_submit(deps: Deps, x: Interaction) -> None:
         return
     request = ExecuteRequest(definition_id, data)
     shown = f"execute {definition_id} {json.dumps(data, ensure_ascii=False)}"
-    if not await permitted(
-        deps,
-        user_id=user_id,
-        channel_id=channel_id,
-        name="mint execute",
-        target=definition_id,
-        tell=modal_tell(x.client, user_id, channel_id),
-        redo=Redo("/mint", shown, request),
-    ):
+    if not await _form_permitted(deps, x, Redo("/mint", shown, request)):
         return
     await commands.start_execution(
         deps,
@@ -355,10 +348,7 @@ def _again(job: TrackedJob) -> Again:
         raise Stale(STALE) from None
     data = (job.params or {}).get("input")
     request = ExecuteRequest(definition_id, dict(data) if isinstance(data, dict) else {})
-    shown = f"execute {definition_id}"
-    if request.input:
-        shown += f" {json.dumps(request.input, ensure_ascii=False)}"
-    return Again("mint execute", definition_id, Redo("/mint", shown, request))
+    return Again("mint execute", definition_id, Redo("/mint", show(request), request))
 
 
 async def on_full_log(deps: Deps, x: Interaction) -> None:

@@ -18,7 +18,7 @@ from handlers.common.tracked import refresh, tracked_job
 from handlers.common.vertical import Stale
 from handlers.deps import Deps
 from handlers.stintmint import blocks
-from handlers.stintmint.commands import post, show_fetch
+from handlers.stintmint.commands import fetch_flow, post, show_fetch
 from handlers.stintmint.jobs import KEY
 from handlers.stintmint.parsing import FetchRequest, PostRequest, parse
 from handlers.stintmint.steps import show
@@ -115,12 +115,7 @@ async def _fetched(deps: Deps, x: Interaction, request: FetchRequest) -> dict[st
     if not await _may_fetch(deps, x, request):
         return None
     try:
-        if request.state_id:
-            flow = await deps.stintmint.fetch_module(
-                request.sf_id, request.identifier, request.state_id
-            )
-        else:
-            flow = await deps.stintmint.fetch(request.sf_id, request.identifier)
+        flow = await fetch_flow(deps.stintmint, request)
     except VendorNotFound:
         await x.beside(
             **ephemeral(f":mag: Stintmint no longer knows `{escape(request.identifier)}`.")

@@ -99,12 +99,7 @@ async def post(
 async def show_fetch(deps: Deps, request: FetchRequest, respond: Answer) -> None:
     assert deps.stintmint is not None
     try:
-        if request.state_id:
-            flow = await deps.stintmint.fetch_module(
-                request.sf_id, request.identifier, request.state_id
-            )
-        else:
-            flow = await deps.stintmint.fetch(request.sf_id, request.identifier)
+        flow = await fetch_flow(deps.stintmint, request)
     except VendorNotFound as exc:
         await respond(**ephemeral(await _not_found(deps.stintmint, request, exc)))
         return
@@ -112,6 +107,15 @@ async def show_fetch(deps: Deps, request: FetchRequest, respond: Answer) -> None
         blocks.view_from_flow(flow.as_dict(), request.sf_id, request.identifier, request.state_id)
     )
     await respond(response_type="ephemeral", text=message.text, blocks=message.blocks)
+
+
+async def fetch_flow(
+    client: stintmint.StintmintClient, request: FetchRequest
+) -> stintmint.FlowResponse:
+    """The request's answer, or only its module's when the request names a state id."""
+    if request.state_id:
+        return await client.fetch_module(request.sf_id, request.identifier, request.state_id)
+    return await client.fetch(request.sf_id, request.identifier)
 
 
 async def _not_found(
@@ -137,4 +141,11 @@ async def _not_found(
     return f":mag: Stintmint knows no request {where}:\n>{escape(exc.message)}"
 
 
-__all__ = ["CALLBACK_PATH", "fetch_command", "post", "post_command", "show_fetch"]
+__all__ = [
+    "CALLBACK_PATH",
+    "fetch_command",
+    "fetch_flow",
+    "post",
+    "post_command",
+    "show_fetch",
+]

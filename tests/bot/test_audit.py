@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -137,14 +138,26 @@ def chatops(*args: str, database_url: str, columns: int = 250) -> subprocess.Com
     )
 
 
-def test_chatops_audit_prints_the_log(tmp_path):
+def audit_log(tmp_path, *entries: dict[str, Any]) -> str:
+    """The URL of a state database holding ``entries`` (each ``Audit.record``'s arguments)."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
 
     async def fill():
         store = Store(url)
         await store.start()
         audit = Audit(store)
-        await audit.record(
+        for entry in entries:
+            await audit.record(**entry)
+        await store.close()
+
+    asyncio.run(fill())
+    return url
+
+
+def test_chatops_audit_prints_the_log(tmp_path):
+    url = audit_log(
+        tmp_path,
+        dict(
             user_id="U1",
             channel_id="C1",
             command="flint run",
@@ -152,13 +165,9 @@ def test_chatops_audit_prints_the_log(tmp_path):
             outcome="ok",
             params={"input": {"name": "Ada", "password": "pw-do-not-show"}},
             vendor_ids={"job": "job-42"},
-        )
-        await audit.record(
-            user_id="U2", channel_id="C2", command="mint publish", target="f-1", outcome="denied"
-        )
-        await store.close()
-
-    asyncio.run(fill())
+        ),
+        dict(user_id="U2", channel_id="C2", command="mint publish", target="f-1", outcome="denied"),
+    )
     table = chatops("audit", database_url=url)
     assert table.returncode == 0, table.stderr
     for shown in ("flint run", "demo:hello.rb", "job=job-42", "U1", "mint publish", "denied"):
@@ -182,13 +191,9 @@ def test_chatops_audit_fits_80_columns(tmp_path):
     """At 80 columns (a terminal that size, or output that is not a terminal) no line is
     wider, every id stays whole and readable, and only long parameters are cut short,
     with a pointer to --json; a wide terminal gets one table row per entry."""
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-
-    async def fill():
-        store = Store(url)
-        await store.start()
-        audit = Audit(store)
-        await audit.record(
+    url = audit_log(
+        tmp_path,
+        dict(
             user_id="U0123456789",
             channel_id="C0123456789",
             command="mint execute",
@@ -196,8 +201,8 @@ def test_chatops_audit_fits_80_columns(tmp_path):
             outcome="ok",
             params={"input": {"customer": "Ada Lovelace", "notes": "word " * 60}},
             vendor_ids={"mint_instance": INSTANCE, "job": "job-42"},
-        )
-        await audit.record(
+        ),
+        dict(
             user_id="U0123456789",
             channel_id="C0123456789",
             command="stint post",
@@ -205,10 +210,8 @@ def test_chatops_audit_fits_80_columns(tmp_path):
             outcome="error",
             params={"identifier": "order-77"},
             detail="Stintmint answered 503 Service Unavailable; the request was not sent",
-        )
-        await store.close()
-
-    asyncio.run(fill())
+        ),
+    )
     narrow = chatops("audit", database_url=url, columns=80)
     assert narrow.returncode == 0, narrow.stderr
     lines = narrow.stdout.splitlines()
@@ -232,12 +235,9 @@ def test_chatops_audit_fits_80_columns(tmp_path):
 def test_chatops_audit_keeps_the_reason_of_a_failure_with_long_parameters(tmp_path):
     """A failed call's reason is what its reader looks for: long parameters (a Stintmint
     post's descriptors) are cut short, the reason is not pushed out by them."""
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-
-    async def fill():
-        store = Store(url)
-        await store.start()
-        await Audit(store).record(
+    url = audit_log(
+        tmp_path,
+        dict(
             user_id="U0CONSOLE",
             channel_id="C0CONSOLE",
             command="stint post",
@@ -249,10 +249,8 @@ def test_chatops_audit_keeps_the_reason_of_a_failure_with_long_parameters(tmp_pa
                 "descriptors": [{"name": f"d{n}", "type": "TEXT", "info": "x"} for n in range(9)],
             },
             detail="Stintmint refused the request: StintFlow moderation needs the descriptors",
-        )
-        await store.close()
-
-    asyncio.run(fill())
+        ),
+    )
     narrow = chatops("audit", database_url=url, columns=80)
     assert narrow.returncode == 0, narrow.stderr
     assert "StintFlow moderation needs the descriptors" in " ".join(narrow.stdout.split())

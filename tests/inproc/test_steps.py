@@ -411,6 +411,11 @@ def _button(message: dict, action_id: str) -> str:
     raise AssertionError(f"no {action_id} button")
 
 
+def _press(app, message: dict, action_id: str, **kw) -> None:
+    """Click ``action_id``'s button on ``message``, with the value it shows there."""
+    app.client.click(action_id, _button(message, action_id), **kw)
+
+
 def _direct_message(slack, user_id: str) -> dict:
     call = wait_for(
         lambda: [c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == user_id]
@@ -440,12 +445,7 @@ def test_a_confirm_rule_holds_the_step_until_the_requester_confirms(held):
     assert flint_runs(sandbox) == 0 and slack.fake.executions[execution_id].state == "running"
     assert stored_run(app, execution_id).state == "held"
 
-    app.client.click(
-        "chatops_policy_confirm",
-        _button(prompt, "chatops_policy_confirm"),
-        user_id="U1",
-        channel_id="D1",
-    )
+    _press(app, prompt, "chatops_policy_confirm", user_id="U1", channel_id="D1")
     run = ended(slack, execution_id)
     assert run.state == "completed" and run.outputs["status"] == "success"
     assert json.loads(run.outputs["output"]) == {"a": "1"}
@@ -458,12 +458,7 @@ def test_cancel_ends_the_held_step_and_nothing_runs(held):
     app, slack, sandbox = held.app, held.slack, held.sandbox
     execution_id = start(app, slack, "flint_run", flintbit="demo:echo.rb")
     prompt = _direct_message(slack, "U1")
-    app.client.click(
-        "chatops_policy_cancel",
-        _button(prompt, "chatops_policy_cancel"),
-        user_id="U1",
-        channel_id="D1",
-    )
+    _press(app, prompt, "chatops_policy_cancel", user_id="U1", channel_id="D1")
     run = ended(slack, execution_id)
     assert run.state == "failed" and run.error == "Cancelled by U1; nothing was run."
     app.wait_quiet()
@@ -500,9 +495,10 @@ def test_an_approval_rule_holds_the_step_until_an_approver_approves(held):
     assert "Waiting for approval" in told["text"]
     app.wait_quiet()
     assert flint_runs(sandbox) == 0 and slack.fake.executions[execution_id].state == "running"
-    app.client.click(
+    _press(
+        app,
+        card,
         "chatops_approval_approve",
-        _button(card, "chatops_approval_approve"),
         user_id="U0LEAD",
         channel_id="C0OPS",
         message_ts=card["ts"],
@@ -526,9 +522,10 @@ def test_a_rejected_approval_ends_the_held_step(held):
         app, slack, "flint_run", flintbit="demo:slow.rb", inputs="seconds=1", channel_id="C0OPS"
     )
     card = wait_for(lambda: [c for c in posted_cards(slack) if c["channel"] == "C0OPS"])[0]
-    app.client.click(
+    _press(
+        app,
+        card,
         "chatops_approval_reject",
-        _button(card, "chatops_approval_reject"),
         user_id="U0LEAD",
         channel_id="C0OPS",
         message_ts=card["ts"],
@@ -848,12 +845,7 @@ def test_a_cancelled_step_slack_does_not_take_at_once_still_ends_cancelled(held)
     slack.fake.fail_next("functions.completeError", "ratelimited", retry_after=0, times=9)
     execution_id = start(app, slack, "flint_run", flintbit="demo:echo.rb")
     prompt = _direct_message(slack, "U1")
-    app.client.click(
-        "chatops_policy_cancel",
-        _button(prompt, "chatops_policy_cancel"),
-        user_id="U1",
-        channel_id="D1",
-    )
+    _press(app, prompt, "chatops_policy_cancel", user_id="U1", channel_id="D1")
     app.wait_quiet()
     assert stored_run(app, execution_id).state == "completing"
     backdate(app, step_runs, 3600, "created_at")
@@ -878,19 +870,15 @@ def test_a_confirmed_step_waits_for_the_approvers_the_policy_now_names(held):
         source="p.yml",
     )
     try:
-        app.client.click(
-            "chatops_policy_confirm",
-            _button(prompt, "chatops_policy_confirm"),
-            user_id="U1",
-            channel_id="D1",
-        )
+        _press(app, prompt, "chatops_policy_confirm", user_id="U1", channel_id="D1")
         card = wait_for(lambda: [c for c in posted_cards(slack) if c["channel"] == "C0OPS"])[0]
         assert "Approval needed" in card["text"]
         app.wait_quiet()
         assert stored_run(app, execution_id).state == "held" and flint_runs(sandbox) == 0
-        app.client.click(
+        _press(
+            app,
+            card,
             "chatops_approval_approve",
-            _button(card, "chatops_approval_approve"),
             user_id="U0LEAD",
             channel_id="C0OPS",
             message_ts=card["ts"],
@@ -946,9 +934,10 @@ def test_a_step_stopped_after_its_approval_card_was_posted_withdraws_the_card(he
     assert "actions" not in [block["type"] for block in card["blocks"]]  # no buttons now
     assert approval_states(app) == ["cancelled"]
     [posted] = [c.args for c in slack.fake.calls_to("chat.postMessage") if c.ok]
-    app.client.click(
+    _press(
+        app,
+        posted,  # as the card was first shown
         "chatops_approval_approve",
-        _button(posted, "chatops_approval_approve"),  # as the card was first shown
         user_id="U0LEAD",
         channel_id="C0OPS",
         message_ts=card["ts"],

@@ -482,7 +482,7 @@ def submission_payload(form: Form, *, user_name: str) -> dict[str, Any]:
         team_id=TEAM_ID,
         api_app_id=APP_ID,
     )
-    return _as_console(payload, user_name)
+    return as_console(payload, user_name)
 
 
 def suggestion_payload(form: Form, entry: Field, query: str, *, user_name: str) -> dict[str, Any]:
@@ -497,7 +497,7 @@ def suggestion_payload(form: Form, entry: Field, query: str, *, user_name: str) 
         team_id=TEAM_ID,
         api_app_id=APP_ID,
     )
-    return _as_console(payload, user_name)
+    return as_console(payload, user_name)
 
 
 def view_click_payload(form: Form, element: dict[str, Any], block_id: str, *, user_name: str):
@@ -515,7 +515,7 @@ def view_click_payload(form: Form, element: dict[str, Any], block_id: str, *, us
     )
 
 
-def _as_console(payload: dict[str, Any], user_name: str) -> dict[str, Any]:
+def as_console(payload: dict[str, Any], user_name: str) -> dict[str, Any]:
     """Who sends it and from where: you, in the console's workspace."""
     payload["user"] = {"id": USER_ID, "username": user_name, "name": user_name, "team_id": TEAM_ID}
     payload["team"] = {"id": TEAM_ID, "domain": TEAM_DOMAIN}

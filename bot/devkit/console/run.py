@@ -249,8 +249,9 @@ def _is_tty(stream: Any) -> bool:
     return stream is not None and hasattr(stream, "isatty") and stream.isatty()
 
 
-def _loopback_without_proxy() -> None:
-    """Everything the console talks to is on 127.0.0.1: never send it through a proxy."""
+def loopback_without_proxy() -> None:
+    """Everything the console (and the preview) talks to is on 127.0.0.1: never send it
+    through a proxy."""
     for name in ("NO_PROXY", "no_proxy"):
         current = [p for p in os.environ.get(name, "").split(",") if p.strip()]
         for host in ("127.0.0.1", "localhost"):
@@ -274,7 +275,7 @@ def main(script: str | None = None, policy: str | None = None) -> int:
         highlight=False,
         emoji=False,
     )
-    _loopback_without_proxy()
+    loopback_without_proxy()
     if policy is not None:
         policy = str(Path(policy).resolve())
     runner = ConsoleRun(out, script_text=script_text, interactive=interactive, policy=policy)

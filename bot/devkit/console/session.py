@@ -26,6 +26,7 @@ from bot.devkit.console.forms import (
     Field,
     Form,
     Forms,
+    as_console,
     numbered,
     options_from,
     submission_payload,
@@ -365,11 +366,9 @@ class Session:
             user_name=self.user_name,
             response_url=response_url,
         )
-        response, seconds = await self._post(body)
-        if response.status_code != 200:
-            self._failed(command, response)
+        response = await self._send(command, body)
+        if response is None:
             return
-        self._slow(command, seconds)
         shown = self._show_ack(response)
         if shown is not None:
             origin.number = shown.number
@@ -401,11 +400,7 @@ class Session:
             event, team_id=TEAM_ID, api_app_id=APP_ID, token=VERIFICATION_TOKEN
         )
         self.screen.note(f"(a workflow ran the step {words[0]})")
-        response, seconds = await self._post(body, content_type="application/json")
-        if response.status_code != 200:
-            self._failed(f"step {words[0]}", response)
-            return
-        self._slow(f"step {words[0]}", seconds)
+        await self._send(f"step {words[0]}", body, content_type="application/json")
 
     async def click(self, rest: str) -> None:
         args = rest.replace("[", " ").replace("]", " ").replace("#", " ").split()
@@ -435,29 +430,17 @@ class Session:
         payload = click_payload(shown, button, user_name=self.user_name, response_url=response_url)
         self.screen.note(f"(clicked [{button.number}] {button.label} on message #{shown.number})")
         body = interaction_body(payload)
-        response, seconds = await self._post(body)
-        if response.status_code != 200:
-            self._failed(f"button “{button.label}”", response)
-            return
-        self._slow(f"button “{button.label}”", seconds)
+        await self._send(f"button “{button.label}”", body)
 
     async def open_home(self) -> None:
         """You click the app's Home tab: the app publishes your page, drawn when it comes."""
         self.home.wanted = True
-        response, seconds = await self._post(opened_body(), content_type="application/json")
-        if response.status_code != 200:
-            self._failed("opening the Home tab", response)
-            return
-        self._slow("opening the Home tab", seconds)
+        await self._send("opening the Home tab", opened_body(), content_type="application/json")
 
     async def _click_home(self, button: Button) -> None:
         payload = self.home.click_payload(button, user_name=self.user_name)
         self.screen.note(f"(clicked [{button.number}] {button.label} on your Home tab)")
-        response, seconds = await self._post(interaction_body(payload))
-        if response.status_code != 200:
-            self._failed(f"button “{button.label}”", response)
-            return
-        self._slow(f"button “{button.label}”", seconds)
+        await self._send(f"button “{button.label}”", interaction_body(payload))
 
     # -- message shortcuts and forms ----------------------------------------------------
 
@@ -492,27 +475,23 @@ class Session:
             message["thread_ts"] = shown.thread_ts
         response_url = self.stack.fake.response_url(self.stack.slack_url)
         self.origins[_token(response_url)] = _Origin(None, bound=False)
-        payload = message_shortcut_payload(
-            callback_id,
-            message,
-            channel_id=shown.channel,
-            user_id=USER_ID,
-            response_url=response_url,
-            team_id=TEAM_ID,
+        payload = as_console(
+            message_shortcut_payload(
+                callback_id,
+                message,
+                channel_id=shown.channel,
+                user_id=USER_ID,
+                response_url=response_url,
+                team_id=TEAM_ID,
+            ),
+            self.user_name,
         )
-        payload["user"] = _you(self.user_name)
-        payload["team"] = {"id": TEAM_ID, "domain": TEAM_DOMAIN}
-        payload["token"] = VERIFICATION_TOKEN
         payload["channel"] = {
             "id": shown.channel,
             "name": self.screen.names.channels.get(shown.channel, shown.channel),
         }
         self.screen.note(f"(used the shortcut {callback_id} on message #{shown.number})")
-        response, seconds = await self._post(interaction_body(payload))
-        if response.status_code != 200:
-            self._failed(f"the shortcut {name}", response)
-            return
-        self._slow(f"the shortcut {name}", seconds)
+        await self._send(f"the shortcut {name}", interaction_body(payload))
 
     async def field(self, rest: str) -> None:
         """``field NAME=VALUE``: fill in a field of the open form."""
@@ -541,12 +520,9 @@ class Session:
                 f"{entry.label}: Slack asks the app for options once {least} characters are typed."
             )
         payload = suggestion_payload(form, entry, query, user_name=self.user_name)
-        response, seconds = await self._post(interaction_body(payload))
-        what = f"the options of “{entry.label}”"
-        if response.status_code != 200:
-            self._failed(what, response)
+        response = await self._send(f"the options of “{entry.label}”", interaction_body(payload))
+        if response is None:
             raise ConsoleError(f"Slack would show no options for {entry.label}.")
-        self._slow(what, seconds)
         try:
             body = response.json()
         except ValueError:
@@ -572,12 +548,9 @@ class Session:
             entry.error = ""
         self.screen.note(f"(submitted form #{form.shown.number} “{form.title}”)")
         payload = submission_payload(form, user_name=self.user_name)
-        response, seconds = await self._post(interaction_body(payload))
-        what = f"the form “{form.title}”"
-        if response.status_code != 200:
-            self._failed(what, response)
+        response = await self._send(f"the form “{form.title}”", interaction_body(payload))
+        if response is None:
             return
-        self._slow(what, seconds)
         try:
             answer = response.json() if response.content.strip() else {}
         except ValueError:
@@ -633,11 +606,7 @@ class Session:
             form, button.element, button.block_id, user_name=self.user_name
         )
         self.screen.note(f"(clicked [{button.number}] {button.label} on form #{shown.number})")
-        response, seconds = await self._post(interaction_body(payload))
-        if response.status_code != 200:
-            self._failed(f"button “{button.label}”", response)
-            return
-        self._slow(f"button “{button.label}”", seconds)
+        await self._send(f"button “{button.label}”", interaction_body(payload))
 
     async def prompt_forms(self) -> None:
         """Interactive mode: ask for the fields of a form the app just opened (or sent
@@ -739,6 +708,18 @@ class Session:
         self.screen.print(Text("\n".join(lines[-count:]) or "(empty)"))
 
     # -- HTTP to the app ----------------------------------------------------------------
+
+    async def _send(
+        self, what: str, body: bytes, content_type: str = "application/x-www-form-urlencoded"
+    ) -> httpx.Response | None:
+        """Post ``body`` to the app as Slack does, saying what Slack would if the app fails
+        or is slow to acknowledge ``what``; the response, or None if it failed."""
+        response, seconds = await self._post(body, content_type)
+        if response.status_code != 200:
+            self._failed(what, response)
+            return None
+        self._slow(what, seconds)
+        return response
 
     async def _post(
         self, body: bytes, content_type: str = "application/x-www-form-urlencoded"
@@ -869,10 +850,6 @@ def click_payload(
         token=VERIFICATION_TOKEN,
         response_url=response_url,
     )
-
-
-def _you(user_name: str) -> dict[str, str]:
-    return {"id": USER_ID, "username": user_name, "name": user_name, "team_id": TEAM_ID}
 
 
 def _fields(form: Form) -> str:

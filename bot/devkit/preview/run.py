@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 import tempfile
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bot.devkit.console.run import loopback_without_proxy
 from bot.devkit.preview import gallery, shots
 from bot.devkit.preview.tour import DEFAULT_TOUR, PreviewError, run_tour
 
@@ -35,7 +35,7 @@ def main(out: str, script: str | None = None, screenshots: str | None = None) ->
     except OSError as exc:
         print(f"chatops preview: cannot write to {out}: {exc}", file=sys.stderr)
         return 2
-    _loopback_without_proxy()
+    loopback_without_proxy()
     started = time.monotonic()
     print("chatops preview: running the tour (sandboxes, a Slack fake and the app)…", flush=True)
     try:
@@ -86,11 +86,3 @@ def _forget_old_files(files: Path) -> None:
     for path in files.iterdir():
         if path.is_file() and OUR_FILES.fullmatch(path.name):
             path.unlink()
-
-
-def _loopback_without_proxy() -> None:
-    """Everything the tour talks to is on 127.0.0.1: never send it through a proxy."""
-    for name in ("NO_PROXY", "no_proxy"):
-        current = [p for p in os.environ.get(name, "").split(",") if p.strip()]
-        current += [h for h in ("127.0.0.1", "localhost") if h not in current]
-        os.environ[name] = ",".join(current)
