@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -163,6 +164,9 @@ class _State:
         """The earliest moment a progress refresh within ``budget`` may be granted,
         whatever the job: what others write can only make it later (calls are added,
         never taken back early)."""
+        if budget <= 0:
+            # A budget too small to spare elapsed-time ticks any share (1 or 2 a minute).
+            return math.inf
         free = self.paused_until
         progress = [c[0] for c in self.calls if c[2] == "p"]
         if progress:

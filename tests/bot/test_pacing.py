@@ -149,6 +149,21 @@ async def test_a_status_change_the_budget_skipped_is_shown_later(store):
     assert counted(p, "skipped") == 3
 
 
+@pytest.mark.parametrize("per_minute", [1, 2])
+async def test_the_smallest_budgets_refresh_status_changes_and_final_cards(store, per_minute):
+    """A budget of 1 or 2 a minute leaves elapsed-time ticks no share: they are refused,
+    while a status change and a final card still get their call."""
+    clock = Clock()
+    pace = Pace.per_minute(per_minute)
+    cards = pacer(store, clock, pace)
+    job = running_job(1, clock.now)
+    clock.now += 10 * pace.max_interval
+    assert not await cards.progress(job, changed=False)
+    assert await cards.progress(job, changed=True)
+    clock.now += pace.window
+    assert await cards.final(job) == (0.0, True)
+
+
 async def test_final_cards_ending_at_once_queue_in_slots_each_woken_once(store):
     """Eight jobs ending at once with room for three calls a minute: three cards go now,
     the others each get a slot of their own, three a minute, and woken for it each goes
